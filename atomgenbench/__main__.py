@@ -1,0 +1,3 @@
+from atomgenbench.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""What is measured: benchmark specifications, data sources and conditioning."""

@@ -1,0 +1,70 @@
+"""Conditioning data for the structure benchmarks: composition and T_c per id.
+
+* ``dft_3d`` family: T_c from the JARVIS ``supercon_3d`` table (``jarvis/supercon_3d_Tc.csv``).
+* ``alex_supercon`` family: T_c from the Alexandria DS-A/B records.
+* composition: from the benchmark's reference POSCAR (what a model is allowed to see).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+from benchmarks.atomgen.sources import AUX_FILES, fetch
+
+#: where each family's T_c comes from (recorded in outputs as provenance)
+TC_PROVENANCE: dict[str, str] = {
+    "dft_3d": "JARVIS-DFT supercon_3d (McMillan-Allen-Dynes, mu*=0.09): " + AUX_FILES["supercon_3d_Tc"].path,
+    "alex_supercon": "Alexandria DS-A/B (hyllios/utils): "
+    + ", ".join(AUX_FILES[k].path for k in ("alexandria_DS-A", "alexandria_DS-B")),
+}
+
+
+@dataclass(frozen=True)
+class Conditioning:
+    """What a model is given for one test id."""
+
+    id: str
+    formula: str  # reduced formula, jarvis-tools convention
+    composition: dict[str, int]  # element -> count in the reference cell
+    tc: float | None
+    source: str
+
+
+@lru_cache(maxsize=None)
+def tc_table(family: str) -> dict[str, float]:
+    """``{id: T_c in K}`` for a dataset family (empty for families without T_c)."""
+    if family == "dft_3d":
+        path = fetch("supercon_3d_Tc")
+        with open(path, newline="", encoding="utf-8") as fh:
+            return {row["jid"]: float(row["Tc"]) for row in csv.DictReader(fh)}
+    if family == "alex_supercon":
+        table: dict[str, float] = {}
+        for key in ("alexandria_DS-A", "alexandria_DS-B"):
+            with gzip.open(fetch(key), "rt", encoding="utf-8") as fh:
+                for rec in json.load(fh):
+                    table[str(rec["mat_id"])] = float(rec["Tc"])
+        return table
+    return {}
+
+
+def conditioning_for(benchmark: str) -> dict[str, Conditioning]:
+    """Per test id: composition (from the reference POSCAR) and T_c, with provenance."""
+    from jarvis.core.composition import Composition
+
+    from benchmarks.atomgen.dataset import load_benchmark
+
+    data = load_benchmark(benchmark)
+    table = tc_table(data.spec.family)
+    out: dict[str, Conditioning] = {}
+    for key in data.test_ids:
+        s = data.structure(key)
+        counts: dict[str, int] = {}
+        for site in s:
+            counts[site.specie.symbol] = counts.get(site.specie.symbol, 0) + 1
+        formula = Composition(counts).reduced_formula
+        out[key] = Conditioning(key, formula, counts, table.get(key), TC_PROVENANCE.get(data.spec.family, ""))
+    return out

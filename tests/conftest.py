@@ -1,0 +1,43 @@
+"""Shared fixtures: every test reads the verified local mirror, never the network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MIRROR = Path(os.environ.get("ATOMGENBENCH_DATA") or (REPO.parent / "shared" / "data")).resolve()
+CONTRIBUTIONS = MIRROR / "jarvis_leaderboard" / "contributions"
+LEGACY = MIRROR / "legacy_2023" / "jarvis_leaderboard"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _mirror_env(tmp_path_factory):
+    """Point the toolkit at the mirror and a throw-away cache; forbid downloads."""
+    if not MIRROR.is_dir():
+        pytest.exit(f"data mirror not found at {MIRROR}; set ATOMGENBENCH_DATA", returncode=2)
+    old = {k: os.environ.get(k) for k in ("ATOMGENBENCH_DATA", "ATOMGENBENCH_CACHE", "ATOMGENBENCH_OFFLINE",
+                                          "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    os.environ["ATOMGENBENCH_DATA"] = str(MIRROR)
+    os.environ["ATOMGENBENCH_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    os.environ["ATOMGENBENCH_OFFLINE"] = "1"
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    yield
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    return MIRROR
+
+
+@pytest.fixture(scope="session")
+def contributions() -> Path:
+    return CONTRIBUTIONS
