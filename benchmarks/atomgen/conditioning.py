@@ -10,10 +10,11 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from benchmarks.atomgen.sources import AUX_FILES, fetch
+from benchmarks.atomgen.sources import AUX_FILES, DataError, fetch
 
 #: where each family's T_c comes from (recorded in outputs as provenance)
 TC_PROVENANCE: dict[str, str] = {
@@ -37,18 +38,36 @@ class Conditioning:
 @lru_cache(maxsize=None)
 def tc_table(family: str) -> dict[str, float]:
     """``{id: T_c in K}`` for a dataset family (empty for families without T_c)."""
+    table: dict[str, float] = {}
     if family == "dft_3d":
         path = fetch("supercon_3d_Tc")
         with open(path, newline="", encoding="utf-8") as fh:
-            return {row["jid"]: float(row["Tc"]) for row in csv.DictReader(fh)}
-    if family == "alex_supercon":
-        table: dict[str, float] = {}
+            for line, row in enumerate(csv.DictReader(fh), start=2):
+                table[_key(row, "jid", path, line)] = _tc(row, path, line)
+    elif family == "alex_supercon":
         for key in ("alexandria_DS-A", "alexandria_DS-B"):
-            with gzip.open(fetch(key), "rt", encoding="utf-8") as fh:
-                for rec in json.load(fh):
-                    table[str(rec["mat_id"])] = float(rec["Tc"])
-        return table
-    return {}
+            path = fetch(key)
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                for i, rec in enumerate(json.load(fh)):
+                    table[_key(rec, "mat_id", path, i)] = _tc(rec, path, i)
+    return table
+
+
+def _key(row: dict, field: str, path, where: int) -> str:
+    value = row.get(field)
+    if not value:
+        raise DataError(f"{path}: row {where} has no {field!r}")
+    return str(value)
+
+
+def _tc(row: dict, path, where: int) -> float:
+    try:
+        value = float(row["Tc"])
+    except (KeyError, TypeError, ValueError):
+        raise DataError(f"{path}: row {where} has no numeric 'Tc' ({row.get('Tc')!r})") from None
+    if not math.isfinite(value):
+        raise DataError(f"{path}: row {where} has a non-finite Tc ({value})")
+    return value
 
 
 def conditioning_for(benchmark: str) -> dict[str, Conditioning]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -30,12 +31,20 @@ def load_splits(name: str) -> dict[str, dict[str, object]]:
     sizes = {k: len(v) for k, v in data.items()}
     if sizes != spec.split_sizes:
         raise DataError(f"{path}: split sizes {sizes} differ from the registry's {spec.split_sizes}")
+    pattern = re.compile(spec.id_pattern)
+    for split, values in data.items():
+        bad = next((i for i in values if not pattern.fullmatch(i)), None)
+        if bad is not None:
+            raise DataError(f"{path}: {split} id {bad!r} does not match the registry's pattern {spec.id_pattern}")
     return data
 
 
 def test_ids(name: str) -> list[str]:
     """Test ids of a benchmark in file order."""
     return list(load_splits(name)["test"])
+
+
+test_ids.__test__ = False  # not a pytest test when imported into a test module
 
 
 @dataclass

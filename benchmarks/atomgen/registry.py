@@ -31,7 +31,7 @@ class BenchmarkSpec:
         kind: ``"structure"`` (POSCAR values, scored by RMSE) or ``"float"`` (MAE).
         path: path of the json.zip relative to the data root (mirror/cache layout).
         sha256: checksum of the json.zip at the pinned commit.
-        split_sizes: ids per split, in file order.
+        split_sizes: ids per split (train, [val,] test).
         id_pattern: regular expression every id matches.
         lattice_param: for float benchmarks, which lattice parameter they hold.
         structure_benchmark: for float benchmarks, the structure benchmark they derive from.

@@ -10,6 +10,11 @@ Resolution order for a data file with a path relative to the data root:
 3. a download from the pinned upstream URL (``$ATOMGENBENCH_BASE_URL`` replaces the
    base, for mirrors and tests) through :mod:`pooch`, which writes to a temporary
    file and only moves it into the cache after its sha256 matched.
+
+Auxiliary files whose upstream is another format (``url_path is None``) are built
+by :func:`benchmarks.atomgen.upstream.build` instead of downloaded; a built copy
+cannot be byte-identical to the mirror's, so such files are also accepted when
+their *content* digest (``content_sha256``, ids and T_c) matches.
 """
 
 from __future__ import annotations
@@ -39,14 +44,21 @@ class DataFile:
     """A file of the data root with its pinned checksum and upstream address.
 
     ``url_path`` is the path under the download base URL; ``None`` marks files whose
-    upstream is another format (converted by a loader in
-    :mod:`benchmarks.atomgen.conditioning`).
+    upstream is another format (built by :mod:`benchmarks.atomgen.upstream`).
+    ``content_sha256`` is :func:`benchmarks.atomgen.upstream.content_digest` of the
+    reference file, which a built copy must match.
     """
 
     path: str
     sha256: str
     url_path: str | None
     description: str = ""
+    content_sha256: str | None = None
+
+    @property
+    def name(self) -> str:
+        """File name without folders (for messages)."""
+        return self.path.rsplit("/", 1)[-1]
 
 
 #: auxiliary (non-benchmark) files of the data root
@@ -56,18 +68,21 @@ AUX_FILES: dict[str, DataFile] = {
         "9ba95684ba1c8881cac13a9bfc0e78166dd63888e5cf693e39bf452a896b77c9",
         None,
         "T_c (K) of the 1058 JARVIS Supercon-3D crystals (jarvis-tools figshare 'supercon_3d')",
+        "f5ce0cbe0092e5e6e8bba76fce40b283db538424b29b1ef0b3f80aed174dbe4d",
     ),
     "alexandria_DS-A": DataFile(
         "alexandria/DS-A.json.gz",
         "9fafbe24502e74c6939752ebb0f343a774e1d25e42014a3ac8290c13c3f7c684",
         None,
         "Alexandria DS-A superconductors (7220 records; from hyllios/utils DS-A.pk.bz2)",
+        "d78b02ea30aa6b0364585aabf43615638f3a3dfb55284e26e24af3f6124848d1",
     ),
     "alexandria_DS-B": DataFile(
         "alexandria/DS-B.json.gz",
         "48de4da4058b3327ba4c4b49b47470d7c47093628ae12f7e85bff23b13b44fdc",
         None,
         "Alexandria DS-B superconductors (1033 records; from hyllios/utils DS-B.pk.bz2)",
+        "15652011de3001f549efa468e09af1d53808f053f3a329be7d7747bc08c13848",
     ),
 }
 
@@ -80,15 +95,23 @@ def benchmark_file(name: str) -> DataFile:
 
 
 def all_files() -> list[DataFile]:
+    """Every file of the data root: the 16 benchmarks, then the auxiliary files."""
     return [benchmark_file(n) for n in REGISTRY] + list(AUX_FILES.values())
 
 
+def resolve(name: str) -> DataFile:
+    """The :class:`DataFile` of a benchmark name or an :data:`AUX_FILES` key."""
+    return AUX_FILES[name] if name in AUX_FILES else benchmark_file(name)
+
+
 def mirror_dir() -> Path | None:
+    """``$ATOMGENBENCH_DATA`` as a path, or ``None`` when unset."""
     value = os.environ.get(ENV_DATA)
     return Path(value).expanduser() if value else None
 
 
 def cache_dir() -> Path:
+    """``$ATOMGENBENCH_CACHE`` or the platform user cache dir of atomgenbench."""
     value = os.environ.get(ENV_CACHE)
     if value:
         return Path(value).expanduser()
@@ -96,10 +119,17 @@ def cache_dir() -> Path:
 
 
 def base_url() -> str:
-    return os.environ.get(ENV_BASE_URL, RAW_BASE_URL).rstrip("/")
+    """Download base URL: ``$ATOMGENBENCH_BASE_URL`` or the pinned upstream raw URL."""
+    return (os.environ.get(ENV_BASE_URL) or RAW_BASE_URL).rstrip("/")
+
+
+def offline() -> bool:
+    """True when ``$ATOMGENBENCH_OFFLINE`` is set to anything but ``""``/``0``/``false``/``no``."""
+    return os.environ.get(ENV_OFFLINE, "").strip().lower() not in ("", "0", "false", "no")
 
 
 def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -108,13 +138,23 @@ def sha256_of(path: Path) -> str:
 
 
 @lru_cache(maxsize=None)
-def _verified(path: str, mtime_ns: int, size: int, sha256: str) -> bool:
-    return sha256_of(Path(path)) == sha256
+def _verified(path: str, mtime_ns: int, size: int, sha256: str, content_sha256: str | None) -> bool:
+    if sha256_of(Path(path)) == sha256:
+        return True
+    if content_sha256 is None:
+        return False
+    from benchmarks.atomgen.upstream import content_digest
+
+    try:
+        return content_digest(Path(path)) == content_sha256
+    except Exception:  # unreadable content is simply not verified
+        return False
 
 
-def _check(path: Path, datafile: DataFile) -> None:
+def verify(path: Path, datafile: DataFile) -> None:
+    """Raise :class:`DataError` unless ``path`` holds ``datafile`` (sha256, or content for built files)."""
     st = path.stat()
-    if not _verified(str(path), st.st_mtime_ns, st.st_size, datafile.sha256):
+    if not _verified(str(path), st.st_mtime_ns, st.st_size, datafile.sha256, datafile.content_sha256):
         raise DataError(
             f"{path}: sha256 mismatch for {datafile.path} (expected {datafile.sha256}, got "
             f"{sha256_of(path)}). The file is corrupted or from another revision; delete it "
@@ -122,29 +162,40 @@ def _check(path: Path, datafile: DataFile) -> None:
         )
 
 
-def locate(datafile: DataFile) -> Path | None:
-    """Return a verified local copy (mirror, then cache) or ``None`` when there is none."""
+_check = verify  # backwards-compatible name
+
+
+def where(datafile: DataFile) -> tuple[str, Path | None]:
+    """Where a file would be read from, without verifying: ``("mirror"|"cache"|"missing", path)``."""
     mirror = mirror_dir()
-    if mirror is not None:
-        candidate = mirror / datafile.path
-        if candidate.is_file():
-            _check(candidate, datafile)
-            return candidate
+    if mirror is not None and (mirror / datafile.path).is_file():
+        return "mirror", mirror / datafile.path
     cached = cache_dir() / datafile.path
     if cached.is_file():
-        _check(cached, datafile)
-        return cached
-    return None
+        return "cache", cached
+    return "missing", None
+
+
+def locate(datafile: DataFile) -> Path | None:
+    """Return a verified local copy (mirror, then cache) or ``None`` when there is none.
+
+    Raises :class:`DataError` when the copy found fails verification.
+    """
+    kind, path = where(datafile)
+    if path is not None:
+        verify(path, datafile)
+    return path
 
 
 def fetch(datafile: DataFile | str, *, progress: bool = True) -> Path:
     """Return a verified local path for ``datafile`` (a DataFile, benchmark or aux name).
 
-    Downloads into the cache when neither the mirror nor the cache has it. Raises
-    :class:`DataError` with instructions when it cannot be provided.
+    Downloads (or, for files whose upstream is another format, builds) into the cache
+    when neither the mirror nor the cache has it. Raises :class:`DataError` with
+    instructions when it cannot be provided.
     """
     if isinstance(datafile, str):
-        datafile = AUX_FILES[datafile] if datafile in AUX_FILES else benchmark_file(datafile)
+        datafile = resolve(datafile)
     found = locate(datafile)
     if found is not None:
         return found
@@ -157,8 +208,8 @@ def fetch(datafile: DataFile | str, *, progress: bool = True) -> Path:
 
 def download(datafile: DataFile, *, progress: bool = True) -> Path:
     """Download ``datafile`` into the cache; verified before it enters the cache."""
-    if os.environ.get(ENV_OFFLINE):
-        raise DataError(_missing_message(datafile, "downloads are disabled (ATOMGENBENCH_OFFLINE is set)"))
+    if offline():
+        raise DataError(missing_message(datafile, "downloads are disabled (ATOMGENBENCH_OFFLINE is set)"))
     import pooch
 
     target = cache_dir() / datafile.path
@@ -170,14 +221,18 @@ def download(datafile: DataFile, *, progress: bool = True) -> Path:
     except ValueError as exc:  # pooch: hash mismatch (the temp file is removed)
         raise DataError(f"{url}: downloaded file failed sha256 verification for {datafile.path}; "
                         f"nothing was cached ({exc})") from None
-    except Exception as exc:  # network errors of any kind
-        raise DataError(_missing_message(datafile, f"download from {url} failed: {exc}")) from None
+    except Exception as exc:  # network errors of any kind, incl. a truncated transfer
+        raise DataError(missing_message(datafile, f"download from {url} failed: {exc}")) from None
     return Path(path)
 
 
-def _missing_message(datafile: DataFile, reason: str) -> str:
+def missing_message(datafile: DataFile, reason: str) -> str:
+    """How to provide a file that is not available (names the file and the options)."""
     return (
         f"{datafile.path} is not available: {reason}. Provide it by pointing {ENV_DATA} at a "
         f"folder laid out like the upstream data tree (it must contain {datafile.path}), or "
-        f"copy the file to {cache_dir() / datafile.path}, or allow the download."
+        f"copy the file to {cache_dir() / datafile.path}, or allow the download (unset {ENV_OFFLINE})."
     )
+
+
+_missing_message = missing_message  # backwards-compatible name
