@@ -1,0 +1,201 @@
+"""Orchestration: fit a runner, reconstruct a benchmark's test set with resume, write predictions.
+
+Layout of an output folder ``OUT``::
+
+    OUT/predictions.csv, OUT/predictions.json   final standardized predictions
+    OUT/work/run_config.json                    the resolved config and its hash
+    OUT/work/fit.json                           written once fit() returned: checkpoint + seconds
+    OUT/work/partial.jsonl                      one line per reconstructed id (appended as they finish)
+    OUT/work/...                                whatever the runner keeps (checkpoints, logs)
+
+Re-running the same command resumes: a finished fit is not repeated (runners resume
+an unfinished one from ``OUT/work`` themselves), and only ids missing from
+``partial.jsonl`` are reconstructed. Re-running with a *different* config into the
+same folder is refused rather than mixing results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.atomgen.dataset import load_benchmark
+from benchmarks.atomgen.predictions import JSON_NAME, Predictions, atomic_write_text
+from runners.base import CONDITIONING, RunConfig, TrainerOptions
+from runners.config import config_fingerprint, config_hash
+from runners.registry import get_runner
+
+PARTIAL_NAME = "partial.jsonl"
+FIT_NAME = "fit.json"
+RUN_CONFIG_NAME = "run_config.json"
+
+
+class RunError(RuntimeError):
+    """A run that cannot proceed (message says why and what to do)."""
+
+
+def existing_config_hash(out_dir: str | os.PathLike) -> str | None:
+    """The config hash recorded in ``out_dir/predictions.json``, or ``None``."""
+    path = Path(out_dir) / JSON_NAME
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("extra", {}).get("config_hash")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return None
+
+
+def _check_work_dir(config: RunConfig, chash: str) -> None:
+    """Refuse to resume a work folder that belongs to a different configuration."""
+    work = config.work_dir
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / RUN_CONFIG_NAME
+    if path.is_file():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8")).get("config_hash")
+        except json.JSONDecodeError:
+            old = None
+        if old and old != chash:
+            raise RunError(
+                f"{config.out_dir} holds a run with a different configuration (hash {old}, now {chash}); "
+                "use a new --out folder or delete the old one"
+            )
+    record = {"config_hash": chash, **config_fingerprint(config)}
+    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def read_partial(path: Path) -> tuple[dict[str, tuple[str, str | None]], float]:
+    """Finished ids of an interrupted reconstruction and the seconds already spent.
+
+    A torn last line (the process was killed mid-write) is ignored.
+    """
+    done: dict[str, tuple[str, str | None]] = {}
+    sessions: dict[str, float] = {}
+    if not path.is_file():
+        return done, 0.0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(rec, dict) or "id" not in rec:
+            continue
+        done[str(rec["id"])] = (rec.get("poscar") or "", rec.get("reason"))
+        session = str(rec.get("session", ""))
+        sessions[session] = max(sessions.get(session, 0.0), float(rec.get("elapsed", 0.0)))
+    return done, sum(sessions.values())
+
+
+class _PartialWriter:
+    """Append-only ``partial.jsonl``; each line is flushed and fsynced as it is written."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.session = f"{os.getpid()}-{time.time():.0f}"
+        self.start = time.perf_counter()
+        self.results: dict[str, tuple[str, str | None]] = {}
+        if path.is_file() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
+            with open(path, "a", encoding="utf-8") as fh:  # terminate a torn line
+                fh.write("\n")
+
+    def __call__(self, identifier: str, poscar: str, reason: str | None) -> None:
+        self.results[identifier] = (poscar or "", reason)
+        rec = {"id": identifier, "poscar": poscar or "", "reason": reason, "session": self.session,
+               "elapsed": round(time.perf_counter() - self.start, 3)}
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def _fit(runner, data, config: RunConfig) -> tuple[Path, float]:
+    """Fit unless ``work/fit.json`` says a finished checkpoint exists; return (checkpoint, seconds)."""
+    record_path = config.work_dir / FIT_NAME
+    if record_path.is_file():
+        try:
+            rec = json.loads(record_path.read_text(encoding="utf-8"))
+            ckpt = Path(rec["checkpoint"])
+            ckpt = ckpt if ckpt.is_absolute() else config.work_dir / ckpt
+            if ckpt.exists():
+                return ckpt, float(rec.get("seconds", 0.0))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            pass
+    start = time.perf_counter()
+    ckpt = Path(runner.fit(data, config))
+    seconds = time.perf_counter() - start
+    try:
+        stored = str(ckpt.resolve().relative_to(config.work_dir.resolve()))
+    except ValueError:
+        stored = str(ckpt.resolve())
+    atomic_write_text(record_path, json.dumps({"checkpoint": stored, "seconds": round(seconds, 3)}) + "\n")
+    return ckpt, seconds
+
+
+def run(
+    model: str,
+    benchmark: str,
+    preset: str,
+    out_dir: str | os.PathLike,
+    seed: int = 0,
+    overrides: dict[str, Any] | None = None,
+    trainer: TrainerOptions | None = None,
+    progress: bool = True,
+) -> Predictions:
+    """Fit ``model`` on ``benchmark`` and reconstruct every test id; write ``out_dir/predictions.*``.
+
+    Resumable: see the module docstring. If ``out_dir`` already holds complete
+    predictions with the same config hash, they are returned without any work.
+    Raises ``ValueError`` for an unknown model/preset/parameter and :class:`RunError`
+    for an output folder that belongs to another configuration.
+    """
+    runner = get_runner(model)
+    params = runner.resolve_params(preset, overrides)
+    out = Path(out_dir)
+    config = RunConfig(model=model, benchmark=benchmark, preset=preset, seed=int(seed), params=params,
+                       trainer=trainer or TrainerOptions(), out_dir=out, progress=progress)
+    chash = config_hash(config)
+    data = load_benchmark(benchmark)
+    if existing_config_hash(out) == chash:
+        done = Predictions.read(out)
+        if set(done.ids) == set(data.test_ids):
+            return done
+    _check_work_dir(config, chash)
+
+    checkpoint, fit_seconds = _fit(runner, data, config)
+
+    partial_path = config.work_dir / PARTIAL_NAME
+    done, previous_seconds = read_partial(partial_path)
+    missing = [i for i in data.test_ids if i not in done]
+    writer = _PartialWriter(partial_path)
+    start = time.perf_counter()
+    if missing:
+        returned = runner.reconstruct(data, checkpoint, config, ids=missing, on_result=writer)
+        for key in missing:  # runners that did not call on_result still count
+            if key not in writer.results and key in returned.structures:
+                writer(key, returned.structures[key], returned.failures.get(key))
+    reconstruct_seconds = previous_seconds + (time.perf_counter() - start)
+    done.update(writer.results)
+
+    structures: dict[str, str] = {}
+    failures: dict[str, str] = {}
+    for key in data.test_ids:
+        poscar, reason = done.get(key, ("", "the runner returned no prediction for this id"))
+        structures[key] = poscar
+        if not poscar:
+            failures[key] = reason or "no prediction"
+    preds = Predictions(
+        benchmark=benchmark, model=model, structures=structures, failures=failures, preset=preset,
+        seed=int(seed),
+        time_taken_seconds={"fit": round(fit_seconds, 3), "reconstruct": round(reconstruct_seconds, 3)},
+        conditioning=runner.conditioning,
+        extra={
+            "config_hash": chash,
+            "params": params,
+            "conditioning_description": CONDITIONING.get(runner.conditioning, ""),
+            "checkpoint": str(checkpoint),
+            "trainer": vars(config.trainer),
+        },
+    )
+    preds.write(out)
+    return preds
