@@ -1,0 +1,131 @@
+"""Metric formulas, one small function each (see docs/metrics.md).
+
+All functions take plain numpy arrays; missing values are NaN and are handled
+explicitly by the callers so that every denominator is stated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+#: default histogram settings of the paper-style KLD
+KLD_BINS = 20
+KLD_EPSILON = 0.5
+
+
+def mae(pred: np.ndarray, target: np.ndarray) -> float:
+    """Mean absolute error ``mean |pred - target|`` (NaN for empty input)."""
+    pred, target = np.asarray(pred, float), np.asarray(target, float)
+    return float(np.mean(np.abs(pred - target))) if len(pred) else float("nan")
+
+
+def histogram_edges(target: np.ndarray, bins: int = KLD_BINS) -> np.ndarray:
+    """Shared bin edges fixed from the target values only.
+
+    ``bins`` equal-width bins over [min, max] of the targets (widened by ±0.5 when
+    all targets are equal), plus an underflow bin (-inf, min) and an overflow bin
+    (max, +inf), so every prediction lands in some bin.
+    """
+    target = np.asarray(target, float)
+    lo, hi = float(np.min(target)), float(np.max(target))
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    inner = np.linspace(lo, hi, bins + 1)
+    return np.concatenate(([-np.inf], inner, [np.inf]))
+
+
+def histogram_probs(values: np.ndarray, edges: np.ndarray, epsilon: float = KLD_EPSILON) -> np.ndarray:
+    """Smoothed bin probabilities ``(count_k + ε) / (N + K ε)`` for fixed ``edges``.
+
+    The lowest finite edge belongs to the first inner bin (not to the underflow bin).
+    """
+    values = np.asarray(values, float)
+    inner = edges[1:-1]
+    k = len(edges) - 1
+    idx = np.searchsorted(inner, values, side="right")  # 0 = underflow, len(inner) = overflow
+    idx = np.where(values == inner[0], 1, idx)
+    idx = np.where(values == inner[-1], len(inner) - 1, idx)
+    counts = np.bincount(idx, minlength=k).astype(float)
+    return (counts + epsilon) / (counts.sum() + k * epsilon)
+
+
+def kl_divergence(p: np.ndarray, q: np.ndarray) -> float:
+    """``KL(P‖Q) = Σ p log(p/q)`` in nats, for strictly positive probability vectors."""
+    p, q = np.asarray(p, float), np.asarray(q, float)
+    return float(np.sum(p * np.log(p / q)))
+
+
+def kld_histogram(pred: np.ndarray, target: np.ndarray, bins: int = KLD_BINS,
+                  epsilon: float = KLD_EPSILON, edges: np.ndarray | None = None) -> float:
+    """Paper KLD: KL(P_target ‖ Q_pred) between smoothed histograms on target-fixed bins."""
+    target, pred = np.asarray(target, float), np.asarray(pred, float)
+    if len(target) == 0 or len(pred) == 0:
+        return float("nan")
+    edges = histogram_edges(target, bins) if edges is None else edges
+    return kl_divergence(histogram_probs(target, edges, epsilon), histogram_probs(pred, edges, epsilon))
+
+
+def kld_paired(pred: np.ndarray, target: np.ndarray) -> float:
+    """Legacy AtomBench "KLD": relative entropy of the paired value vectors, each normalised to sum 1.
+
+    ``Σ_i P_i ln(P_i/Q_i)`` with ``P = target/Σtarget``, ``Q = pred/Σpred`` (``scipy.stats.entropy``).
+    Not a distribution distance: it is ≈ half the P-weighted variance of relative errors.
+    """
+    from scipy.stats import entropy
+
+    pred, target = np.asarray(pred, float), np.asarray(target, float)
+    if len(pred) == 0 or pred.sum() <= 0 or target.sum() <= 0:
+        return float("nan")
+    return float(entropy(target / target.sum(), pred / pred.sum()))
+
+
+def matched_mean(rms: np.ndarray) -> float:
+    """Leaderboard RMSE: mean of the finite (matched) values; NaN when nothing matched."""
+    rms = np.asarray(rms, float)
+    ok = np.isfinite(rms)
+    return float(np.mean(rms[ok])) if ok.any() else float("nan")
+
+
+def penalised_mean(rms: np.ndarray, fill: float) -> float:
+    """Mean over all ids with every unmatched id (NaN) counted as ``fill`` (the stol cap)."""
+    rms = np.asarray(rms, float)
+    return float(np.mean(np.where(np.isfinite(rms), rms, fill))) if len(rms) else float("nan")
+
+
+def match_rate(rms: np.ndarray) -> float:
+    """Fraction of all ids whose RMS is finite (matched)."""
+    rms = np.asarray(rms, float)
+    return float(np.mean(np.isfinite(rms))) if len(rms) else float("nan")
+
+
+def bootstrap_ci(statistic: Callable[[np.ndarray], float], n: int, *, n_boot: int = 1000,
+                 seed: int = 0, level: float = 0.95) -> list[float] | None:
+    """Seeded percentile bootstrap CI of ``statistic(indices)`` over ``n`` rows resampled with replacement.
+
+    Returns ``[low, high]``, or ``None`` when fewer than two rows or no finite replicate.
+    """
+    if n < 2 or n_boot <= 0:
+        return None
+    rng = np.random.default_rng(seed)
+    reps = np.array([statistic(rng.integers(0, n, n)) for _ in range(n_boot)], float)
+    reps = reps[np.isfinite(reps)]
+    if len(reps) == 0:
+        return None
+    alpha = (1 - level) / 2
+    return [float(np.quantile(reps, alpha)), float(np.quantile(reps, 1 - alpha))]
+
+
+def paired_bootstrap_diff(stat: Callable[[np.ndarray, int], float], n: int, n_models: int, *,
+                          n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> np.ndarray:
+    """Replicates of ``stat(indices, model)`` for every model on the *same* resampled ids.
+
+    Returns an array (n_boot, n_models); callers take differences between columns.
+    """
+    rng = np.random.default_rng(seed)
+    out = np.full((n_boot, n_models), np.nan)
+    for b in range(n_boot):
+        idx = rng.integers(0, n, n)
+        out[b] = [stat(idx, m) for m in range(n_models)]
+    return out
