@@ -1,0 +1,199 @@
+"""FlowMMRunner: composition-conditioned crystal structure prediction by flow matching.
+
+``fit`` Niggli-canonicalises the training crystals, fits the lattice base and the
+standardisation statistics, and trains :class:`FlowMMModule` through the shared
+:func:`runners.training.fit_module` (seeded, resumable, early stopping, EMA).
+``reconstruct`` keeps every test crystal's species and counts, integrates the flow
+with Euler steps from the base and writes one row per test id; a sample that is not
+a valid crystal (non-finite numbers, non-positive lengths, angles that do not close
+a cell) becomes a failure row with its reason.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from benchmarks.atomgen.dataset import BenchmarkData
+from benchmarks.atomgen.predictions import Predictions
+from benchmarks.atomgen.structures import parse_poscar, to_poscar
+from runners.base import Runner, RunConfig
+
+_COMMON = dict(
+    time_dim=None, use_tc=False, lr=3e-4, weight_decay=0.0, eta_min=1e-5, cost_coord=400.0, cost_lattice=1.0,
+    grad_clip=0.5, grad_clip_algorithm="value", ema_decay=0.999, val_fraction=0.1, stats_passes=10,
+    anneal_slope=0.0, anneal_offset=0.0, sample_batch_size=256, max_steps=-1, check_val_every_n_epoch=1,
+    log_every_n_steps=10, num_workers=0,
+)
+
+PRESETS = {
+    "smoke": {**_COMMON, "hidden": 32, "time_dim": 16, "layers": 2, "num_freqs": 4, "max_atoms": 24,
+              "batch_size": 64, "max_epochs": 1, "max_minutes": 1.0, "patience": 0,
+              "stats_passes": 1, "steps": 10, "lr": 1e-3},
+    "cpu": {**_COMMON, "hidden": 128, "time_dim": 64, "layers": 4, "num_freqs": 32, "max_atoms": 24,
+            "batch_size": 32, "max_epochs": 300, "max_minutes": 15.0, "patience": 10,
+            "check_val_every_n_epoch": 5, "steps": 200, "lr": 1e-3},
+    "paper": {**_COMMON, "hidden": 512, "time_dim": 256, "layers": 6, "num_freqs": 128, "max_atoms": 24,
+              "batch_size": 64, "max_epochs": 100, "max_minutes": None, "patience": 5, "steps": 1000},
+}
+
+
+def split_train_val(ids: list[str], fraction: float) -> tuple[list[str], list[str]]:
+    """Deterministic train/validation split of the training ids (independent of the run seed)."""
+    rng = np.random.default_rng(20240601)
+    order = rng.permutation(len(ids))
+    n_val = max(1, int(round(fraction * len(ids)))) if fraction > 0 and len(ids) > 1 else 0
+    val = sorted(order[:n_val])
+    train = sorted(order[n_val:])
+    return [ids[i] for i in train], [ids[i] for i in val]
+
+
+def decode_sample(species: list[str], frac: np.ndarray, lattice_vec: np.ndarray) -> tuple[str, str | None]:
+    """POSCAR text of one sampled crystal, or ``("", reason)`` when it is not a valid crystal."""
+    from pymatgen.core import Lattice, Structure
+
+    from runners.flowmm.geometry import ANGLE_LO, ANGLE_SPAN, cell_volume_factor
+
+    if not (np.all(np.isfinite(frac)) and np.all(np.isfinite(lattice_vec))):
+        return "", "sampler produced non-finite coordinates or lattice"
+    lengths = lattice_vec[:3].astype(float)
+    angles = ANGLE_LO + ANGLE_SPAN / (1.0 + np.exp(-lattice_vec[3:].astype(float)))
+    if np.any(lengths <= 0.1):
+        return "", f"non-positive lattice length(s) a,b,c = {np.round(lengths, 3).tolist()} Å"
+    if cell_volume_factor(angles) <= 1e-6:
+        return "", f"angles {np.round(angles, 2).tolist()}° do not form a cell"
+    lattice = Lattice.from_parameters(*lengths, *angles)
+    structure = Structure(lattice, species, np.mod(frac, 1.0))
+    text = to_poscar(structure, comment="flowmm")
+    try:
+        parse_poscar(text)
+    except ValueError as exc:
+        return "", f"invalid structure: {exc}"
+    return text, None
+
+
+class FlowMMRunner(Runner):
+    """Clean-room FlowMM (Riemannian flow matching) conditioned on the composition."""
+
+    name = "flowmm"
+    conditioning = "composition"
+    presets = PRESETS
+
+    def _params(self, config: RunConfig) -> dict:
+        params = self.resolve_params(config.preset, config.params)
+        if params.get("time_dim") is None:
+            params["time_dim"] = params["hidden"] // 2
+        return params
+
+    def _crystals(self, data: BenchmarkData, ids: list[str], params: dict):
+        from runners.flowmm.data import crystal_from_structure
+
+        tc = data.tc if params["use_tc"] else {}
+        out = []
+        for key in ids:
+            s = data.structure(key)
+            if len(s) <= int(params["max_atoms"]):
+                out.append(crystal_from_structure(key, s, tc.get(key, 0.0)))
+        return out
+
+    def fit(self, data: BenchmarkData, config: RunConfig) -> Path:
+        import torch
+        from torch.utils.data import DataLoader
+
+        from runners.flowmm.data import collate
+        from runners.flowmm.flow import estimate_statistics
+        from runners.flowmm.geometry import LatticeBase
+        from runners.flowmm.lightning import EMACallback, FlowMMModule
+        from runners.training import final_checkpoint, fit_module
+
+        params = self._params(config)
+        final = final_checkpoint(config)
+        if final.is_file():
+            return final
+        if params["use_tc"]:
+            missing = [i for i in data.train_ids if i not in data.tc]
+            if missing:
+                raise ValueError(f"use_tc: no T_c for {len(missing)} training ids, e.g. {missing[:3]}")
+        train_ids, val_ids = split_train_val(data.train_ids, float(params["val_fraction"]))
+        train, val = self._crystals(data, train_ids, params), self._crystals(data, val_ids, params)
+        if not train:
+            raise ValueError(f"{data.name}: no training crystals with <= {params['max_atoms']} atoms")
+        module = FlowMMModule.from_params(params)
+        base = LatticeBase.fit(np.stack([np.asarray(c.lattice[:3]) for c in train]))
+        gen = torch.Generator().manual_seed(int(config.seed))
+        stat_batches = [collate(train[i:i + 256]) for i in range(0, len(train), 256)]
+        module.set_statistics(estimate_statistics(stat_batches, base, int(params["stats_passes"]), gen))
+        bs = int(params["batch_size"])
+        workers = int(params["num_workers"])
+        train_loader = DataLoader(train, batch_size=bs, shuffle=True, collate_fn=collate, num_workers=workers,
+                                  drop_last=len(train) > bs)
+        val_loader = DataLoader(val or train[:bs], batch_size=bs, shuffle=False, collate_fn=collate,
+                                num_workers=workers)
+        return fit_module(module, train_loader, val_loader, config, params,
+                          callbacks=[EMACallback(float(params["ema_decay"]))])
+
+    def reconstruct(self, data: BenchmarkData, checkpoint: Path, config: RunConfig, ids: list[str] | None = None,
+                    on_result: Callable[[str, str, str | None], None] | None = None) -> Predictions:
+        import torch
+        from tqdm.auto import tqdm
+
+        from runners.flowmm.data import collate, composition_query
+        from runners.flowmm.flow import euler_sample
+        from runners.flowmm.lightning import FlowMMModule
+
+        params = self._params(config)
+        ids = list(data.test_ids if ids is None else ids)
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        module = FlowMMModule(**state["hyper_parameters"])
+        module.load_state_dict(state["state_dict"])
+        model = module.ema.eval()
+        use_tc = bool(module.hparams.use_tc)
+        device = "cuda" if config.trainer.accelerator in ("gpu", "cuda") and torch.cuda.is_available() else "cpu"
+        model.to(device)
+        structures: dict[str, str] = {}
+        failures: dict[str, str] = {}
+
+        def record(key: str, text: str, reason: str | None) -> None:
+            structures[key] = text
+            if reason:
+                failures[key] = reason
+            if on_result is not None:
+                on_result(key, text, reason)
+
+        queries = []
+        for key in ids:
+            if use_tc and key not in data.tc:
+                record(key, "", "T_c conditioning requested but no T_c is known for this id")
+                continue
+            queries.append(composition_query(key, data.structure(key), data.tc.get(key, 0.0) if use_tc else 0.0))
+        steps = int(params["steps"])
+        gen = torch.Generator().manual_seed(int(config.seed))
+        chunk = max(1, int(params["sample_batch_size"]))
+        t0 = time.perf_counter()
+        with tqdm(total=steps * math.ceil(len(queries) / chunk), desc="flowmm sampling", unit="step",
+                  disable=not config.progress) as bar:
+            for start in range(0, len(queries), chunk):
+                part = queries[start:start + chunk]
+                batch = collate(part).to(device)
+                frac, lat = euler_sample(model, batch, steps, float(params["anneal_slope"]),
+                                         float(params["anneal_offset"]), gen, bar.update)
+                frac, lat = frac.cpu().numpy(), lat.cpu().numpy()
+                offset = 0
+                for i, q in enumerate(part):
+                    species = [int(z) + 1 for z in q.types]
+                    text, reason = decode_sample(species, frac[offset:offset + q.num_atoms], lat[i])
+                    offset += q.num_atoms
+                    record(q.id, text, reason)
+        ordered = {key: structures[key] for key in ids}
+        return Predictions(
+            benchmark=data.name, model=self.name, structures=ordered,
+            failures={k: v for k, v in failures.items() if k in ordered},
+            preset=config.preset, seed=config.seed, conditioning=self.conditioning,
+            extra={"sampler": "euler", "steps": steps, "anneal_slope": float(params["anneal_slope"]),
+                   "anneal_offset": float(params["anneal_offset"]), "use_tc": use_tc,
+                   "checkpoint": str(checkpoint), "sampling_seconds": round(time.perf_counter() - t0, 2)},
+        )
