@@ -1,0 +1,331 @@
+"""The JARVIS-Leaderboard contribution format: file names, csv.zip files, metadata.
+
+Shared by the packager (:mod:`evaluator.package`) and the validator
+(:mod:`evaluator.validate`), so that what one writes the other accepts:
+
+* :func:`parse_leaderboard_name` — the six-token file-name grammar
+  ``<Category>-<Subcategory>-<property>-<dataset>-<split>-<metric>.csv.zip``;
+* :func:`read_csv_zip` — a strict, defensive reader (size caps against zip bombs,
+  one member named after the zip, no path parts, UTF-8, LF endings, exact header);
+* :func:`load_metadata` / :func:`check_metadata` — ``metadata.json`` and its schema;
+* :func:`write_csv_zip` — the one way atomgenbench writes a leaderboard file.
+
+Every problem is reported as a :class:`ContributionError` whose message names the
+problem; callers add the file name.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import json
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+#: categories and subcategories the leaderboard knows (docs/<Cat>/<Sub>/ folders)
+CATEGORIES = frozenset({"AI", "ES", "FF", "QC", "EXP"})
+SUBCATEGORIES = frozenset({
+    "SinglePropertyPrediction", "SinglePropertyClass", "MLFF", "TextClass", "TokenClass", "TextSummary",
+    "TextGen", "AtomGen", "ImageClass", "Spectra", "EigenSolver", "AgentTask",
+})
+#: metrics accepted everywhere; ``rmse`` only for AtomGen
+METRICS = frozenset({"mae", "acc", "multimae", "rouge"})
+SUFFIX = ".csv.zip"
+HEADER = "id,target,prediction"
+
+#: defences against hostile or broken input
+MAX_ZIP_BYTES = 32 * 1024 * 1024          # a csv.zip on disk
+MAX_CSV_BYTES = 64 * 1024 * 1024          # its uncompressed member
+MAX_TEXT_BYTES = 1024 * 1024              # metadata.json, run.sh, README.md
+
+#: fields the leaderboard code reads from metadata.json (date_submitted is read by the page builder)
+REQUIRED_STR_FIELDS = ("model_name", "team_name", "author_email", "project_url", "software_used",
+                       "hardware_used", "date_submitted")
+OPTIONAL_STR_FIELDS = ("database_version", "language", "os")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DATE_RE = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
+
+
+class ContributionError(ValueError):
+    """A contribution file that the leaderboard would reject or crash on."""
+
+
+@dataclass(frozen=True)
+class LeaderboardName:
+    """The six tokens of a leaderboard file name."""
+
+    category: str
+    subcategory: str
+    prop: str
+    dataset: str
+    split: str
+    metric: str
+
+    @property
+    def benchmark(self) -> str:
+        """Benchmark json.zip stem, ``<dataset>_<prop>``."""
+        return f"{self.dataset}_{self.prop}"
+
+    @property
+    def stem(self) -> str:
+        return "-".join((self.category, self.subcategory, self.prop, self.dataset, self.split, self.metric))
+
+    @property
+    def file_name(self) -> str:
+        return self.stem + SUFFIX
+
+
+def parse_leaderboard_name(file_name: str) -> LeaderboardName:
+    """Split a leaderboard file name into its six tokens, checking the grammar."""
+    if not file_name.endswith(SUFFIX):
+        raise ContributionError(f"file name must end with {SUFFIX}")
+    stem = file_name[: -len(SUFFIX)]
+    tokens = stem.split("-")
+    if len(tokens) != 6:
+        raise ContributionError(
+            f"file name must have exactly 6 '-'-separated parts "
+            f"(Category-Subcategory-property-dataset-split-metric), got {len(tokens)}; use '_' inside "
+            "the property and dataset")
+    name = LeaderboardName(*tokens)
+    if any(not t for t in tokens):
+        raise ContributionError("file name has an empty part")
+    if name.category not in CATEGORIES:
+        raise ContributionError(f"unknown category {name.category!r}; expected one of {sorted(CATEGORIES)}")
+    if name.subcategory not in SUBCATEGORIES:
+        raise ContributionError(f"unknown subcategory {name.subcategory!r}; expected one of {sorted(SUBCATEGORIES)}")
+    allowed = METRICS | ({"rmse"} if name.subcategory == "AtomGen" else set())
+    if name.metric not in allowed:
+        raise ContributionError(f"unknown metric {name.metric!r} for {name.subcategory}; expected one of "
+                                f"{sorted(allowed)}")
+    return name
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    """One data row of a leaderboard CSV; ``line`` is its 1-based line number (header = 1)."""
+
+    line: int
+    id: str
+    target: str
+    prediction: str
+
+
+def _read_capped(path: Path, cap: int, what: str) -> bytes:
+    size = path.stat().st_size
+    if size > cap:
+        raise ContributionError(f"{what} is {size} bytes, over the {cap}-byte limit")
+    return path.read_bytes()
+
+
+def read_zip_member(path: Path) -> tuple[str, bytes]:
+    """Return (member name, bytes) of a single-member csv.zip, with every defence applied."""
+    data = _read_capped(path, MAX_ZIP_BYTES, "the zip file")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+        raise ContributionError(f"not a readable zip archive ({exc})") from None
+    with zf:
+        infos = zf.infolist()
+        names = [i.filename for i in infos]
+        if len(infos) != 1:
+            shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+            raise ContributionError(f"zip must hold exactly one member, found {len(infos)}: {shown or '(none)'}")
+        info = infos[0]
+        member = info.filename
+        if "/" in member or "\\" in member or member.startswith("..") or ":" in member:
+            raise ContributionError(f"zip member {member!r} has path parts; store it at the top level")
+        expected = path.name[: -len(".zip")] if path.name.endswith(".zip") else None
+        if expected is not None and member != expected:
+            raise ContributionError(f"zip member is named {member!r}; it must be {expected!r}")
+        if info.flag_bits & 0x1:
+            raise ContributionError("zip member is encrypted")
+        if info.file_size > MAX_CSV_BYTES:
+            raise ContributionError(f"zip member unpacks to {info.file_size} bytes, over the "
+                                    f"{MAX_CSV_BYTES}-byte limit (zip bomb?)")
+        try:
+            with zf.open(info) as fh:
+                payload = fh.read(MAX_CSV_BYTES + 1)
+        except NotImplementedError as exc:
+            raise ContributionError(f"unsupported zip compression ({exc}); use DEFLATE") from None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise ContributionError(f"corrupt zip member ({exc})") from None
+        if len(payload) > MAX_CSV_BYTES:
+            raise ContributionError(f"zip member unpacks to more than {MAX_CSV_BYTES} bytes (zip bomb?)")
+    return member, payload
+
+
+def decode_text(payload: bytes, what: str) -> str:
+    """Strict UTF-8 decoding with a message naming the offending byte offset."""
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContributionError(f"{what} is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+
+
+def read_csv_zip(path: str | os.PathLike) -> tuple[list[CsvRow], list[str]]:
+    """Read a leaderboard csv.zip strictly; return (rows, warnings).
+
+    Raises :class:`ContributionError` on the first problem; row-level problems
+    (wrong field count, blank lines) name the line number. CRLF line endings
+    throughout are a warning (pandas, hence the leaderboard, reads them; one real
+    contribution has them); a lone CR or mixed endings are an error.
+    """
+    path = Path(path)
+    _, payload = read_zip_member(path)
+    text = decode_text(payload, "the CSV")
+    warnings: list[str] = []
+    if text.startswith("\ufeff"):
+        raise ContributionError("line 1: the CSV starts with a byte-order mark; write plain UTF-8")
+    if "\r" in text:
+        n_crlf, n_lf = text.count("\r\n"), text.count("\n")
+        if text.count("\r") != n_crlf or n_crlf != n_lf:
+            raise ContributionError("the CSV mixes line endings or has bare CR characters; use LF only")
+        warnings.append("the CSV has Windows (CRLF) line endings; the leaderboard reads them, but LF is the norm")
+        text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        raise ContributionError("the CSV is empty")
+    if lines[0] != HEADER:
+        raise ContributionError(f"line 1: header must be exactly {HEADER!r}, got {lines[0][:80]!r}")
+    rows: list[CsvRow] = []
+    for lineno, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            raise ContributionError(f"line {lineno}: blank line")
+        if '"' in line:
+            raise ContributionError(f"line {lineno}: quoted field; values must not contain commas, quotes "
+                                    "or real newlines")
+        fields = next(csv.reader([line]))
+        if len(fields) != 3:
+            raise ContributionError(f"line {lineno}: expected 3 fields (id,target,prediction), got {len(fields)}")
+        rows.append(CsvRow(lineno, *fields))
+    return rows, warnings
+
+
+def write_csv_zip(path: str | os.PathLike, rows: Iterable[tuple[str, str, str]]) -> Path:
+    """Write a leaderboard csv.zip: one DEFLATE member ``<stem>.csv``, header, LF endings.
+
+    Written to a temporary file in the same folder and moved into place. Values
+    must not contain commas, quotes or newlines (escape POSCARs first).
+    """
+    path = Path(path)
+    if not path.name.endswith(SUFFIX):
+        raise ValueError(f"{path}: a leaderboard file name must end with {SUFFIX}")
+    buf = io.StringIO()
+    buf.write(HEADER + "\n")
+    for row in rows:
+        for value in row:
+            if any(ch in value for ch in ',"\n\r'):
+                raise ValueError(f"{path.name}: value {value[:60]!r} contains a comma, quote or newline")
+        buf.write(",".join(row) + "\n")
+    info = zipfile.ZipInfo(path.name[: -len(".zip")], date_time=(2020, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w") as zf:
+            zf.writestr(info, buf.getvalue().encode("utf-8"))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_text_file(path: str | os.PathLike, what: str) -> str:
+    """Read a small UTF-8 text file (metadata.json, run.sh) with a size cap."""
+    path = Path(path)
+    return decode_text(_read_capped(path, MAX_TEXT_BYTES, what), what)
+
+
+def load_metadata(path: str | os.PathLike) -> dict:
+    """Parse ``metadata.json``; it must be a JSON object."""
+    text = read_text_file(path, "metadata.json")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ContributionError(f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise ContributionError("malformed JSON: nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ContributionError(f"metadata must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def check_date(value: str) -> str | None:
+    """``None`` for a valid MM-DD-YYYY date, else the problem."""
+    m = DATE_RE.match(value)
+    if not m:
+        return f"date_submitted {value!r} is not MM-DD-YYYY"
+    month, day, year = (int(g) for g in m.groups())
+    try:
+        _dt.date(year, month, day)
+    except ValueError as exc:
+        return f"date_submitted {value!r} is not a valid MM-DD-YYYY date ({exc})"
+    return None
+
+
+def check_metadata(meta: dict, csv_files: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Check metadata against the schema; return (errors, warnings) as messages.
+
+    Errors: a field the leaderboard reads is missing or has the wrong type, an
+    email without a proper ``user@host.tld`` shape, a date that is not MM-DD-YYYY.
+    Warnings: what the leaderboard tolerates (non-padded dates, ``time_taken_seconds``
+    keyed by files that are not in this folder, missing optional fields).
+    """
+    errors: list[str] = []
+    warnings: list[str] = []
+    for key in REQUIRED_STR_FIELDS:
+        if key not in meta:
+            errors.append(f"required field {key!r} is missing")
+        elif not isinstance(meta[key], str) or not meta[key].strip():
+            errors.append(f"field {key!r} must be a non-empty string, got {meta[key]!r}")
+    for key in OPTIONAL_STR_FIELDS:
+        if key not in meta:
+            warnings.append(f"optional field {key!r} is missing")
+        elif not isinstance(meta[key], str):
+            errors.append(f"field {key!r} must be a string, got {meta[key]!r}")
+    email = meta.get("author_email")
+    if isinstance(email, str) and email.strip() and not EMAIL_RE.match(email):
+        errors.append(f"author_email {email!r} is not an email address")
+    date = meta.get("date_submitted")
+    if isinstance(date, str) and date.strip():
+        problem = check_date(date)
+        if problem:
+            errors.append(problem)
+        elif not re.match(r"^\d{2}-\d{2}-\d{4}$", date):
+            warnings.append(f"date_submitted {date!r} is not zero-padded (MM-DD-YYYY)")
+    if "git_url" not in meta:
+        errors.append("required field 'git_url' is missing")
+    elif not isinstance(meta["git_url"], list) or not all(isinstance(u, str) for u in meta["git_url"]):
+        errors.append(f"git_url must be a list of URL strings, got {meta['git_url']!r}")
+    errors_t, warnings_t = _check_time_taken(meta, set(csv_files))
+    return errors + errors_t, warnings + warnings_t
+
+
+def _check_time_taken(meta: dict, csv_files: set[str]) -> tuple[list[str], list[str]]:
+    if "time_taken_seconds" not in meta:
+        return ["required field 'time_taken_seconds' is missing"], []
+    value = meta["time_taken_seconds"]
+    if not isinstance(value, dict):
+        return [f"time_taken_seconds must be an object keyed by csv.zip file name, got {value!r}"], []
+    warnings = []
+    bad = [k for k, v in value.items() if not (v == "" or isinstance(v, (int, float, str)))]
+    if bad:
+        warnings.append(f"time_taken_seconds values must be seconds or \"\"; check {bad[:3]}")
+    stray = sorted(set(value) - csv_files)
+    missing = sorted(csv_files - set(value))
+    if stray:
+        warnings.append(f"time_taken_seconds names {len(stray)} file(s) not in this folder "
+                        f"(copied metadata?): {', '.join(stray[:3])}" + (" ..." if len(stray) > 3 else ""))
+    if missing:
+        warnings.append(f"time_taken_seconds has no entry for {len(missing)} file(s) of this folder: "
+                        f"{', '.join(missing[:3])}" + (" ..." if len(missing) > 3 else ""))
+    return [], warnings
