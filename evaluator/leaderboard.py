@@ -112,3 +112,10 @@ def leaderboard_records(structures: dict[str, str], benchmark: str, *, workers: 
 
 def _round(value: float) -> float:
     return float("nan") if not np.isfinite(value) else round(float(value), 4)
+
+
+def evaluate(*args, **kwargs):
+    """Alias of :func:`evaluator.pipeline.evaluate` (full paper + leaderboard metrics)."""
+    from evaluator.pipeline import evaluate as _evaluate
+
+    return _evaluate(*args, **kwargs)
