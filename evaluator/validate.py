@@ -182,20 +182,22 @@ def validate_folder(folder: Path, *, max_atoms: int = MAX_ATOMS) -> tuple[list[F
     return findings, csvs
 
 
-def score_folder(csvs: list[Path], *, workers: int = 1) -> dict[str, dict]:
+def score_folder(csvs: list[Path], *, workers: int = 1, progress: bool = False) -> dict[str, dict]:
     """Leaderboard scores of a valid folder's files, via the evaluator."""
     from evaluator.leaderboard import score_leaderboard_file
 
     scores = {}
     for path in csvs:
-        s = score_leaderboard_file(path, workers=workers)
+        s = score_leaderboard_file(path, workers=workers, progress=progress)
         value = None if s.value is None or (isinstance(s.value, float) and math.isnan(s.value)) else s.value
-        scores[str(path)] = {"metric": s.metric, "value": value, "n_matched": s.n_matched, "n_total": s.n_total}
+        # n_matched: structure pairs matched (rmse) or rows joined to the benchmark (mae)
+        n_matched = s.n_matched if s.n_matched is not None else s.n_scored
+        scores[str(path)] = {"metric": s.metric, "value": value, "n_matched": n_matched, "n_total": s.n_total}
     return scores
 
 
 def validate_paths(paths: list[Path], *, scores: bool = True, workers: int = 1,
-                   max_atoms: int = MAX_ATOMS) -> ValidationReport:
+                   max_atoms: int = MAX_ATOMS, progress: bool = False) -> ValidationReport:
     """Validate contribution folders and trees; score the folders that have no errors."""
     report = ValidationReport()
     for path in paths:
@@ -206,5 +208,5 @@ def validate_paths(paths: list[Path], *, scores: bool = True, workers: int = 1,
             folder_findings, csvs = validate_folder(folder, max_atoms=max_atoms)
             report.findings += folder_findings
             if scores and not any(f.severity == "error" for f in folder_findings):
-                report.scores.update(score_folder(csvs, workers=workers))
+                report.scores.update(score_folder(csvs, workers=workers, progress=progress))
     return report

@@ -55,7 +55,8 @@ def validate(paths: tuple[Path, ...], as_json: bool, no_scores: bool, workers: i
     """
     from evaluator.validate import validate_paths
 
-    report = validate_paths(list(paths), scores=not no_scores, workers=workers, max_atoms=max_atoms)
+    report = validate_paths(list(paths), scores=not no_scores, workers=workers, max_atoms=max_atoms,
+                            progress=not as_json)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from pymatgen.core import Structure
+from pymatgen.core import Element, Structure
 
 ESCAPED_NEWLINE = "\\n"
 
@@ -62,6 +62,9 @@ def parse_poscar(text: str, *, max_atoms: int | None = None) -> Structure:
         structure = atoms.pymatgen_converter()
     except Exception as exc:  # unknown element symbols end up here
         raise StructureParseError(f"cannot convert to pymatgen ({type(exc).__name__}: {exc})") from None
+    unknown = sorted({str(sp) for sp in structure.composition if not isinstance(sp, Element)})
+    if unknown:  # pymatgen turns unknown symbols into dummy species instead of failing
+        raise StructureParseError(f"unknown element symbol(s): {', '.join(unknown)}")
     return structure
 
 
