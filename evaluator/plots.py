@@ -61,7 +61,7 @@ def plot_histograms(records, metrics: dict, path: Path, title: str = "") -> Path
         ax.set_ylabel("count")
     axes[0].legend()
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, y=1.04)
     return _save(fig, path)
 
 
