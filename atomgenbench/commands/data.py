@@ -112,7 +112,7 @@ def fetch(names: tuple[str, ...], fetch_all: bool) -> None:
     except UnknownBenchmarkError as exc:
         raise click.ClickException(f"{exc}; conditioning files: {', '.join(sources.AUX_FILES)}") from None
     failures: list[str] = []
-    for datafile in tqdm(files, desc="verifying", unit="file", leave=False):
+    for datafile in tqdm(files, desc="verifying", unit="file", leave=False, disable=None):
         try:
             path = sources.fetch(datafile)
         except sources.DataError as exc:
@@ -134,7 +134,7 @@ def _structures(split: dict[str, object], desc: str) -> dict:
     from benchmarks.atomgen.structures import StructureParseError, parse_poscar
 
     out = {}
-    for key, text in tqdm(split.items(), desc=desc, unit="crystal", leave=False):
+    for key, text in tqdm(split.items(), desc=desc, unit="crystal", leave=False, disable=None):
         try:
             out[key] = parse_poscar(str(text))
         except StructureParseError as exc:
@@ -242,7 +242,7 @@ def check_benchmark(name: str, *, ltol: float, stol: float, angle_tol: float) ->
     matcher = StructureMatcher(ltol=ltol, stol=stol, angle_tol=angle_tol)
     report = CheckReport(name, {"ltol": ltol, "stol": stol, "angle_tol": angle_tol}, len(test), len(train))
     test_groups: dict[str, list[str]] = defaultdict(list)
-    for key, s in tqdm(test.items(), desc=f"{name} matching", unit="crystal", leave=False):
+    for key, s in tqdm(test.items(), desc=f"{name} matching", unit="crystal", leave=False, disable=None):
         formula = s.composition.reduced_formula
         test_groups[formula].append(key)
         candidates = by_formula.get(formula, [])
