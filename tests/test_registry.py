@@ -96,3 +96,7 @@ def test_unknown_benchmark_names_the_choices():
     with pytest.raises(UnknownBenchmarkError) as info:
         get_spec("dft_3d_Tc")
     assert "dft_3d_Tc" in str(info.value) and "alex_supercon_Tc" in str(info.value)
+
+
+def test_specs_are_hashable():
+    assert len({get_spec(n) for n in REGISTRY}) == 16

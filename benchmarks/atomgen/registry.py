@@ -51,6 +51,9 @@ class BenchmarkSpec:
     description: str = ""
     extra: dict = field(default_factory=dict)
 
+    def __hash__(self) -> int:  # dict fields are unhashable; the name identifies a spec
+        return hash(self.name)
+
     @property
     def path(self) -> str:
         return f"{BENCHMARK_DIR}/{self.name}.json.zip"
