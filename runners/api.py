@@ -88,7 +88,7 @@ def read_partial(path: Path) -> tuple[dict[str, tuple[str, str | None]], float]:
 
 
 class _PartialWriter:
-    """Append-only ``partial.jsonl``; each line is flushed and fsynced as it is written."""
+    """Append-only ``partial.jsonl``; each line is flushed as it is written (survives a killed process)."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -106,7 +106,6 @@ class _PartialWriter:
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(rec) + "\n")
             fh.flush()
-            os.fsync(fh.fileno())
 
 
 def _fit(runner, data, config: RunConfig) -> tuple[Path, float]:

@@ -86,7 +86,7 @@ class Runner(ABC):
             if key not in params:
                 raise ValueError(
                     f"{self.name}: unknown parameter {key!r} for preset {preset!r}; "
-                    f"known: {', '.join(sorted(params))}"
+                    f"known: {', '.join(sorted(params)) or '(none: this model has no parameters)'}"
                 )
             params[key] = value
         return params

@@ -25,6 +25,7 @@ The "checkpoint" holds the fitted per-element volumes.
 
 from __future__ import annotations
 
+import itertools
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
@@ -96,6 +97,45 @@ def substitute(proto: Structure, test: dict[str, int], mapping: dict[str, str]) 
     return [s if s is not None else leftovers.pop(0) for s in species]
 
 
+def _ordered(counts: dict[str, int]) -> list[str]:
+    """Elements ordered by (count, symbol): the canonical slot order of a stoichiometry pattern."""
+    return sorted(counts, key=lambda el: (counts[el], el))
+
+
+def pattern_index(by_n: dict[int, dict[tuple, str]]) -> dict[tuple, tuple[list[tuple], np.ndarray]]:
+    """``(N, pattern) -> (compositions, Mendeleev numbers per slot (C, k))`` for a vectorised search."""
+    groups: dict[tuple, list[tuple]] = {}
+    for n, comps in by_n.items():
+        for comp in comps:
+            groups.setdefault((n, tuple(sorted(c for _, c in comp))), []).append(comp)
+    index = {}
+    for key, comps in groups.items():
+        table = np.array([[mendeleev(el) for el in _ordered(dict(c))] for c in comps], dtype=float)
+        index[key] = (comps, table)
+    return index
+
+
+def best_same_pattern(test: dict[str, int], comps: list[tuple], table: np.ndarray) -> tuple:
+    """The composition (first in file order on ties) minimising the chemical cost of the best slot mapping."""
+    order = _ordered(test)
+    m = np.array([mendeleev(el) for el in order])
+    groups = [list(g) for _, g in itertools.groupby(range(len(order)), key=lambda i: test[order[i]])]
+    best = np.full(len(comps), np.inf)
+    for perm in itertools.product(*(itertools.permutations(g) for g in groups)):
+        idx = [i for part in perm for i in part]
+        best = np.minimum(best, np.abs(table - m[idx]).sum(axis=1))
+    return comps[int(np.argmin(best))]
+
+
+def _best_any(test: dict[str, int], comps: list[tuple]) -> tuple[float, tuple, dict[str, str]]:
+    best = None
+    for comp in comps:
+        score, mapping = assign(test, dict(comp))
+        if best is None or score < best[0]:
+            best = (score, comp, mapping)
+    return best
+
+
 class NearestRunner(Runner):
     name = "nearest"
     conditioning = "composition+train"
@@ -115,6 +155,7 @@ class NearestRunner(Runner):
         for key, s in data.train.items():
             comp = tuple(sorted(cell_counts(s).items()))
             by_n.setdefault(len(s), {}).setdefault(comp, key)
+        by_pattern = pattern_index(by_n)
 
         def vol(counts: dict[str, int]) -> float:
             return sum(n * volumes.get(el, volumes["_mean"]) for el, n in counts.items())
@@ -125,14 +166,12 @@ class NearestRunner(Runner):
             comps = by_n.get(len(target))
             if not comps:
                 raise ValueError(f"no training crystal with {len(target)} atoms to use as a prototype")
-            pattern = sorted(test.values())
-            exact = [c for c in comps if sorted(n for _, n in c) == pattern]
-            best = None
-            for comp in exact or list(comps):
-                score, mapping = assign(test, dict(comp))
-                if best is None or score < best[0]:
-                    best = (score, comp, mapping)
-            _, comp, mapping = best
+            pattern = tuple(sorted(test.values()))
+            if (len(target), pattern) in by_pattern:  # same stoichiometry pattern: vectorised search
+                comp = best_same_pattern(test, *by_pattern[(len(target), pattern)])
+                _, mapping = assign(test, dict(comp))
+            else:  # no prototype with the same pattern: best count + chemistry assignment
+                _, comp, mapping = _best_any(test, list(comps))
             proto = data.structure(comps[comp])
             species = substitute(proto, test, mapping)
             out = Structure(proto.lattice, species, proto.frac_coords)
