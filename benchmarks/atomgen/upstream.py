@@ -29,7 +29,6 @@ checked against the mirror's file sha256. Instead:
 
 from __future__ import annotations
 
-import bz2
 import csv
 import gzip
 import hashlib
