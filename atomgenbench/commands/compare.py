@@ -1,0 +1,78 @@
+"""``atomgenbench compare``: several models on one benchmark, with paired bootstrap differences."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.command("compare")
+@click.argument("preds", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--benchmark", "-b", help="Structure benchmark name; may be omitted when the first PRED is a "
+              "leaderboard csv.zip whose name identifies it.")
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for comparison.json, comparison.md, per-model metrics and bar charts.")
+@click.option("--labels", help="Comma-separated model labels, one per PRED (default: folder/file names).")
+@click.option("--workers", "-j", type=click.IntRange(0), default=1, show_default=True,
+              help="Processes for structure matching.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--n-bootstrap", type=click.IntRange(1), default=1000, show_default=True,
+              help="Bootstrap resamples (shared by all models: paired).")
+@click.option("--max-atoms", type=click.IntRange(1), default=200, show_default=True,
+              help="Predictions with more atoms are recorded as failures.")
+def compare(preds: tuple[Path, ...], benchmark: str | None, out: Path, labels: str | None, workers: int,
+            seed: int, n_bootstrap: int, max_atoms: int) -> None:
+    """Evaluate each PRED on the same benchmark and compare them.
+
+    The first PRED is the reference: for every other model the table gives the
+    difference (model − reference) in RMSE, match rate, penalised RMSE, Niggli MAE
+    and histogram KLD with a paired bootstrap 95% CI (the same resampled test ids
+    for all models). Writes comparison.md/json, bar charts of KLD, MAE and RMSE
+    (PNG) and each model's metrics.json under OUT/<label>/.
+    """
+    from benchmarks.atomgen.predictions import atomic_write_text
+    from benchmarks.atomgen.registry import get_spec
+    from evaluator.compare import compare as run_compare, markdown
+    from evaluator.inputs import InputError, load_predictions
+    from evaluator.pipeline import evaluate
+    from evaluator.plots import plot_bars
+    from evaluator.report import write_outputs
+
+    from atomgenbench.commands.evaluate import resolve_benchmark
+
+    name = resolve_benchmark(preds[0], benchmark)
+    if get_spec(name).kind != "structure":
+        raise click.UsageError(f"{name} is a lattice-parameter benchmark; compare works on structure benchmarks")
+    names = [s.strip() for s in labels.split(",")] if labels else [_label(p) for p in preds]
+    if len(names) != len(preds):
+        raise click.BadParameter(f"{len(names)} labels for {len(preds)} inputs", param_hint="--labels")
+    if len(set(names)) != len(names):
+        raise click.BadParameter(f"labels must be unique, got {names}", param_hint="--labels")
+    results = {}
+    for label, path in zip(names, preds):
+        try:
+            predictions = load_predictions(path, name)
+        except InputError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"evaluating {label} ({path})", err=True)
+        results[label] = evaluate(predictions, name, workers=workers, seed=seed, n_boot=n_bootstrap,
+                                  max_atoms=max_atoms, progress=True)
+    out.mkdir(parents=True, exist_ok=True)
+    for label, res in results.items():
+        write_outputs(res.to_json(), out / label, res.records, figures=True)
+    comp = run_compare(results, n_boot=n_bootstrap, seed=seed)
+    atomic_write_text(out / "comparison.json", json.dumps(comp.to_json(), indent=2) + "\n")
+    atomic_write_text(out / "comparison.md", markdown(comp))
+    plot_bars({label: res.to_json() for label, res in results.items()}, out)
+    click.echo(markdown(comp))
+
+
+def _label(path: Path) -> str:
+    """A model label from a path: the contribution folder of a leaderboard file, else the name."""
+    if path.is_file() and path.name.endswith(".csv.zip"):
+        return path.parent.name
+    if path.name == "predictions.csv":
+        return path.parent.name
+    return path.stem if path.is_file() else path.name
