@@ -1,0 +1,343 @@
+"""``atomgenbench reproduce``: one command from data to a validated leaderboard folder.
+
+Stages, in order (each recorded in ``<out>/stages.json`` with a configuration hash
+and its wall time; a stage whose outputs exist for the same hash is skipped, so an
+interrupted run resumes where it stopped):
+
+1. ``fetch``    — verify or download every data file the selected benchmarks need;
+2. ``run``      — fit and reconstruct each model and baseline on each benchmark
+                  (``runners.api.run``, itself resumable) → ``runs/<model>/<benchmark>/``;
+3. ``package``  — a contribution folder per model and non-oracle baseline
+                  → ``submissions/atomgenbench-<model>-<preset>/``;
+4. ``evaluate`` — every metric, on the packaged structure file where there is one
+                  (so the report equals what ``atomgenbench evaluate`` gives on the
+                  folder), else on ``predictions.csv`` → ``eval/<benchmark>/<model>/``;
+5. ``compare``  — paired bootstrap table and bar charts per benchmark → ``report/<benchmark>/``;
+6. ``report``   — ``report.md`` with all tables, figures, published numbers, hardware and times;
+7. ``validate`` — ``atomgenbench validate`` rules on every packaged folder → ``validation.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import platform
+import shlex
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from benchmarks.atomgen.predictions import CSV_NAME, atomic_write_text
+from benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE, get_spec, lattice_specs
+from runners.base import TrainerOptions
+
+#: reproduce preset -> runner preset of the models (baselines have the same parameters in every preset)
+PRESET_MAP = {"quick": "smoke", "cpu": "cpu", "paper": "paper"}
+DEFAULT_MODELS = ("atomgpt", "cdvae", "flowmm")
+DEFAULT_BASELINES = ("oracle", "prior", "nearest")
+NOT_PACKAGED = frozenset({"oracle"})  # a sanity check, never a leaderboard entry
+STAGES_FILE = "stages.json"
+
+
+class ReproduceError(RuntimeError):
+    """A stage failed in a way the user must fix (the message says which and why)."""
+
+
+@dataclass
+class ReproduceConfig:
+    """What to reproduce and where."""
+
+    preset: str
+    out: Path
+    models: tuple[str, ...] = DEFAULT_MODELS
+    baselines: tuple[str, ...] = DEFAULT_BASELINES
+    benchmarks: tuple[str, ...] = ATOMGENBENCH_STRUCTURE
+    seed: int = 0
+    workers: int = 2
+    n_bootstrap: int = 1000
+    metadata: dict = field(default_factory=dict)
+    trainer: TrainerOptions = field(default_factory=TrainerOptions)
+    argv: list[str] = field(default_factory=list)
+
+    @property
+    def runner_preset(self) -> str:
+        return PRESET_MAP[self.preset]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.baselines) + tuple(self.models)
+
+    def submission_dir(self, label: str) -> Path:
+        return self.out / "submissions" / f"atomgenbench-{label}-{self.preset}"
+
+
+@dataclass
+class Stage:
+    key: str
+    run: Callable[[], dict]
+    fingerprint: Callable[[], str] | None = None  # None: always run
+
+
+@dataclass
+class ReproduceResult:
+    out: Path
+    report: Path
+    submissions: list[Path]
+    valid: bool
+    timings: dict[str, float]
+
+
+def _sha(*parts: object) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, Path):
+            digest.update(part.read_bytes() if part.is_file() else b"<missing>")
+        else:
+            digest.update(json.dumps(part, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+class _StageBook:
+    """``stages.json``: per stage its fingerprint, wall seconds and summary."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.data: dict[str, dict] = json.loads(path.read_text()) if path.is_file() else {}
+
+    def done(self, key: str, fingerprint: str) -> bool:
+        return self.data.get(key, {}).get("fingerprint") == fingerprint
+
+    def record(self, key: str, fingerprint: str | None, seconds: float, info: dict) -> None:
+        self.data[key] = {"fingerprint": fingerprint, "seconds": round(seconds, 2), **info}
+        atomic_write_text(self.path, json.dumps(self.data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def hardware() -> str:
+    """One line describing this machine (CPU count, architecture, memory, GPU)."""
+    parts = [f"{os.cpu_count()} CPU cores ({platform.machine()})"]
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        parts.append(f"{pages * size / 2**30:.0f} GiB RAM")
+    except (ValueError, OSError, AttributeError):
+        pass
+    try:
+        import torch
+
+        parts.append(f"GPU: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "no GPU")
+        parts.append(f"torch {torch.__version__}")
+    except ImportError:
+        parts.append("no torch")
+    parts.append(f"Python {platform.python_version()} on {platform.system()}")
+    return ", ".join(parts)
+
+
+def plan(cfg: ReproduceConfig) -> list[Stage]:
+    """The ordered stages of a reproduce run."""
+    stages = [Stage("fetch", lambda: _fetch(cfg))]
+    for bench in cfg.benchmarks:
+        for label in cfg.labels:
+            stages.append(Stage(f"run/{label}/{bench}", lambda l=label, b=bench: _run(cfg, l, b)))
+    for label in cfg.labels:
+        if label not in NOT_PACKAGED:
+            stages.append(Stage(f"package/{label}", lambda l=label: _package(cfg, l),
+                                lambda l=label: _sha(cfg.metadata, cfg.preset,
+                                                     *[_pred_csv(cfg, l, b) for b in cfg.benchmarks])))
+    for bench in cfg.benchmarks:
+        for label in cfg.labels:
+            stages.append(Stage(f"evaluate/{label}/{bench}", lambda l=label, b=bench: _evaluate(cfg, l, b),
+                                lambda l=label, b=bench: _sha(cfg.seed, cfg.n_bootstrap, _eval_input(cfg, l, b))))
+        stages.append(Stage(f"compare/{bench}", lambda b=bench: _compare(cfg, b)))
+    stages.append(Stage("report", lambda: _report(cfg)))
+    stages.append(Stage("validate", lambda: _validate(cfg)))
+    return stages
+
+
+def reproduce(cfg: ReproduceConfig, progress: bool = True) -> ReproduceResult:
+    """Run every stage of :func:`plan` with one progress bar; resumable."""
+    from tqdm.auto import tqdm
+
+    for name in cfg.labels:
+        from runners.registry import RUNNERS
+
+        if name not in RUNNERS:
+            raise ReproduceError(f"unknown model {name!r}; choose from {', '.join(RUNNERS)}")
+    for bench in cfg.benchmarks:
+        if get_spec(bench).kind != "structure":
+            raise ReproduceError(f"{bench} is not a structure benchmark; choose from {', '.join(ATOMGENBENCH_STRUCTURE)}")
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    book = _StageBook(cfg.out / STAGES_FILE)
+    stages = plan(cfg)
+    bar = tqdm(stages, desc=f"reproduce {cfg.preset}", unit="stage", disable=not progress, dynamic_ncols=True)
+    for stage in bar:
+        bar.set_postfix_str(stage.key)
+        fingerprint = stage.fingerprint() if stage.fingerprint else None
+        if fingerprint is not None and book.done(stage.key, fingerprint) and _outputs_exist(cfg, stage.key):
+            continue
+        start = time.perf_counter()
+        info = stage.run() or {}
+        book.record(stage.key, fingerprint, time.perf_counter() - start, info)
+    bar.close()
+    validation = book.data.get("validate", {})
+    return ReproduceResult(cfg.out, cfg.out / "report.md",
+                           [cfg.submission_dir(l) for l in cfg.labels if l not in NOT_PACKAGED],
+                           bool(validation.get("valid")), {k: v["seconds"] for k, v in book.data.items()})
+
+
+def _outputs_exist(cfg: ReproduceConfig, key: str) -> bool:
+    kind, *rest = key.split("/")
+    if kind == "package":
+        return cfg.submission_dir(rest[0]).is_dir()
+    if kind == "evaluate":
+        return (_eval_dir(cfg, rest[0], rest[1]) / "result.pkl").is_file()
+    return True
+
+
+def _fetch(cfg: ReproduceConfig) -> dict:
+    from benchmarks.atomgen.conditioning import tc_table
+    from benchmarks.atomgen.sources import fetch
+
+    names = [b for bench in cfg.benchmarks for b in (bench, *(s.name for s in lattice_specs(bench)))]
+    for name in names:
+        fetch(name, progress=False)
+    for bench in cfg.benchmarks:
+        tc_table(get_spec(bench).family)
+    return {"files": names}
+
+
+def _run_dir(cfg: ReproduceConfig, label: str, bench: str) -> Path:
+    return cfg.out / "runs" / label / bench
+
+
+def _pred_csv(cfg: ReproduceConfig, label: str, bench: str) -> Path:
+    return _run_dir(cfg, label, bench) / CSV_NAME
+
+
+def _run(cfg: ReproduceConfig, label: str, bench: str) -> dict:
+    from runners.api import run
+
+    preds = run(label, bench, cfg.runner_preset, _run_dir(cfg, label, bench), seed=cfg.seed,
+                trainer=cfg.trainer, progress=False)
+    return {"failures": len(preds.failures), "time_taken_seconds": preds.time_taken_seconds}
+
+
+def _package(cfg: ReproduceConfig, label: str) -> dict:
+    from benchmarks.atomgen.predictions import Predictions
+    from evaluator.package import package_contribution
+
+    preds = {b: Predictions.read(_run_dir(cfg, label, b)) for b in cfg.benchmarks}
+    time_taken: dict[str, object] = {}
+    for bench, p in preds.items():
+        seconds = round(sum(float(v) for v in p.time_taken_seconds.values()), 1)
+        for spec in (get_spec(bench), *lattice_specs(bench)):
+            time_taken[spec.leaderboard_file] = seconds
+    meta = {"model_name": f"atomgenbench-{label}-{cfg.preset}", **cfg.metadata}
+    meta.setdefault("hardware_used", hardware())
+    result = package_contribution(preds, meta, cfg.submission_dir(label), run_sh=_run_sh(cfg, label),
+                                  force=True, fill_failures=True, time_taken=time_taken)
+    return {"files": len(result.files), "filled": {b: len(v) for b, v in result.filled.items()}}
+
+
+def _run_sh(cfg: ReproduceConfig, label: str) -> str:
+    models = [label] if label in cfg.models else []
+    baselines = [label] if label in cfg.baselines else []
+    cmd = ["atomgenbench", "reproduce", "--preset", cfg.preset, "--seed", str(cfg.seed),
+           "--models", ",".join(models) or "none", "--baselines", ",".join(baselines) or "none",
+           "--benchmarks", ",".join(cfg.benchmarks), "--out", "reproduce-out"]
+    return ("#!/usr/bin/env bash\n# Reproduces this contribution with atomgenbench "
+            "(https://pypi.org/project/atomgenbench once released; install from the project repository).\n"
+            "set -euo pipefail\npip install torch==2.13.0 && pip install 'atomgenbench[models]'\n"
+            f"{shlex.join(cmd)}\n")
+
+
+def _eval_dir(cfg: ReproduceConfig, label: str, bench: str) -> Path:
+    return cfg.out / "eval" / bench / label
+
+
+def _eval_input(cfg: ReproduceConfig, label: str, bench: str) -> Path:
+    """The packaged structure file when this label is packaged, else predictions.csv."""
+    if label not in NOT_PACKAGED:
+        return cfg.submission_dir(label) / get_spec(bench).leaderboard_file
+    return _pred_csv(cfg, label, bench)
+
+
+def _evaluate(cfg: ReproduceConfig, label: str, bench: str) -> dict:
+    from evaluator.inputs import load_predictions
+    from evaluator.pipeline import evaluate
+    from evaluator.report import write_outputs
+
+    source = _eval_input(cfg, label, bench)
+    preds = load_predictions(source, bench)
+    preds.model = label
+    result = evaluate(preds, bench, workers=cfg.workers, seed=cfg.seed, n_boot=cfg.n_bootstrap)
+    out = _eval_dir(cfg, label, bench)
+    write_outputs(result.to_json(), out, result.records, figures=True)
+    tmp = out / "result.pkl.tmp"  # our own cache for the compare stage, written by this process
+    tmp.write_bytes(pickle.dumps(result))
+    tmp.replace(out / "result.pkl")
+    atomic_write_text(out / "source.txt", f"{source}\n")
+    return {"source": str(source), "match_rate": result.rmse.match_rate, "n_matched": result.rmse.n_matched}
+
+
+def _load_results(cfg: ReproduceConfig, bench: str) -> dict:
+    results = {}
+    for label in cfg.labels:
+        path = _eval_dir(cfg, label, bench) / "result.pkl"
+        results[label] = pickle.loads(path.read_bytes())  # written by _evaluate above, never user input
+    return results
+
+
+def _compare(cfg: ReproduceConfig, bench: str) -> dict:
+    from evaluator.compare import compare, markdown
+    from evaluator.plots import plot_bars
+
+    results = _load_results(cfg, bench)
+    out = cfg.out / "report" / bench
+    out.mkdir(parents=True, exist_ok=True)
+    comp = compare(results, n_boot=cfg.n_bootstrap, seed=cfg.seed)
+    atomic_write_text(out / "comparison.json", json.dumps(comp.to_json(), indent=2) + "\n")
+    atomic_write_text(out / "comparison.md", markdown(comp))
+    figures = plot_bars({label: res.to_json() for label, res in results.items()}, out)
+    return {"figures": [str(p.relative_to(cfg.out)) for p in figures]}
+
+
+def _report(cfg: ReproduceConfig) -> dict:
+    from evaluator.summary import report_markdown
+
+    book = _StageBook(cfg.out / STAGES_FILE)
+    sections, figures, sources = {}, {}, {}
+    for bench in cfg.benchmarks:
+        sections[bench] = {l: json.loads((_eval_dir(cfg, l, bench) / "metrics.json").read_text()) for l in cfg.labels}
+        sources[bench] = {l: str(_eval_input(cfg, l, bench).relative_to(cfg.out)) for l in cfg.labels}
+        figures[bench] = list(book.data.get(f"compare/{bench}", {}).get("figures", []))
+        figures[bench] += [str((_eval_dir(cfg, l, bench) / "lattice_histograms.png").relative_to(cfg.out))
+                           for l in cfg.labels if (_eval_dir(cfg, l, bench) / "lattice_histograms.png").is_file()]
+    preamble = [f"Command: `{shlex.join(cfg.argv) if cfg.argv else 'atomgenbench reproduce --preset ' + cfg.preset}`",
+                "", f"Preset `{cfg.preset}` (models run with runner preset `{cfg.runner_preset}`), seed {cfg.seed}.",
+                "", f"Hardware: {hardware()}.", "", "Wall time per model (fit + reconstruct, seconds):", "",
+                "| model | " + " | ".join(cfg.benchmarks) + " |", "|---|" + "---|" * len(cfg.benchmarks)]
+    for label in cfg.labels:
+        cells = []
+        for bench in cfg.benchmarks:
+            t = book.data.get(f"run/{label}/{bench}", {}).get("time_taken_seconds") or {}
+            cells.append(" + ".join(f"{k} {float(v):.0f}" for k, v in t.items()) or "–")
+        preamble.append(f"| {label} | " + " | ".join(cells) + " |")
+    text = report_markdown("atomgenbench results", sections, figures, preamble, sources)
+    atomic_write_text(cfg.out / "report.md", text)
+    return {"report": "report.md"}
+
+
+def _validate(cfg: ReproduceConfig) -> dict:
+    from evaluator.validate import validate_paths
+
+    folders = [cfg.submission_dir(l) for l in cfg.labels if l not in NOT_PACKAGED]
+    if not folders:
+        return {"valid": True, "errors": []}
+    report = validate_paths(folders, scores=False)
+    atomic_write_text(cfg.out / "validation.json", json.dumps(report.as_dict(), indent=2, default=str) + "\n")
+    errors = [f"{f.file}:{f.row}: {f.message}" for f in report.errors]
+    if errors:
+        raise ReproduceError("packaged folders failed validation:\n  " + "\n  ".join(errors[:20]))
+    return {"valid": True, "folders": [str(f) for f in folders], "warnings": len(report.warnings)}
