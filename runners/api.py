@@ -145,11 +145,14 @@ def run(
 
     Resumable: see the module docstring. If ``out_dir`` already holds complete
     predictions with the same config hash, they are returned without any work.
-    Raises ``ValueError`` for an unknown model/preset/parameter and :class:`RunError`
-    for an output folder that belongs to another configuration.
+    Raises :class:`RunError` for an unknown model/preset/parameter or an output folder
+    that belongs to another configuration.
     """
-    runner = get_runner(model)
-    params = runner.resolve_params(preset, overrides)
+    try:
+        runner = get_runner(model)
+        params = runner.resolve_params(preset, overrides)
+    except ValueError as exc:  # unknown model, preset or parameter: a user mistake
+        raise RunError(str(exc)) from None
     out = Path(out_dir)
     config = RunConfig(model=model, benchmark=benchmark, preset=preset, seed=int(seed), params=params,
                        trainer=trainer or TrainerOptions(), out_dir=out, progress=progress)

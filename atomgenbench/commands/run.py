@@ -66,7 +66,7 @@ def run(model, benchmark, preset, out_dir, seed, set_pairs, config_file, acceler
             f"model {model!r} needs the Python package {exc.name!r}, which is not installed. "
             "Install the model extras: pip install 'atomgenbench[models]'."
         ) from None
-    except (UnknownBenchmarkError, DataError, RunError, ValueError) as exc:
+    except (UnknownBenchmarkError, DataError, RunError) as exc:
         raise click.ClickException(str(exc)) from None
     n_fail = len(preds.failures)
     t = preds.time_taken_seconds
