@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -51,6 +52,12 @@ def sequential_score(path: Path) -> tuple[float, int | None]:
     return (round(float(np.mean(values)), 4) if values else float("nan")), len(values)
 
 
+def _cpu() -> float:
+    """CPU seconds of this process plus its finished children (the pool workers)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("contribution", nargs="?", type=Path)
@@ -71,24 +78,25 @@ def main(argv: list[str] | None = None) -> int:
     for f in files:  # read the benchmark JSONs once so neither side pays for it
         load_splits(spec_for_leaderboard_file(f.name).name)
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     baseline = {f.name: sequential_score(f) for f in files}
-    t_seq = time.perf_counter() - t0
+    t_seq, c_seq = time.perf_counter() - t0, _cpu() - c0
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     ours = {}
     for f in files:
         s = score_leaderboard_file(f, workers=args.workers)
         ours[f.name] = (s.value, s.n_matched)
-    t_ours = time.perf_counter() - t0
+    t_ours, c_ours = time.perf_counter() - t0, _cpu() - c0
 
     mismatches = {k: (baseline[k], ours[k]) for k in baseline
                   if not (baseline[k] == ours[k] or (np.isnan(baseline[k][0]) and np.isnan(ours[k][0])))}
     for name in sorted(baseline):
         print(f"{name:55s} {baseline[name][0]!s:>9} {ours[name][0]!s:>9}  matched {ours[name][1]}")
     print(f"contribution: {folder.name} ({len(files)} files)")
-    print(f"sequential loop : {t_seq:7.2f} s")
-    print(f"evaluator (workers={args.workers}): {t_ours:7.2f} s")
+    print(f"sequential loop : {t_seq:7.2f} s wall, {c_seq:7.2f} s CPU")
+    print(f"evaluator (workers={args.workers}): {t_ours:7.2f} s wall, {c_ours:7.2f} s CPU (incl. workers)")
+    print(f"load average at end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(f"speed-up        : {t_seq / t_ours:7.2f}x")
     if mismatches:
         print(f"MISMATCH: {mismatches}", file=sys.stderr)
