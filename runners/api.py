@@ -108,6 +108,14 @@ class _PartialWriter:
             fh.flush()
 
 
+def _global_rank() -> int:
+    """Rank of this process in a Lightning/torchrun multi-process job (0 when single-process)."""
+    if "RANK" in os.environ:
+        return int(os.environ["RANK"])
+    local, node = int(os.environ.get("LOCAL_RANK", 0)), int(os.environ.get("NODE_RANK", 0))
+    return local + node * int(os.environ.get("LOCAL_WORLD_SIZE", 1) or 1) if (local or node) else 0
+
+
 def _fit(runner, data, config: RunConfig) -> tuple[Path, float]:
     """Fit unless ``work/fit.json`` says a finished checkpoint exists; return (checkpoint, seconds)."""
     record_path = config.work_dir / FIT_NAME
@@ -157,7 +165,10 @@ def run(
     config = RunConfig(model=model, benchmark=benchmark, preset=preset, seed=int(seed), params=params,
                        trainer=trainer or TrainerOptions(), out_dir=out, progress=progress)
     chash = config_hash(config)
-    data = load_benchmark(benchmark)
+    try:
+        data = load_benchmark(benchmark)
+    except ValueError as exc:  # e.g. a lattice-parameter benchmark
+        raise RunError(str(exc)) from None
     if existing_config_hash(out) == chash:
         done = Predictions.read(out)
         if set(done.ids) == set(data.test_ids):
@@ -165,6 +176,8 @@ def run(
     _check_work_dir(config, chash)
 
     checkpoint, fit_seconds = _fit(runner, data, config)
+    if _global_rank() != 0:  # under multi-process training only rank 0 reconstructs and writes
+        return Predictions(benchmark=benchmark, model=model, structures={}, preset=preset, seed=int(seed))
 
     partial_path = config.work_dir / PARTIAL_NAME
     done, previous_seconds = read_partial(partial_path)
