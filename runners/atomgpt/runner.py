@@ -1,0 +1,268 @@
+"""AtomGPT runner: fine-tune a causal LM on crystal text, then write the test crystals.
+
+What the model sees for a test id (the ``composition+tc`` conditioning):
+
+* the prompt — AtomGPT's Alpaca template whose input is
+  ``The chemical formula is {reduced formula} . The  Tc_supercon is {T_c}.{output prompt}``
+  (reduced formula from the reference cell's composition, T_c from the benchmark's
+  conditioning table; the property name stays ``Tc_supercon`` for Alexandria too,
+  as in the original runs — change it with ``prop``);
+* the grammar — with ``constrained`` decoding the atom lines are forced to the
+  reference cell's species and counts (in its species order), because the reduced
+  formula alone does not say how many atoms the cell holds. The lattice line is
+  written *before* the atoms, so the model predicts a, b, c, α, β, γ knowing only the
+  reduced formula and T_c. Set ``formula=cell`` to put the full cell formula in
+  the prompt instead (an atomgenbench option, not AtomGPT's schema).
+
+Training uses only training ids; a seeded ``val_fraction`` of them is held out for
+validation loss and early stopping.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any, Callable
+
+from benchmarks.atomgen.dataset import BenchmarkData
+from benchmarks.atomgen.predictions import Predictions
+from benchmarks.atomgen.structures import to_poscar
+from runners.atomgpt import schema
+from runners.base import RunConfig, Runner
+
+META_NAME = "atomgpt_meta.json"
+
+_COMMON: dict[str, Any] = {
+    "base_model": "scratch-llama",
+    "scratch": {"hidden": 128, "layers": 4, "heads": 4, "intermediate": 384},
+    "lora": None,
+    "load_in_4bit": False,
+    "prop": schema.DEFAULT_PROP,
+    "instruction": schema.INSTRUCTION,
+    "output_prompt": schema.OUTPUT_PROMPT,
+    "formula": "reduced",
+    "loss_on_prompt": True,
+    "max_seq_length": 1024,
+    "max_train": 0,
+    "val_fraction": 0.05,
+    "batch_size": 16,
+    "lr": 2e-4,
+    "weight_decay": 0.0,
+    "warmup_steps": 3,
+    "max_epochs": 2,
+    "max_steps": -1,
+    "max_minutes": None,
+    "patience": 0,
+    "grad_clip": 1.0,
+    "log_every_n_steps": 10,
+    "constrained": True,
+    "do_sample": False,
+    "temperature": 1.0,
+    "top_k": 0,
+    "gen_batch_size": 16,
+    "max_new_tokens": 1024,
+}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # seconds: a few hundred thousand parameters, two optimiser steps
+    "smoke": {**_COMMON, "scratch": {"hidden": 64, "layers": 1, "heads": 2, "intermediate": 128},
+              "max_train": 16, "batch_size": 8, "max_epochs": 1, "lr": 1e-3,
+              "gen_batch_size": 105, "log_every_n_steps": 1},
+    # a real run on 2 CPU cores: ~14 min of training, early stopping on val loss
+    "cpu": {**_COMMON, "scratch": {"hidden": 128, "layers": 4, "heads": 4, "intermediate": 384},
+            "loss_on_prompt": False, "batch_size": 16, "lr": 2e-3, "warmup_steps": 50, "weight_decay": 0.01,
+            "max_epochs": 60, "max_minutes": 14.0, "patience": 6, "gen_batch_size": 64},
+    # the paper's intent (§3.6/§6): 4-bit Mistral-7B + LoRA, lr 2e-4, 2 epochs, max_seq 2048; needs a GPU
+    "paper": {**_COMMON, "base_model": "unsloth/mistral-7b-bnb-4bit", "load_in_4bit": True,
+              "lora": {"r": 16, "alpha": 16, "dropout": 0.0, "bias": "none"},
+              "max_seq_length": 2048, "batch_size": 16, "lr": 2e-4, "max_epochs": 2, "warmup_steps": 3,
+              "val_fraction": 0.05, "gen_batch_size": 16},
+}
+
+
+def _rank() -> int:
+    import torch.distributed as dist
+
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+class AtomGPTRunner(Runner):
+    name = "atomgpt"
+    conditioning = "composition+tc"
+    presets = PRESETS
+
+    # ----------------------------------------------------------------- text
+    @staticmethod
+    def prompt(params: dict[str, Any], counts: dict[str, int], tc: float | None) -> str:
+        formula = schema.reduced_formula(counts)
+        if params["formula"] == "cell":
+            formula = "".join(f"{el}{n if n > 1 else ''}" for el, n in counts.items())
+        text = schema.make_input(formula, tc, params["prop"], params["output_prompt"])
+        return schema.make_prompt(text, params["instruction"])
+
+    def training_texts(self, data: BenchmarkData, params: dict[str, Any]) -> dict[str, tuple[str, str]]:
+        """``{id: (prompt, output)}`` for every training id."""
+        out = {}
+        for key in data.train_ids:
+            s = data.structure(key)
+            counts = schema.cell_counts([site.specie.symbol for site in s])
+            out[key] = (self.prompt(params, counts, data.tc.get(key)), schema.encode_structure(s))
+        return out
+
+    @staticmethod
+    def split_ids(ids: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
+        """Seeded (train, val) split of training ids; at least one val id."""
+        order = sorted(ids)
+        random.Random(seed).shuffle(order)
+        n_val = max(1, int(round(fraction * len(order))))
+        val = set(order[:n_val])
+        return [i for i in ids if i not in val], [i for i in ids if i in val]
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data: BenchmarkData, config: RunConfig) -> Path:
+        import torch
+
+        from runners.atomgpt.lightning import CausalLMModule, make_loader, tokenize_example
+        from runners.atomgpt.model import build_model, is_scratch, save_model
+        from runners.atomgpt.tokenizer import load_tokenizer, train_tokenizer
+        from runners.training import fit_module
+
+        params = {**self.presets[config.preset], **config.params}
+        work = config.work_dir
+        export = work / "model"
+        if (export / META_NAME).is_file():
+            return export
+        texts = self.training_texts(data, params)
+        train_ids, val_ids = self.split_ids(list(texts), float(params["val_fraction"]), config.seed)
+        if params["max_train"]:
+            train_ids = train_ids[: int(params["max_train"])]
+            val_ids = val_ids[: max(1, int(params["max_train"]) // 8)]
+        scratch = is_scratch(params["base_model"])
+        tok_dir = work / "tokenizer"
+        if not scratch:
+            tokenizer = load_tokenizer(params["base_model"])
+        elif (tok_dir / "tokenizer.json").is_file():
+            tokenizer = load_tokenizer(tok_dir)
+        else:
+            tokenizer = train_tokenizer(p + o for p, o in texts.values())
+            if _rank() == 0:
+                tokenizer.save_pretrained(str(tok_dir))
+        msl = int(params["max_seq_length"])
+        lop = bool(params["loss_on_prompt"])
+        examples = {k: tokenize_example(tokenizer, *texts[k], msl, lop) for k in train_ids + val_ids}
+        longest = max(len(e.input_ids) for e in examples.values())
+        torch.manual_seed(config.seed)
+        model = build_model(params, tokenizer, max_positions=msl)
+        module = CausalLMModule(model, lr=float(params["lr"]), weight_decay=float(params["weight_decay"]),
+                                warmup_steps=int(params["warmup_steps"]), trainable_only=bool(params["lora"]))
+        bs = int(params["batch_size"])
+        train_loader = make_loader([examples[k] for k in train_ids], tokenizer.pad_token_id, bs, True, config.seed)
+        val_loader = make_loader([examples[k] for k in val_ids], tokenizer.pad_token_id, bs, False, config.seed)
+        final = fit_module(module, train_loader, val_loader, config, params)
+        if _rank() != 0:
+            return export
+        state = torch.load(final, map_location="cpu", weights_only=False)
+        module.load_state_dict(state["state_dict"])
+        tmp = work / "model.tmp"
+        save_model(module.model, tokenizer, tmp, merge_lora=scratch)
+        lengths = [x for p, o in texts.values() for x in schema.parse_output(o).lengths]
+        meta = {
+            "base_model": params["base_model"], "lora": params["lora"], "train_ids": len(train_ids),
+            "val_ids": len(val_ids), "longest_tokens": longest, "lightning_checkpoint": str(final),
+            "n_parameters": sum(p.numel() for p in module.model.parameters()),
+            "length_range": [max(0.5, round(0.8 * min(lengths), 2)), round(1.25 * max(lengths), 2)],
+            "angle_range": [15, 165],
+        }
+        (tmp / META_NAME).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        if export.exists():
+            import shutil
+
+            shutil.rmtree(export)
+        tmp.replace(export)
+        return export
+
+    # ---------------------------------------------------------- reconstruct
+    def reconstruct(self, data: BenchmarkData, checkpoint: Path, config: RunConfig, ids: list[str] | None = None,
+                    on_result: Callable[[str, str, str | None], None] | None = None) -> Predictions:
+        from benchmarks.atomgen.conditioning import conditioning_for
+        from runners.atomgpt.decoding import DecodeOptions, OutputGrammar
+        from runners.atomgpt.model import load_saved_model
+        from runners.atomgpt.tokenizer import load_tokenizer
+
+        params = {**self.presets[config.preset], **config.params}
+        checkpoint = Path(checkpoint)
+        meta = json.loads((checkpoint / META_NAME).read_text(encoding="utf-8"))
+        tokenizer = load_tokenizer(checkpoint)
+        model = load_saved_model(checkpoint, params)
+        if config.trainer.accelerator in ("gpu", "cuda", "auto"):
+            import torch
+
+            if torch.cuda.is_available() and not getattr(model, "is_loaded_in_4bit", False):
+                model = model.to("cuda")
+        ids = list(ids) if ids is not None else data.test_ids
+        cond = conditioning_for(data.name)
+        species = {k: [el for el, n in cond[k].composition.items() for _ in range(n)] for k in ids}
+        prompts = [self.prompt(params, cond[k].composition, cond[k].tc) for k in ids]
+        grammars = [OutputGrammar(species[k], tuple(meta["length_range"]), tuple(meta["angle_range"])) for k in ids]
+        options = DecodeOptions(do_sample=bool(params["do_sample"]), temperature=float(params["temperature"]),
+                                top_k=int(params["top_k"]), batch_size=int(params["gen_batch_size"]),
+                                constrained=bool(params["constrained"]), max_new_tokens=int(params["max_new_tokens"]))
+        if options.do_sample:
+            import torch
+
+            torch.manual_seed(config.seed)
+        structures: dict[str, str] = {}
+        failures: dict[str, str] = {}
+        raw: dict[str, str] = {}
+
+        def handle(start: int, texts: list[str]) -> None:
+            for key, text in zip(ids[start:start + len(texts)], texts):
+                raw[key] = text
+                poscar, reason = self.to_poscar(text)
+                structures[key] = poscar
+                if reason:
+                    failures[key] = reason
+                if on_result is not None:
+                    on_result(key, poscar, reason)
+
+        self._progress_generate(model, tokenizer, prompts, grammars, options, handle, config.progress)
+        return Predictions(
+            benchmark=data.name, model=self.name, structures=structures, failures=failures,
+            preset=config.preset, seed=config.seed, conditioning=self.conditioning,
+            extra={"checkpoint": str(checkpoint), "base_model": meta["base_model"],
+                   "n_parameters": meta["n_parameters"],
+                   "sampler": {**options.__dict__, "length_range": meta["length_range"],
+                               "angle_range": meta["angle_range"]},
+                   "model_sees": "prompt: reduced formula + T_c (prop '%s'); grammar: cell species and counts"
+                                 % params["prop"] if options.constrained else
+                                 "prompt: reduced formula + T_c only (unconstrained)"},
+        )
+
+    @staticmethod
+    def to_poscar(text: str) -> tuple[str, str | None]:
+        """(POSCAR, None) for a parseable output text, else ("", reason)."""
+        parsed = schema.parse_output(text)
+        if not parsed.ok:
+            return "", f"unparseable output: {parsed.reason}"
+        try:
+            return to_poscar(parsed.structure()), None
+        except Exception as exc:  # pymatgen/jarvis reject a degenerate cell
+            return "", f"invalid structure: {type(exc).__name__}: {exc}"
+
+    @staticmethod
+    def _progress_generate(model, tokenizer, prompts, grammars, options, handle, progress: bool) -> None:
+        from tqdm.auto import tqdm
+
+        from runners.atomgpt.decoding import generate_outputs
+
+        bar = tqdm(total=len(prompts), desc="atomgpt generate", unit="crystal", disable=not progress)
+
+        def on_batch(start: int, texts: list[str]) -> None:
+            handle(start, texts)
+            bar.update(len(texts))
+
+        try:
+            generate_outputs(model, tokenizer, prompts, grammars, options, on_batch=on_batch)
+        finally:
+            bar.close()
