@@ -15,7 +15,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 from pymatgen.core import Lattice, Structure
 
 from benchmarks.atomgen.dataset import BenchmarkData
