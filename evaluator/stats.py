@@ -116,16 +116,3 @@ def bootstrap_ci(statistic: Callable[[np.ndarray], float], n: int, *, n_boot: in
     alpha = (1 - level) / 2
     return [float(np.quantile(reps, alpha)), float(np.quantile(reps, 1 - alpha))]
 
-
-def paired_bootstrap_diff(stat: Callable[[np.ndarray, int], float], n: int, n_models: int, *,
-                          n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> np.ndarray:
-    """Replicates of ``stat(indices, model)`` for every model on the *same* resampled ids.
-
-    Returns an array (n_boot, n_models); callers take differences between columns.
-    """
-    rng = np.random.default_rng(seed)
-    out = np.full((n_boot, n_models), np.nan)
-    for b in range(n_boot):
-        idx = rng.integers(0, n, n)
-        out[b] = [stat(idx, m) for m in range(n_models)]
-    return out
