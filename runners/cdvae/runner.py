@@ -1,0 +1,194 @@
+"""``cdvae``: a compact Crystal Diffusion VAE (Xie et al. 2022) trained and run on CPU or GPU.
+
+Reconstruction as in the paper: each test crystal is encoded (z = μ), the lattice
+comes from the lattice head, atom types and counts are forced from the target
+(``force_types=True``, the AtomBench run) or predicted by the num-atoms and
+composition heads (``force_types=False``), and coordinates come from annealed
+Langevin dynamics over ``num_noise_levels`` geometric σ levels (see
+:mod:`runners.cdvae.sampling`). ``num_noise_levels=1`` with the default σ_begin
+reproduces AtomBench's degenerate single-level run (random coordinates) and is
+offered only for comparison. ``condition_tc=True`` additionally conditions the
+decoder on the crystal's (standardised) T_c, the paper's proposed future work.
+
+Presets: ``smoke`` (seconds, tests), ``cpu`` (compact model, ~15 min wall budget on
+2 cores), ``paper`` (AtomBench appendix: max_atoms 20, 100 epochs, patience 5,
+batch 64; upstream widths; 50 noise levels — meant for GPUs).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch_geometric.data import Batch
+from tqdm.auto import tqdm
+
+from benchmarks.atomgen.dataset import BenchmarkData
+from benchmarks.atomgen.predictions import Predictions
+from benchmarks.atomgen.structures import to_poscar
+from runners.base import RunConfig, Runner
+from runners.cdvae.data import crystal_record, fill_tc, split_train_val, to_structure
+from runners.cdvae.lattice import LatticeScaler, params_to_matrix
+from runners.cdvae.model import CDVAEConfig
+from runners.cdvae.sampling import SamplerSettings, composition_types, langevin
+
+_MODEL = {"hidden": 128, "latent_dim": 128, "head_hidden": 128, "enc_blocks": 3, "dec_blocks": 3,
+          "cutoff": 7.0, "max_neighbors": 16, "num_rbf": 32, "max_atoms": 20, "sigma_begin": 10.0,
+          "sigma_end": 0.01, "type_sigma_begin": 5.0, "type_sigma_end": 0.01, "num_noise_levels": 10,
+          "sigma_features": True, "predict_property": False, "condition_tc": False}
+_TRAIN = {"batch_size": 64, "lr": 1e-3, "lr_patience": 30, "lr_factor": 0.6, "min_lr": 1e-4,
+          "teacher_forcing_max_epoch": 100, "max_epochs": 1000, "max_steps": -1, "max_minutes": 15.0,
+          "patience": 0, "check_val_every_n_epoch": 5, "grad_clip": 0.5, "grad_clip_algorithm": "value",
+          "val_fraction": 0.1, "max_train": 0, "log_every_n_steps": 10}
+_SAMPLE = {"force_types": True, "n_step_each": 20, "step_lr": 1e-4, "min_sigma": 0.0, "recon_batch_size": 128}
+
+PRESETS = {
+    "smoke": {**_MODEL, **_TRAIN, **_SAMPLE, "hidden": 32, "latent_dim": 32, "head_hidden": 32, "enc_blocks": 1,
+              "dec_blocks": 1, "cutoff": 5.0, "max_neighbors": 8, "num_rbf": 8, "num_noise_levels": 5,
+              "max_epochs": 1, "max_steps": 4, "max_minutes": 1.0, "check_val_every_n_epoch": 1,
+              "teacher_forcing_max_epoch": 1, "max_train": 128, "n_step_each": 2},
+    "cpu": {**_MODEL, **_TRAIN, **_SAMPLE},
+    "paper": {**_MODEL, **_TRAIN, **_SAMPLE, "latent_dim": 256, "enc_blocks": 4, "max_neighbors": 20,
+              "num_noise_levels": 50, "predict_property": True, "max_epochs": 100, "patience": 5,
+              "teacher_forcing_max_epoch": 20, "max_minutes": None, "n_step_each": 100},
+}
+
+
+def model_config(params: dict) -> dict:
+    """The :class:`CDVAEConfig` fields of a params dict."""
+    return {k: params[k] for k in CDVAEConfig.__dataclass_fields__ if k in params}
+
+
+def pick_device(config: RunConfig) -> torch.device:
+    wants_gpu = config.trainer.accelerator in ("gpu", "cuda", "auto")
+    return torch.device("cuda" if wants_gpu and torch.cuda.is_available() else "cpu")
+
+
+class CDVAERunner(Runner):
+    name = "cdvae"
+    conditioning = "structure"
+    presets = PRESETS
+
+    # -- training ------------------------------------------------------------------------
+    def fit(self, data: BenchmarkData, config: RunConfig) -> Path:
+        from torch_geometric.loader import DataLoader
+
+        from runners.cdvae.lightning import CDVAEModule
+        from runners.training import fit_module
+
+        p = config.params
+        ids = [i for i in data.train_ids if len(data.structure(i)) <= p["max_atoms"]]
+        train_ids, val_ids = split_train_val(ids, p["val_fraction"], config.seed)
+        if p.get("max_train"):
+            train_ids = train_ids[: int(p["max_train"])]
+            val_ids = val_ids[: max(1, int(p["max_train"]) // 8)]
+        tc = data.tc
+        train = [crystal_record(data.structure(i), tc.get(i, float("nan")), i) for i in train_ids]
+        val = [crystal_record(data.structure(i), tc.get(i, float("nan")), i) for i in val_ids]
+        module = build_module(train, p)
+        fill_tc(train + val, module.hparams.tc_stats[0])
+        bs = int(p["batch_size"])
+        train_loader = DataLoader(train, batch_size=bs, shuffle=True, drop_last=len(train) > bs)
+        val_loader = DataLoader(val, batch_size=bs, shuffle=False)
+        return fit_module(module, train_loader, val_loader, config, p)
+
+    # -- reconstruction ------------------------------------------------------------------
+    def reconstruct(self, data: BenchmarkData, checkpoint: Path, config: RunConfig,
+                    ids: list[str] | None = None,
+                    on_result: Callable[[str, str, str | None], None] | None = None) -> Predictions:
+        from runners.cdvae.lightning import CDVAEModule
+
+        p = config.params
+        device = pick_device(config)
+        module = CDVAEModule.load_from_checkpoint(str(checkpoint), map_location=device, weights_only=False)
+        model = module.model.to(device).eval()
+        settings = SamplerSettings(int(p["n_step_each"]), float(p["step_lr"]), float(p["min_sigma"]))
+        todo = list(data.test_ids if ids is None else ids)
+        structures: dict[str, str] = {}
+        failures: dict[str, str] = {}
+        gen = torch.Generator(device=device).manual_seed(int(config.seed))
+        bs = max(1, int(p["recon_batch_size"]))
+        bar = tqdm(total=len(todo), desc=f"cdvae {data.name}", unit="crystal", disable=not config.progress)
+        for start in range(0, len(todo), bs):
+            chunk = todo[start:start + bs]
+            try:
+                results = decode_chunk(model, data, chunk, settings, bool(p["force_types"]), device, gen)
+            except Exception as exc:  # a failed decode is a failure row per id, never a missing row
+                results = {i: ("", f"decode failed: {type(exc).__name__}: {exc}") for i in chunk}
+            for key in chunk:
+                poscar, reason = results[key]
+                structures[key] = poscar
+                if reason:
+                    failures[key] = reason
+                if on_result is not None:
+                    on_result(key, poscar, reason)
+            bar.update(len(chunk))
+        bar.close()
+        extra = {"checkpoint": str(checkpoint), "sampler": "annealed Langevin",
+                 "sigmas": [round(float(s), 6) for s in model.sigmas], "n_step_each": settings.n_step_each,
+                 "step_lr": settings.step_lr, "min_sigma": settings.min_sigma,
+                 "force_types": bool(p["force_types"]), "condition_tc": bool(p.get("condition_tc")),
+                 "latent": "mu"}
+        return Predictions(benchmark=data.name, model=self.name, structures=structures, failures=failures,
+                           preset=config.preset, seed=config.seed, conditioning=self.conditioning, extra=extra)
+
+
+def build_module(train: list, p: dict):
+    """A fresh :class:`CDVAEModule` whose scalers are fitted on ``train``."""
+    from runners.cdvae.lightning import CDVAEModule
+
+    if not train:
+        raise ValueError("cdvae: no training crystals with at most max_atoms atoms")
+    lengths = torch.cat([r.lengths for r in train])
+    angles = torch.cat([r.angles for r in train])
+    counts = torch.cat([r.num_atoms for r in train])
+    scaler = LatticeScaler.fit(lengths, angles, counts)
+    tcs = torch.cat([r.tc for r in train])
+    tcs = tcs[~torch.isnan(tcs)]
+    tc_stats = (float(tcs.mean()), float(tcs.std(unbiased=False)) + 1e-6) if len(tcs) else (0.0, 1.0)
+    return CDVAEModule(model_config(p), scaler.to_dict(), tc_stats, lr=float(p["lr"]),
+                       lr_patience=int(p["lr_patience"]), lr_factor=float(p["lr_factor"]),
+                       min_lr=float(p["min_lr"]), teacher_forcing_max_epoch=int(p["teacher_forcing_max_epoch"]))
+
+
+@torch.no_grad()
+def decode_chunk(model, data: BenchmarkData, ids: list[str], settings: SamplerSettings, force_types: bool,
+                 device: torch.device, gen: torch.Generator) -> dict[str, tuple[str, str | None]]:
+    """Encode and decode the crystals ``ids``; return ``{id: (poscar, failure reason or None)}``."""
+    tc = data.tc
+    records = [crystal_record(data.structure(i), tc.get(i, float("nan")), i) for i in ids]
+    fill_tc(records, model.tc_stats[0])
+    batch = Batch.from_data_list(records).to(device)
+    z, _, _ = model.encode(batch, sample=False)
+    if force_types:
+        num_atoms, types = batch.num_atoms, batch.atom_types
+    else:
+        num_atoms = model.fc_num_atoms(z).argmax(-1).clamp(min=1)
+        types = composition_types(model.fc_composition(z), num_atoms)
+    _, lengths, angles = model.lattice_from_z(z, num_atoms)
+    lattice = params_to_matrix(lengths, angles)
+    cond = model.scaled_tc(batch.tc) if model.config.condition_tc else None
+    sample = langevin(model, z, lattice, num_atoms, types, settings, update_types=not force_types, cond=cond,
+                      generator=gen)
+    out: dict[str, tuple[str, str | None]] = {}
+    offsets = torch.cumsum(sample.num_atoms, 0) - sample.num_atoms
+    for k, key in enumerate(ids):
+        sl = slice(int(offsets[k]), int(offsets[k] + sample.num_atoms[k]))
+        out[key] = finish(sample.frac_coords[sl], sample.atom_types[sl], sample.lattice[k], lengths[k], angles[k])
+    return out
+
+
+def finish(frac, types, lattice, lengths, angles) -> tuple[str, str | None]:
+    """POSCAR text of one decoded crystal, or a failure reason if it is not a valid cell."""
+    if not (torch.isfinite(frac).all() and torch.isfinite(lattice).all()):
+        return "", "non-finite coordinates or lattice"
+    vol = float(torch.linalg.det(lattice))
+    if not math.isfinite(vol) or vol <= 1e-3:
+        lat = ", ".join(f"{x:.3g}" for x in (*lengths.tolist(), *angles.tolist()))
+        return "", f"degenerate predicted lattice ({lat}; volume {vol:.3g} Å^3)"
+    try:
+        return to_poscar(to_structure(frac, types, lattice)), None
+    except Exception as exc:
+        return "", f"cannot build structure: {type(exc).__name__}: {exc}"
