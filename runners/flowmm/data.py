@@ -50,11 +50,11 @@ def crystal_from_structure(identifier: str, structure: Structure, tc: float = 0.
     types = np.array([site.specie.Z - 1 for site in s], dtype=np.int64)
     if types.min() < 0 or types.max() >= NUM_ELEMENTS:
         raise ValueError(f"{identifier}: element outside Z = 1..{NUM_ELEMENTS}")
-    frac = np.mod(np.asarray(s.frac_coords, dtype=np.float64), 1.0)
-    frac[frac >= 1.0] = 0.0
+    frac = np.mod(np.asarray(s.frac_coords, dtype=np.float64), 1.0).astype(np.float32)
+    frac[frac >= 1.0] = 0.0  # float rounding of 0.99999999
     lat = params_to_vector(torch.tensor(s.lattice.abc, dtype=torch.float64),
                            torch.tensor(s.lattice.angles, dtype=torch.float64))
-    return Crystal(identifier, types, frac.astype(np.float32), lat.numpy().astype(np.float32), float(tc))
+    return Crystal(identifier, types, frac, lat.numpy().astype(np.float32), float(tc))
 
 
 def composition_query(identifier: str, structure: Structure, tc: float = 0.0) -> Crystal:

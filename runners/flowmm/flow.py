@@ -125,14 +125,20 @@ def estimate_statistics(batches, base: LatticeBase, passes: int = 5,
 
 @torch.no_grad()
 def euler_sample(model: VelocityModel, batch: CrystalBatch, steps: int = 1000, anneal_slope: float = 0.0,
-                 anneal_offset: float = 0.0, generator: torch.Generator | None = None, progress=None):
+                 anneal_offset: float = 0.0, generator: torch.Generator | None = None, progress=None,
+                 init: tuple[torch.Tensor, torch.Tensor] | None = None):
     """Integrate the learned flow from the base; returns (frac (A, 3), lattice (B, 6)).
 
-    ``progress`` is an optional callable invoked once per step (e.g. ``tqdm.update``).
+    The start point is drawn from the base with ``generator`` unless ``init`` gives
+    it as (frac, lattice). ``progress`` is an optional callable invoked once per step
+    (e.g. ``tqdm.update``).
     """
     dev = batch.types.device
-    frac = sample_base_frac(batch.types.shape[0], generator, dev)
-    lat = model.base.sample(batch.num_crystals, generator, dev)
+    if init is None:
+        frac = sample_base_frac(batch.types.shape[0], generator, dev)
+        lat = model.base.sample(batch.num_crystals, generator, dev)
+    else:
+        frac, lat = init[0].to(dev), init[1].to(dev)
     times = torch.linspace(0.0, 1.0, steps + 1, device=dev)
     for k in range(steps):
         t0, dt = times[k], times[k + 1] - times[k]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+import zlib
 from pathlib import Path
 from typing import Callable
 
@@ -74,6 +75,24 @@ def decode_sample(species: list[str], frac: np.ndarray, lattice_vec: np.ndarray)
     except ValueError as exc:
         return "", f"invalid structure: {exc}"
     return text, None
+
+
+def start_points(model, queries, seed: int):
+    """Base samples (frac, lattice) drawn per id from a generator seeded by (seed, id).
+
+    Each id's sample is independent of which other ids are reconstructed with it,
+    so a resumed or partial reconstruction reproduces the full run exactly.
+    """
+    import torch
+
+    from runners.flowmm.flow import sample_base_frac
+
+    fracs, lats = [], []
+    for q in queries:
+        gen = torch.Generator().manual_seed(zlib.crc32(f"{seed}:{q.id}".encode()))
+        fracs.append(sample_base_frac(q.num_atoms, gen))
+        lats.append(model.base.sample(1, gen))
+    return torch.cat(fracs), torch.cat(lats)
 
 
 class FlowMMRunner(Runner):
@@ -171,7 +190,6 @@ class FlowMMRunner(Runner):
                 continue
             queries.append(composition_query(key, data.structure(key), data.tc.get(key, 0.0) if use_tc else 0.0))
         steps = int(params["steps"])
-        gen = torch.Generator().manual_seed(int(config.seed))
         chunk = max(1, int(params["sample_batch_size"]))
         t0 = time.perf_counter()
         with tqdm(total=steps * math.ceil(len(queries) / chunk), desc="flowmm sampling", unit="step",
@@ -179,8 +197,9 @@ class FlowMMRunner(Runner):
             for start in range(0, len(queries), chunk):
                 part = queries[start:start + chunk]
                 batch = collate(part).to(device)
+                init = start_points(model, part, int(config.seed))
                 frac, lat = euler_sample(model, batch, steps, float(params["anneal_slope"]),
-                                         float(params["anneal_offset"]), gen, bar.update)
+                                         float(params["anneal_offset"]), progress=bar.update, init=init)
                 frac, lat = frac.cpu().numpy(), lat.cpu().numpy()
                 offset = 0
                 for i, q in enumerate(part):
