@@ -173,3 +173,15 @@ def test_ddp_two_cpu_processes(tmp_path):
 def test_unknown_parameter_is_rejected():
     with pytest.raises(ValueError, match="unknown parameter"):
         AtomGPTRunner().resolve_params("cpu", {"nonsense": 1})
+
+
+def test_unconstrained_generation_failures_are_reported_not_raised(corpus, tokenizer):
+    runner, params, _ = corpus
+    torch.manual_seed(0)
+    model = build_model(params, tokenizer, max_positions=1024)
+    prompts = [runner.prompt(params, {"Na": 1, "Cl": 1}, 2.0)] * 2
+    texts = generate_outputs(model, tokenizer, prompts, [None, None],
+                             DecodeOptions(constrained=False, max_new_tokens=12, batch_size=2))
+    assert len(texts) == 2
+    poscar, reason = AtomGPTRunner.to_poscar(texts[0])
+    assert poscar == "" and reason.startswith("unparseable output")
