@@ -58,6 +58,14 @@ def volume(matrix: torch.Tensor) -> torch.Tensor:
     return torch.linalg.det(matrix)
 
 
+def usable(matrix: torch.Tensor, num_atoms: torch.Tensor, min_volume_per_atom: float = 1.0) -> torch.Tensor:
+    """(B,) True where a cell is finite and not degenerate (volume per atom above the floor, Å^3)."""
+    finite = torch.isfinite(matrix).flatten(1).all(-1)
+    vol = torch.linalg.det(torch.where(finite[:, None, None], matrix, torch.eye(3, dtype=matrix.dtype,
+                                                                                 device=matrix.device)))
+    return finite & (vol > min_volume_per_atom * num_atoms.to(vol.dtype))
+
+
 @dataclass
 class LatticeScaler:
     """Standardises ``[lengths / N^(1/3), angles]`` with training-set statistics."""

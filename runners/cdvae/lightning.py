@@ -21,7 +21,7 @@ class CDVAEModule(pl.LightningModule):
 
     def __init__(self, model_config: dict, scaler: dict, tc_stats: tuple[float, float] = (0.0, 1.0),
                  lr: float = 1e-3, lr_patience: int = 30, lr_factor: float = 0.6, min_lr: float = 1e-4,
-                 teacher_forcing_max_epoch: int = 20):
+                 teacher_forcing_max_epoch: int = 20, val_every: int = 1):
         super().__init__()
         self.save_hyperparameters()
         self.model = CDVAE(CDVAEConfig(**model_config), LatticeScaler(**scaler), tuple(tc_stats))
@@ -48,4 +48,5 @@ class CDVAEModule(pl.LightningModule):
         opt = torch.optim.Adam(self.parameters(), lr=hp.lr)
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=hp.lr_factor, patience=hp.lr_patience,
                                                            min_lr=hp.min_lr)
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": "val_loss"}}
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": "val_loss",
+                                                  "frequency": max(1, int(hp.val_every)), "strict": False}}

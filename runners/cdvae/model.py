@@ -25,7 +25,7 @@ from torch_geometric.utils import scatter
 from runners.cdvae.decoder import Decoder
 from runners.cdvae.encoder import MAX_Z, Encoder
 from runners.cdvae.graph import min_image_displacement
-from runners.cdvae.lattice import LatticeScaler, cart_to_frac, frac_to_cart, params_to_matrix
+from runners.cdvae.lattice import LatticeScaler, cart_to_frac, frac_to_cart, params_to_matrix, usable
 
 DEFAULT_WEIGHTS = {"natom": 1.0, "lattice": 10.0, "coord": 10.0, "type": 1.0, "kl": 0.01,
                    "composition": 1.0, "property": 1.0}
@@ -132,10 +132,10 @@ class CDVAE(nn.Module):
         if self.fc_property is not None:
             out["property"] = F.mse_loss(self.fc_property(z), self.scaled_tc(batch.tc))
 
-        if teacher_forcing:
-            lattice = params_to_matrix(batch.lengths, batch.angles)
-        else:
-            lattice = params_to_matrix(lengths.detach(), angles.detach())
+        lattice = params_to_matrix(batch.lengths, batch.angles)
+        if not teacher_forcing:  # predicted cells, except degenerate ones (those keep the true cell)
+            predicted = params_to_matrix(lengths.detach(), angles.detach())
+            lattice = torch.where(usable(predicted, n)[:, None, None], predicted, lattice)
         lat_atom = lattice[bidx]
         level = torch.randint(len(self.sigmas), (num,), device=z.device, generator=generator)
         sigma = self.sigmas[level][bidx]

@@ -30,7 +30,7 @@ from benchmarks.atomgen.predictions import Predictions
 from benchmarks.atomgen.structures import to_poscar
 from runners.base import RunConfig, Runner
 from runners.cdvae.data import crystal_record, fill_tc, split_train_val, to_structure
-from runners.cdvae.lattice import LatticeScaler, params_to_matrix
+from runners.cdvae.lattice import LatticeScaler, params_to_matrix, usable
 from runners.cdvae.model import CDVAEConfig
 from runners.cdvae.sampling import SamplerSettings, composition_types, langevin
 
@@ -39,7 +39,7 @@ _MODEL = {"hidden": 128, "latent_dim": 128, "head_hidden": 128, "enc_blocks": 3,
           "sigma_end": 0.01, "type_sigma_begin": 5.0, "type_sigma_end": 0.01, "num_noise_levels": 10,
           "sigma_features": True, "predict_property": False, "condition_tc": False}
 _TRAIN = {"batch_size": 64, "lr": 1e-3, "lr_patience": 30, "lr_factor": 0.6, "min_lr": 1e-4,
-          "teacher_forcing_max_epoch": 100, "max_epochs": 1000, "max_steps": -1, "max_minutes": 15.0,
+          "teacher_forcing_max_epoch": 10000, "max_epochs": 1000, "max_steps": -1, "max_minutes": 15.0,
           "patience": 0, "check_val_every_n_epoch": 5, "grad_clip": 0.5, "grad_clip_algorithm": "value",
           "val_fraction": 0.1, "max_train": 0, "log_every_n_steps": 10}
 _SAMPLE = {"force_types": True, "n_step_each": 20, "step_lr": 1e-4, "min_sigma": 0.0, "recon_batch_size": 128}
@@ -150,7 +150,8 @@ def build_module(train: list, p: dict):
     tc_stats = (float(tcs.mean()), float(tcs.std(unbiased=False)) + 1e-6) if len(tcs) else (0.0, 1.0)
     return CDVAEModule(model_config(p), scaler.to_dict(), tc_stats, lr=float(p["lr"]),
                        lr_patience=int(p["lr_patience"]), lr_factor=float(p["lr_factor"]),
-                       min_lr=float(p["min_lr"]), teacher_forcing_max_epoch=int(p["teacher_forcing_max_epoch"]))
+                       min_lr=float(p["min_lr"]), teacher_forcing_max_epoch=int(p["teacher_forcing_max_epoch"]),
+                       val_every=int(p["check_val_every_n_epoch"]))
 
 
 @torch.no_grad()
@@ -169,14 +170,20 @@ def decode_chunk(model, data: BenchmarkData, ids: list[str], settings: SamplerSe
         types = composition_types(model.fc_composition(z), num_atoms)
     _, lengths, angles = model.lattice_from_z(z, num_atoms)
     lattice = params_to_matrix(lengths, angles)
+    ok = usable(lattice, num_atoms)
+    safe = torch.where(ok[:, None, None], lattice, torch.eye(3, device=device).expand_as(lattice) * 3.0)
     cond = model.scaled_tc(batch.tc) if model.config.condition_tc else None
-    sample = langevin(model, z, lattice, num_atoms, types, settings, update_types=not force_types, cond=cond,
+    sample = langevin(model, z, safe, num_atoms, types, settings, update_types=not force_types, cond=cond,
                       generator=gen)
     out: dict[str, tuple[str, str | None]] = {}
     offsets = torch.cumsum(sample.num_atoms, 0) - sample.num_atoms
     for k, key in enumerate(ids):
         sl = slice(int(offsets[k]), int(offsets[k] + sample.num_atoms[k]))
-        out[key] = finish(sample.frac_coords[sl], sample.atom_types[sl], sample.lattice[k], lengths[k], angles[k])
+        if not ok[k]:
+            lat = ", ".join(f"{x:.3g}" for x in (*lengths[k].tolist(), *angles[k].tolist()))
+            out[key] = ("", f"degenerate predicted lattice ({lat})")
+            continue
+        out[key] = finish(sample.frac_coords[sl], sample.atom_types[sl], lattice[k], lengths[k], angles[k])
     return out
 
 
