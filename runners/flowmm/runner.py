@@ -24,11 +24,18 @@ from benchmarks.atomgen.predictions import Predictions
 from benchmarks.atomgen.structures import parse_poscar, to_poscar
 from runners.base import Runner, RunConfig
 
+#: parameters shared by all presets. Model: hidden, time_dim (default hidden // 2), layers, num_freqs,
+#: use_tc (T_c conditioning, off = the paper's setting). Training: lr, weight_decay, eta_min (cosine
+#: floor), cost_coord : cost_lattice (published 400 : 1), grad_clip (by value 0.5), ema_decay,
+#: val_fraction (held out of the training split), stats_passes (sweeps for the standardisation
+#: statistics), train_steps (if set, max_epochs = ceil(train_steps / batches per epoch)), max_atoms
+#: (larger training crystals are skipped). Sampling: steps (Euler), anneal_slope / anneal_offset
+#: (coordinate velocity x (1 + slope * relu(t - offset)); 2.0 = the AtomBench run), sample_batch_size.
 _COMMON = dict(
     time_dim=None, use_tc=False, lr=3e-4, weight_decay=0.0, eta_min=1e-5, cost_coord=400.0, cost_lattice=1.0,
     grad_clip=0.5, grad_clip_algorithm="value", ema_decay=0.999, val_fraction=0.1, stats_passes=10,
-    anneal_slope=0.0, anneal_offset=0.0, sample_batch_size=256, max_steps=-1, check_val_every_n_epoch=1,
-    log_every_n_steps=10, num_workers=0,
+    train_steps=None, max_steps=-1, check_val_every_n_epoch=1, log_every_n_steps=10, num_workers=0,
+    steps=1000, anneal_slope=0.0, anneal_offset=0.0, sample_batch_size=256,
 )
 
 PRESETS = {
@@ -36,7 +43,7 @@ PRESETS = {
               "batch_size": 64, "max_epochs": 1, "max_minutes": 1.0, "patience": 0,
               "stats_passes": 1, "steps": 10, "lr": 1e-3},
     "cpu": {**_COMMON, "hidden": 128, "time_dim": 64, "layers": 4, "num_freqs": 32, "max_atoms": 24,
-            "batch_size": 32, "max_epochs": 300, "max_minutes": 15.0, "patience": 10,
+            "batch_size": 32, "max_epochs": 300, "train_steps": 8000, "max_minutes": 15.0, "patience": 10,
             "check_val_every_n_epoch": 5, "steps": 200, "lr": 1e-3},
     "paper": {**_COMMON, "hidden": 512, "time_dim": 256, "layers": 6, "num_freqs": 128, "max_atoms": 24,
               "batch_size": 64, "max_epochs": 100, "max_minutes": None, "patience": 5, "steps": 1000},
@@ -141,12 +148,15 @@ class FlowMMRunner(Runner):
         train, val = self._crystals(data, train_ids, params), self._crystals(data, val_ids, params)
         if not train:
             raise ValueError(f"{data.name}: no training crystals with <= {params['max_atoms']} atoms")
+        bs = int(params["batch_size"])
+        if params.get("train_steps"):  # same optimizer-step budget on any dataset size
+            batches = max(1, len(train) // bs if len(train) > bs else 1)
+            params["max_epochs"] = max(1, math.ceil(int(params["train_steps"]) / batches))
         module = FlowMMModule.from_params(params)
         base = LatticeBase.fit(np.stack([np.asarray(c.lattice[:3]) for c in train]))
         gen = torch.Generator().manual_seed(int(config.seed))
         stat_batches = [collate(train[i:i + 256]) for i in range(0, len(train), 256)]
         module.set_statistics(estimate_statistics(stat_batches, base, int(params["stats_passes"]), gen))
-        bs = int(params["batch_size"])
         workers = int(params["num_workers"])
         train_loader = DataLoader(train, batch_size=bs, shuffle=True, collate_fn=collate, num_workers=workers,
                                   drop_last=len(train) > bs)
@@ -171,7 +181,7 @@ class FlowMMRunner(Runner):
         module.load_state_dict(state["state_dict"])
         model = module.ema.eval()
         use_tc = bool(module.hparams.use_tc)
-        device = "cuda" if config.trainer.accelerator in ("gpu", "cuda") and torch.cuda.is_available() else "cpu"
+        device = "cuda" if config.trainer.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available() else "cpu"
         model.to(device)
         structures: dict[str, str] = {}
         failures: dict[str, str] = {}
