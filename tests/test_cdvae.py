@@ -213,3 +213,18 @@ def test_smoke_run_writes_all_test_ids(tmp_path, supercon):
     for key, text in got.structures.items():
         if text:
             parse_poscar(text)
+
+
+def test_degenerate_cells_are_flagged_and_become_failure_reasons():
+    from runners.cdvae.lattice import usable
+    from runners.cdvae.runner import finish
+
+    good = params_to_matrix(torch.tensor([[4.0, 4.0, 4.0]]), torch.tensor([[90.0, 90.0, 90.0]]))
+    flat = params_to_matrix(torch.tensor([[4.0, 4.0, 4.0]]), torch.tensor([[120.0, 120.0, 120.0]]))
+    nan = torch.full((1, 3, 3), float("nan"))
+    assert usable(torch.cat([good, flat, nan]), torch.tensor([2, 2, 2])).tolist() == [True, False, False]
+    frac, types = torch.rand(2, 3), torch.tensor([26, 8])
+    text, reason = finish(frac, types, good[0], torch.tensor([4.0] * 3), torch.tensor([90.0] * 3))
+    assert reason is None and "Fe" in text
+    text, reason = finish(frac, types, flat[0], torch.tensor([4.0] * 3), torch.tensor([120.0] * 3))
+    assert text == "" and "degenerate" in reason

@@ -10,9 +10,22 @@ reproduces AtomBench's degenerate single-level run (random coordinates) and is
 offered only for comparison. ``condition_tc=True`` additionally conditions the
 decoder on the crystal's (standardised) T_c, the paper's proposed future work.
 
-Presets: ``smoke`` (seconds, tests), ``cpu`` (compact model, ~15 min wall budget on
-2 cores), ``paper`` (AtomBench appendix: max_atoms 20, 100 epochs, patience 5,
-batch 64; upstream widths; 50 noise levels — meant for GPUs).
+Presets: ``smoke`` (seconds, tests), ``cpu`` (compact model: hidden 128, 3+3 blocks,
+cutoff 7 Å, ≤ 16 neighbours, 10 levels 10 → 0.01 Å, 20 Langevin steps per level,
+~15 min wall budget on 2 cores), ``paper`` (AtomBench appendix: max_atoms 20,
+100 epochs, patience 5, batch 64; upstream widths; 50 noise levels, 100 steps per
+level, teacher forcing 20 epochs, property head on — meant for GPUs).
+
+Deviation in ``cpu``: the decoder is trained in the ground-truth cell throughout
+(``teacher_forcing_max_epoch`` larger than any run): in a 15-minute budget the
+lattice head is not yet accurate, and denoising in a wrong cell only teaches the
+decoder a different crystal. Set ``teacher_forcing_max_epoch`` to restore
+upstream behaviour. Predicted cells that are degenerate (volume per atom < 1 Å^3)
+are replaced by the true cell in training and become failure rows at reconstruction.
+
+All parameters can be overridden (``--set key=value``); sampler settings are
+``n_step_each``, ``step_lr``, ``min_sigma``, ``force_types``; model ones are the
+fields of :class:`runners.cdvae.model.CDVAEConfig` (loss weights are the published ones).
 """
 
 from __future__ import annotations
