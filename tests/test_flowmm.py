@@ -180,3 +180,24 @@ def test_smoke_run_with_tc_conditioning(tmp_path, data):
                        weights_only=False)
     assert state["hyper_parameters"]["use_tc"] is True
     assert any(k.startswith("model.net.tc_embed") for k in state["state_dict"])
+
+
+def test_fit_resumes_from_last_checkpoint(tmp_path, data):
+    from runners.base import RunConfig
+
+    runner = FlowMMRunner()
+
+    def config(epochs):
+        params = runner.resolve_params("smoke", {"max_epochs": epochs})
+        return RunConfig(model="flowmm", benchmark=BENCH, preset="smoke", params=params, out_dir=tmp_path,
+                         progress=False)
+
+    final = runner.fit(data, config(1))
+    first = torch.load(final, map_location="cpu", weights_only=False)
+    assert first["epoch"] == 1 or first["global_step"] > 0
+    final.unlink()  # an interrupted longer run: last.ckpt is there, final.ckpt is not
+    final = runner.fit(data, config(2))
+    second = torch.load(final, map_location="cpu", weights_only=False)
+    assert second["global_step"] == 2 * first["global_step"]  # continued, not restarted
+    last = torch.load(tmp_path / "work" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert int(last["state_dict"]["ema_steps"]) == last["global_step"] == second["global_step"]
