@@ -184,11 +184,13 @@ def run(
     missing = [i for i in data.test_ids if i not in done]
     writer = _PartialWriter(partial_path)
     start = time.perf_counter()
+    runner_extra: dict[str, Any] = {}
     if missing:
         returned = runner.reconstruct(data, checkpoint, config, ids=missing, on_result=writer)
         for key in missing:  # runners that did not call on_result still count
             if key not in writer.results and key in returned.structures:
                 writer(key, returned.structures[key], returned.failures.get(key))
+        runner_extra = dict(returned.extra or {})  # sampler settings etc. of the runner
     reconstruct_seconds = previous_seconds + (time.perf_counter() - start)
     done.update(writer.results)
 
@@ -205,6 +207,7 @@ def run(
         time_taken_seconds={"fit": round(fit_seconds, 3), "reconstruct": round(reconstruct_seconds, 3)},
         conditioning=runner.conditioning,
         extra={
+            **runner_extra,
             "config_hash": chash,
             "params": params,
             "conditioning_description": CONDITIONING.get(runner.conditioning, ""),
