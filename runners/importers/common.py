@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -12,6 +11,7 @@ from pymatgen.core import Composition, Lattice, Structure
 
 from benchmarks.atomgen.dataset import BenchmarkData
 from benchmarks.atomgen.predictions import Predictions
+from benchmarks.atomgen.sources import sha256_of
 from benchmarks.atomgen.structures import to_poscar
 
 ABSENT = "absent from the imported file"
@@ -21,14 +21,6 @@ csv.field_size_limit(1 << 30)  # CIF / POSCAR columns can be long
 
 class ImportFormatError(ValueError):
     """An input file that does not line up with the benchmark (message names file, row and problem)."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_test_csv_ids(path: str | Path) -> list[str]:
