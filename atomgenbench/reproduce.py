@@ -19,13 +19,16 @@ interrupted run resumes where it stopped):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import pickle
 import platform
 import shlex
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -215,11 +218,28 @@ def _pred_csv(cfg: ReproduceConfig, label: str, bench: str) -> Path:
     return _run_dir(cfg, label, bench) / CSV_NAME
 
 
+@contextlib.contextmanager
+def _quiet():
+    """Keep the single progress bar readable: silence Lightning's info logs and library warnings."""
+    names = ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric", "transformers")
+    levels = {n: logging.getLogger(n).level for n in names}
+    for n in names:
+        logging.getLogger(n).setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for n, level in levels.items():
+            logging.getLogger(n).setLevel(level)
+
+
 def _run(cfg: ReproduceConfig, label: str, bench: str) -> dict:
     from runners.api import run
 
-    preds = run(label, bench, cfg.runner_preset, _run_dir(cfg, label, bench), seed=cfg.seed,
-                trainer=cfg.trainer, progress=False)
+    with _quiet():
+        preds = run(label, bench, cfg.runner_preset, _run_dir(cfg, label, bench), seed=cfg.seed,
+                    trainer=cfg.trainer, progress=False)
     return {"failures": len(preds.failures), "time_taken_seconds": preds.time_taken_seconds}
 
 
