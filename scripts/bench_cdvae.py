@@ -18,37 +18,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
-import numpy as np
-
-from benchmarks.atomgen.dataset import load_benchmark
-from evaluator.matching import MatchSettings, score_pairs
 from runners.api import run
 from runners.config import parse_set_pairs
 
-LATTICE = ("a", "b", "c", "alpha", "beta", "gamma")
-
-
-def summarise(preds, benchmark: str, workers: int = 1) -> dict:
-    """Match rate, matched-row RMS and Niggli lattice MAE of ``preds`` against the benchmark."""
-    data = load_benchmark(benchmark)
-    settings = MatchSettings(rms=True, anonymous=False, lattice=True, symmetry=False)
-    pairs = [(key, preds.structures.get(key, ""), data.text(key), settings) for key in data.test_ids]
-    records = score_pairs(pairs, workers=workers, progress=False)
-    parsed = [r for r in records if r.parsed]
-    matched = [r for r in parsed if r.rms is not None]
-    result = {"n_total": len(records), "n_parsed": len(parsed), "n_matched": len(matched),
-              "match_rate": round(len(matched) / len(parsed), 4) if parsed else None,
-              "rmse_matched": round(float(np.mean([r.rms for r in matched])), 4) if matched else None}
-    both = [(r.niggli_pred, r.niggli_target) for r in parsed if r.niggli_pred and r.niggli_target]
-    if both:
-        pred = np.array([p for p, _ in both])
-        target = np.array([t for _, t in both])
-        for i, name in enumerate(LATTICE):
-            result[f"mae_{name}"] = round(float(np.mean(np.abs(pred[:, i] - target[:, i]))), 4)
-    return result
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_summary import summarise  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -15,33 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
-import numpy as np
-
-from benchmarks.atomgen.dataset import load_benchmark
-from evaluator.matching import MatchSettings, score_pairs
 from runners.api import run
 from runners.config import parse_set_pairs
 
-
-def score(preds, benchmark: str, workers: int = 1) -> dict:
-    """AtomBench-style summary of predictions against the benchmark targets."""
-    data = load_benchmark(benchmark)
-    settings = MatchSettings(rms=True, anonymous=False, lattice=True, symmetry=False)
-    tasks = [(k, preds.structures.get(k, ""), data.text(k), settings) for k in data.test_ids]
-    recs = score_pairs(tasks, workers=workers, progress=False)
-    parsed = [r for r in recs if r.parsed]
-    matched = [r for r in parsed if r.rms is not None]
-    out = {"n_total": len(recs), "n_parsed": len(parsed), "n_matched": len(matched),
-           "match_rate": len(matched) / len(parsed) if parsed else float("nan"),
-           "rms_matched": float(np.mean([r.rms for r in matched])) if matched else float("nan")}
-    lat = [(r.niggli_pred, r.niggli_target) for r in parsed if r.niggli_pred and r.niggli_target]
-    if lat:
-        p, t = np.array([x[0] for x in lat]), np.array([x[1] for x in lat])
-        for i, name in enumerate(("a", "b", "c", "alpha", "beta", "gamma")):
-            out[f"mae_{name}"] = float(np.mean(np.abs(p[:, i] - t[:, i])))
-    return out
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_summary import summarise  # noqa: E402
 
 
 def main() -> None:
@@ -67,12 +49,12 @@ def main() -> None:
                 progress=not args.quiet)
     result = {"model": "flowmm", "preset": args.preset, "wall_seconds": round(time.perf_counter() - start, 1),
               "time_taken_seconds": preds.time_taken_seconds, "failures": len(preds.failures),
-              **score(preds, args.benchmark, args.workers)}
+              **summarise(preds, args.benchmark, args.workers)}
     print(json.dumps(result, indent=2))
     if args.baseline:
         base = run(args.baseline, args.benchmark, "cpu", f"{out}-{args.baseline}", seed=args.seed,
                    progress=not args.quiet)
-        print(json.dumps({"model": args.baseline, **score(base, args.benchmark, args.workers)}, indent=2))
+        print(json.dumps({"model": args.baseline, **summarise(base, args.benchmark, args.workers)}, indent=2))
 
 
 if __name__ == "__main__":

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from benchmarks.atomgen.sources import sha256_of
+
 SUPERCON_3D_URL = "https://ndownloader.figshare.com/files/38307921"  # as pinned in jarvis-tools
 SUPERCON_3D_MEMBER = "jarvis_epc_data_figshare_1058.json"
 HYLLIOS_COMMIT = "87bb7eebe929eea378e9f4dacf2a29af5276d1c6"
@@ -123,17 +125,9 @@ def records_via_jarvis_tools(store_dir: str | None = None) -> list[dict[str, Any
 # --------------------------------------------------------------------------- Alexandria DS-A/B
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_pinned_pickle(path: Path, sha256: str):
     """Unpickle a bz2 pandas pickle, but only after its sha256 equals ``sha256``."""
-    actual = sha256_file(path)
+    actual = sha256_of(path)
     if actual != sha256:
         raise UpstreamError(f"{path}: sha256 {actual} is not the pinned {sha256}; refusing to unpickle it")
     import pandas as pd
