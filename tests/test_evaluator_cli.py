@@ -57,6 +57,18 @@ def test_evaluate_user_errors_are_clean(tmp_path, contributions):
     assert res.exit_code != 0 and "unknown benchmark" in res.output
 
 
+@pytest.mark.parametrize("meta", [b"[]", b'{"failures": ["JVASP-1"]}', b"\xff\xfe"])
+def test_evaluate_malformed_predictions_json_is_a_clean_error(tmp_path, meta):
+    folder = tmp_path / "preds"
+    folder.mkdir()
+    (folder / "predictions.csv").write_text("id,prediction\nJVASP-1,\n")
+    (folder / "predictions.json").write_bytes(meta)
+    res = CliRunner().invoke(cli, ["evaluate", str(folder), "-b", "dft_3d_Tc_supercon", "--no-figures"])
+    assert res.exit_code == 1, res.output
+    assert isinstance(res.exception, SystemExit), res.exception
+    assert "predictions.json" in res.output
+
+
 def test_compare_writes_table_and_figures(contributions, tmp_path):
     out = tmp_path / "cmp"
     res = _run(["compare", str(contributions / "cdvae_invatoms" / DFT), str(contributions / "atomgpt_invatoms" / DFT),

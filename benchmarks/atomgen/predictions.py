@@ -104,7 +104,14 @@ class Predictions:
                 meta = json.loads(json_path.read_text(encoding="utf-8"))
             except json.JSONDecodeError as exc:
                 raise PredictionsFormatError(f"{json_path}: invalid JSON ({exc})") from None
+            except UnicodeDecodeError as exc:
+                raise PredictionsFormatError(f"{json_path}: not UTF-8 text ({exc})") from None
+            if not isinstance(meta, dict):
+                raise PredictionsFormatError(f"{json_path}: must hold a JSON object, got {type(meta).__name__}")
         recorded = meta.get("failures") or {}
+        if not isinstance(recorded, dict):
+            raise PredictionsFormatError(f"{json_path}: 'failures' must map ids to reasons, "
+                                         f"got {type(recorded).__name__}")
         for key in failures:
             failures[key] = recorded.get(key, failures[key])
         return cls(
