@@ -6,6 +6,7 @@ Layout of an output folder ``OUT``::
     OUT/work/run_config.json                    the resolved config and its hash
     OUT/work/fit.json                           written once fit() returned: checkpoint + seconds
     OUT/work/partial.jsonl                      one line per reconstructed id (appended as they finish)
+    OUT/work/reconstruct_extra.json             the runner's own metadata (sampler settings) of its last session
     OUT/work/...                                whatever the runner keeps (checkpoints, logs)
 
 Re-running the same command resumes: a finished fit is not repeated (runners resume
@@ -31,6 +32,7 @@ from runners.registry import get_runner
 PARTIAL_NAME = "partial.jsonl"
 FIT_NAME = "fit.json"
 RUN_CONFIG_NAME = "run_config.json"
+EXTRA_NAME = "reconstruct_extra.json"
 
 
 class RunError(RuntimeError):
@@ -106,6 +108,15 @@ class _PartialWriter:
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(rec) + "\n")
             fh.flush()
+
+
+def _read_extra(path: Path) -> dict[str, Any]:
+    """The runner metadata saved by an earlier reconstruct session (``{}`` if none or unreadable)."""
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return rec if isinstance(rec, dict) else {}
 
 
 def _global_rank() -> int:
@@ -184,13 +195,15 @@ def run(
     missing = [i for i in data.test_ids if i not in done]
     writer = _PartialWriter(partial_path)
     start = time.perf_counter()
-    runner_extra: dict[str, Any] = {}
+    extra_path = config.work_dir / EXTRA_NAME
+    runner_extra = _read_extra(extra_path)  # kept from an earlier session when nothing is left to do
     if missing:
         returned = runner.reconstruct(data, checkpoint, config, ids=missing, on_result=writer)
         for key in missing:  # runners that did not call on_result still count
             if key not in writer.results and key in returned.structures:
                 writer(key, returned.structures[key], returned.failures.get(key))
         runner_extra = dict(returned.extra or {})  # sampler settings etc. of the runner
+        atomic_write_text(extra_path, json.dumps(runner_extra, indent=1, sort_keys=True, default=str) + "\n")
     reconstruct_seconds = previous_seconds + (time.perf_counter() - start)
     done.update(writer.results)
 

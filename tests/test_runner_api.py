@@ -155,3 +155,25 @@ def test_set_values_are_yaml_scalars(tmp_path):
     bad.write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_yaml_overrides(bad)
+
+
+class SamplerOracle(OracleRunner):
+    """Oracle whose reconstruct reports sampler metadata in ``extra`` (as the model runners do)."""
+
+    def reconstruct(self, data, checkpoint, config, ids=None, on_result=None):
+        preds = super().reconstruct(data, checkpoint, config, ids, on_result)
+        preds.extra = {"sampler": "test-sampler", "steps": 7}
+        return preds
+
+
+def test_resume_with_nothing_missing_keeps_runner_metadata(tmp_path, fake):
+    """Killed after the last id but before predictions.* were written: the rerun keeps the sampler settings."""
+    out = tmp_path / "run"
+    fake(SamplerOracle())
+    first = api.run("oracle", BENCH, "smoke", out, progress=False)
+    assert first.extra["sampler"] == "test-sampler"
+    for name in ("predictions.csv", "predictions.json"):
+        (out / name).unlink()
+    again = api.run("oracle", BENCH, "smoke", out, progress=False)
+    assert again.extra["sampler"] == "test-sampler" and again.extra["steps"] == 7
+    assert json.loads((out / "predictions.json").read_text())["extra"]["sampler"] == "test-sampler"
