@@ -122,6 +122,8 @@ def _read_csv_text(path: Path) -> str:
         return data.decode("utf-8-sig")
     except zipfile.BadZipFile:
         raise InputError(f"{path}: not a zip archive") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder; expected a leaderboard .csv/.csv.zip (id,target,prediction)") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc})") from None
 

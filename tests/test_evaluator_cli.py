@@ -83,3 +83,29 @@ def test_compare_writes_table_and_figures(contributions, tmp_path):
     for name in ("kld_bars.png", "mae_bars.png", "rmse_bars.png", "comparison.md"):
         assert (out / name).is_file()
     assert (out / "cdvae" / "metrics.json").is_file()
+
+
+def test_evaluate_folder_for_lattice_benchmark_and_unwritable_out_are_clean(tmp_path):
+    folder = tmp_path / "preds"
+    folder.mkdir()
+    (folder / "predictions.csv").write_text("id,prediction\nJVASP-1,\n")
+    res = CliRunner().invoke(cli, ["evaluate", str(folder), "-b", "dft_3d_Tc_supercon_a"])
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.output
+    assert "is a folder" in res.output
+    empty = tmp_path / "empty.csv"
+    empty.write_text("id,target,prediction\n")
+    (tmp_path / "afile").write_text("")
+    res = CliRunner().invoke(cli, ["evaluate", str(empty), "-b", "dft_3d_Tc_supercon", "--n-bootstrap", "0",
+                                   "--no-figures", "-o", str(tmp_path / "afile" / "out")])
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.output
+    assert "cannot write outputs" in res.output
+
+
+@pytest.mark.parametrize("labels", ["x,", "x,../y", "x,a/b"])
+def test_compare_labels_that_are_not_folder_names_are_refused(tmp_path, labels):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("id,target,prediction\n")
+    res = CliRunner().invoke(cli, ["compare", str(empty), str(empty), "-b", "dft_3d_Tc_supercon",
+                                   "-o", str(tmp_path / "cmp"), "--labels", labels])
+    assert res.exit_code == 2, res.output
+    assert "--labels" in res.output and not (tmp_path / "cmp").exists()

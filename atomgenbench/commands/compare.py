@@ -50,6 +50,10 @@ def compare(preds: tuple[Path, ...], benchmark: str | None, out: Path, labels: s
         raise click.BadParameter(f"{len(names)} labels for {len(preds)} inputs", param_hint="--labels")
     if len(set(names)) != len(names):
         raise click.BadParameter(f"labels must be unique, got {names}", param_hint="--labels")
+    bad = [n for n in names if not n or n in (".", "..") or "/" in n or "\\" in n]
+    if bad:
+        raise click.BadParameter(f"labels name folders under --out: no empty labels, '.', '..' or "
+                                 f"path separators, got {bad}", param_hint="--labels")
     results = {}
     for label, path in zip(names, preds):
         try:
@@ -59,13 +63,16 @@ def compare(preds: tuple[Path, ...], benchmark: str | None, out: Path, labels: s
         click.echo(f"evaluating {label} ({path})", err=True)
         results[label] = evaluate(predictions, name, workers=workers, seed=seed, n_boot=n_bootstrap,
                                   max_atoms=max_atoms, progress=True)
-    out.mkdir(parents=True, exist_ok=True)
-    for label, res in results.items():
-        write_outputs(res.to_json(), out / label, res.records, figures=True)
     comp = run_compare(results, n_boot=n_bootstrap, seed=seed)
-    atomic_write_text(out / "comparison.json", json.dumps(comp.to_json(), indent=2) + "\n")
-    atomic_write_text(out / "comparison.md", markdown(comp))
-    plot_bars({label: res.to_json() for label, res in results.items()}, out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for label, res in results.items():
+            write_outputs(res.to_json(), out / label, res.records, figures=True)
+        atomic_write_text(out / "comparison.json", json.dumps(comp.to_json(), indent=2) + "\n")
+        atomic_write_text(out / "comparison.md", markdown(comp))
+        plot_bars({label: res.to_json() for label, res in results.items()}, out)
+    except OSError as exc:
+        raise click.ClickException(f"{out}: cannot write outputs ({exc.strerror or exc})") from None
     click.echo(markdown(comp))
 
 

@@ -81,7 +81,10 @@ def evaluate(pred: Path, benchmark: str | None, out: Path | None, workers: int, 
     metrics, records = run_evaluation(pred, name, workers=workers, max_atoms=max_atoms, seed=seed,
                                       n_boot=n_bootstrap, time_limit=time_limit, progress=not as_json)
     if out is not None:
-        write_outputs(metrics, out, records, figures=not no_figures)
+        try:
+            write_outputs(metrics, out, records, figures=not no_figures)
+        except OSError as exc:
+            raise click.ClickException(f"{out}: cannot write outputs ({exc.strerror or exc})") from None
     if as_json:
         sys.stdout.write(dumps(metrics))
         return
