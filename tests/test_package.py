@@ -183,3 +183,10 @@ def test_default_output_folder_and_usage_errors(tmp_path, dft_input, monkeypatch
     assert (tmp_path / "submissions" / "my_model" / RMSE).is_file()
     assert invoke(*META).exit_code == 2  # no predictions
     assert invoke("--dft-3d", str(dft_input)).exit_code == 2  # no model name
+
+
+def test_unwritable_output_folder_is_a_clean_error(tmp_path, dft_input):
+    (tmp_path / "afile").write_text("")
+    result = invoke("--dft-3d", str(dft_input), "--out", str(tmp_path / "afile" / "pkg"), *META)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "cannot write the contribution folder" in result.output

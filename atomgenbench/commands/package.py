@@ -126,6 +126,8 @@ def package(dft_3d, alex, name, out, metadata_file, fill_failures, force, **opti
                                       fill_failures=fill_failures, time_taken=time_taken)
     except PackageError as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"{out_dir}: cannot write the contribution folder ({exc.strerror or exc})") from None
     n_filled = sum(len(v) for v in result.filled.values())
     click.echo(f"wrote {result.out_dir}: {len(result.files)} leaderboard files, metadata.json, run.sh, README.md"
                + (f" ({n_filled} failed predictions filled with placeholders)" if n_filled else ""))
