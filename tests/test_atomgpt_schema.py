@@ -107,3 +107,18 @@ def test_grammar_third_angle_always_forms_a_cell():
     ok = [v for v in range(15, 166) if g.is_final(g.feed(state, f"{v}\nSi 0.000 0.000 0.000"))]
     assert ok and all(schema._cell_volume([3, 3, 3], [30, 40, v]) > 0 for v in ok)
     assert min(ok) == 15 and 60 < max(ok) < 70  # |α-β| < γ < α+β
+
+
+def test_grammar_second_angle_never_leads_to_a_dead_end():
+    """Every accepted (α, β) leaves at least one γ that closes the cell; (15, 15) is refused."""
+    g = OutputGrammar(["Si"], (1.0, 30.0), (15, 165))
+    head = g.feed(g.start(), "3.00 3.00 3.00\n")
+    for alpha in (15, 16, 60, 90, 120, 165):
+        after_alpha = g.feed(head, f"{alpha} ")
+        accepted = [b for b in range(15, 166) if g.feed(after_alpha, f"{b} ") is not None]
+        assert accepted, alpha
+        for beta in accepted:
+            state = g.feed(after_alpha, f"{beta} ")
+            assert any(g.is_final(g.feed(state, f"{c}\nSi 0.000 0.000 0.000")) for c in range(15, 166)), (alpha, beta)
+    assert g.feed(g.feed(head, "15 "), "15 ") is None
+    assert g.feed(g.feed(head, "15 "), "158 ") is None

@@ -67,10 +67,17 @@ def _trie_of(values: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
 
 @lru_cache(maxsize=None)
 def _trie(field: NumberField, ctx: tuple = ()) -> tuple[frozenset[str], frozenset[str]]:
-    """Trie of a field; for the third angle only values closing a valid cell with ``ctx``."""
+    """Trie of a field; angles are restricted so that the cell can always be closed.
+
+    The third angle only takes values closing a valid cell with ``ctx`` (α, β); the
+    second only values for which such a third angle exists, so decoding never
+    reaches a dead end (e.g. α = β = 15° admits no γ in range).
+    """
     values = field.values()
     if isinstance(field, AngleField) and field.index == 2 and len(ctx) == 2:
         values = [v for v in values if _cell_ok(ctx[0], ctx[1], int(v))]
+    elif isinstance(field, AngleField) and field.index == 1 and len(ctx) == 1:
+        values = [v for v in values if any(_cell_ok(ctx[0], int(v), g) for g in range(field.lo, field.hi + 1))]
     return _trie_of(tuple(values))
 
 
