@@ -1,3 +1,5 @@
 """atomgenbench: benchmark generative crystal-structure models on JARVIS AtomGenBench."""
 
-__version__ = "0.1.0"
+from atomgenbench.versions import __version__
+
+__all__ = ["__version__"]

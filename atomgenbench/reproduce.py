@@ -6,7 +6,7 @@ interrupted run resumes where it stopped):
 
 1. ``fetch``    — verify or download every data file the selected benchmarks need;
 2. ``run``      — fit and reconstruct each model and baseline on each benchmark
-                  (``runners.api.run``, itself resumable) → ``runs/<model>/<benchmark>/``;
+                  (``atomgenbench.runners.api.run``, itself resumable) → ``runs/<model>/<benchmark>/``;
 3. ``package``  — a contribution folder per model and non-oracle baseline
                   → ``submissions/atomgenbench-<model>-<preset>/``;
 4. ``evaluate`` — every metric, on the packaged structure file where there is one
@@ -29,13 +29,14 @@ import platform
 import shlex
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-from benchmarks.atomgen.predictions import CSV_NAME, atomic_write_text
-from benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE, get_spec, lattice_specs
-from runners.base import TrainerOptions
+from atomgenbench.benchmarks.atomgen.predictions import CSV_NAME, atomic_write_text
+from atomgenbench.benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE, get_spec, lattice_specs
+from atomgenbench.errors import RunError
+from atomgenbench.runners.base import TrainerOptions
 
 #: reproduce preset -> runner preset of the models (baselines have the same parameters in every preset)
 PRESET_MAP = {"quick": "smoke", "cpu": "cpu", "paper": "paper"}
@@ -45,7 +46,7 @@ NOT_PACKAGED = frozenset({"oracle"})  # a sanity check, never a leaderboard entr
 STAGES_FILE = "stages.json"
 
 
-class ReproduceError(RuntimeError):
+class ReproduceError(RunError):
     """A stage failed in a way the user must fix (the message says which and why)."""
 
 
@@ -142,16 +143,25 @@ def plan(cfg: ReproduceConfig) -> list[Stage]:
     stages = [Stage("fetch", lambda: _fetch(cfg))]
     for bench in cfg.benchmarks:
         for label in cfg.labels:
-            stages.append(Stage(f"run/{label}/{bench}", lambda l=label, b=bench: _run(cfg, l, b)))
+            stages.append(Stage(f"run/{label}/{bench}", lambda lab=label, b=bench: _run(cfg, lab, b)))
     for label in cfg.labels:
         if label not in NOT_PACKAGED:
-            stages.append(Stage(f"package/{label}", lambda l=label: _package(cfg, l),
-                                lambda l=label: _sha(cfg.metadata, cfg.preset,
-                                                     *[_pred_csv(cfg, l, b) for b in cfg.benchmarks])))
+            stages.append(
+                Stage(
+                    f"package/{label}",
+                    lambda lab=label: _package(cfg, lab),
+                    lambda lab=label: _sha(cfg.metadata, cfg.preset, *[_pred_csv(cfg, lab, b) for b in cfg.benchmarks]),
+                )
+            )
     for bench in cfg.benchmarks:
         for label in cfg.labels:
-            stages.append(Stage(f"evaluate/{label}/{bench}", lambda l=label, b=bench: _evaluate(cfg, l, b),
-                                lambda l=label, b=bench: _sha(cfg.seed, cfg.n_bootstrap, _eval_input(cfg, l, b))))
+            stages.append(
+                Stage(
+                    f"evaluate/{label}/{bench}",
+                    lambda lab=label, b=bench: _evaluate(cfg, lab, b),
+                    lambda lab=label, b=bench: _sha(cfg.seed, cfg.n_bootstrap, _eval_input(cfg, lab, b)),
+                )
+            )
         stages.append(Stage(f"compare/{bench}", lambda b=bench: _compare(cfg, b)))
     stages.append(Stage("report", lambda: _report(cfg)))
     stages.append(Stage("validate", lambda: _validate(cfg)))
@@ -163,13 +173,15 @@ def reproduce(cfg: ReproduceConfig, progress: bool = True) -> ReproduceResult:
     from tqdm.auto import tqdm
 
     for name in cfg.labels:
-        from runners.registry import RUNNERS
+        from atomgenbench.runners.registry import RUNNERS
 
         if name not in RUNNERS:
             raise ReproduceError(f"unknown model {name!r}; choose from {', '.join(RUNNERS)}")
     for bench in cfg.benchmarks:
         if get_spec(bench).kind != "structure":
-            raise ReproduceError(f"{bench} is not a structure benchmark; choose from {', '.join(ATOMGENBENCH_STRUCTURE)}")
+            raise ReproduceError(
+                f"{bench} is not a structure benchmark; choose from {', '.join(ATOMGENBENCH_STRUCTURE)}"
+            )
     cfg.out.mkdir(parents=True, exist_ok=True)
     book = _StageBook(cfg.out / STAGES_FILE)
     stages = plan(cfg)
@@ -184,9 +196,13 @@ def reproduce(cfg: ReproduceConfig, progress: bool = True) -> ReproduceResult:
         book.record(stage.key, fingerprint, time.perf_counter() - start, info)
     bar.close()
     validation = book.data.get("validate", {})
-    return ReproduceResult(cfg.out, cfg.out / "report.md",
-                           [cfg.submission_dir(l) for l in cfg.labels if l not in NOT_PACKAGED],
-                           bool(validation.get("valid")), {k: v["seconds"] for k, v in book.data.items()})
+    return ReproduceResult(
+        cfg.out,
+        cfg.out / "report.md",
+        [cfg.submission_dir(lab) for lab in cfg.labels if lab not in NOT_PACKAGED],
+        bool(validation.get("valid")),
+        {k: v["seconds"] for k, v in book.data.items()},
+    )
 
 
 def _outputs_exist(cfg: ReproduceConfig, key: str) -> bool:
@@ -199,8 +215,8 @@ def _outputs_exist(cfg: ReproduceConfig, key: str) -> bool:
 
 
 def _fetch(cfg: ReproduceConfig) -> dict:
-    from benchmarks.atomgen.conditioning import tc_table
-    from benchmarks.atomgen.sources import fetch
+    from atomgenbench.benchmarks.atomgen.conditioning import tc_table
+    from atomgenbench.benchmarks.atomgen.sources import fetch
 
     names = [b for bench in cfg.benchmarks for b in (bench, *(s.name for s in lattice_specs(bench)))]
     for name in names:
@@ -235,17 +251,24 @@ def _quiet():
 
 
 def _run(cfg: ReproduceConfig, label: str, bench: str) -> dict:
-    from runners.api import run
+    from atomgenbench.runners.api import run
 
     with _quiet():
-        preds = run(label, bench, cfg.runner_preset, _run_dir(cfg, label, bench), seed=cfg.seed,
-                    trainer=cfg.trainer, progress=False)
+        preds = run(
+            label,
+            bench,
+            cfg.runner_preset,
+            _run_dir(cfg, label, bench),
+            seed=cfg.seed,
+            trainer=cfg.trainer,
+            progress=False,
+        )
     return {"failures": len(preds.failures), "time_taken_seconds": preds.time_taken_seconds}
 
 
 def _package(cfg: ReproduceConfig, label: str) -> dict:
-    from benchmarks.atomgen.predictions import Predictions
-    from evaluator.package import package_contribution
+    from atomgenbench.benchmarks.atomgen.predictions import Predictions
+    from atomgenbench.evaluator.package import package_contribution
 
     preds = {b: Predictions.read(_run_dir(cfg, label, b)) for b in cfg.benchmarks}
     time_taken: dict[str, object] = {}
@@ -255,21 +278,43 @@ def _package(cfg: ReproduceConfig, label: str) -> dict:
             time_taken[spec.leaderboard_file] = seconds
     meta = {"model_name": f"atomgenbench-{label}-{cfg.preset}", **cfg.metadata}
     meta.setdefault("hardware_used", hardware())
-    result = package_contribution(preds, meta, cfg.submission_dir(label), run_sh=_run_sh(cfg, label),
-                                  force=True, fill_failures=True, time_taken=time_taken)
+    result = package_contribution(
+        preds,
+        meta,
+        cfg.submission_dir(label),
+        run_sh=_run_sh(cfg, label),
+        force=True,
+        fill_failures=True,
+        time_taken=time_taken,
+    )
     return {"files": len(result.files), "filled": {b: len(v) for b, v in result.filled.items()}}
 
 
 def _run_sh(cfg: ReproduceConfig, label: str) -> str:
     models = [label] if label in cfg.models else []
     baselines = [label] if label in cfg.baselines else []
-    cmd = ["atomgenbench", "reproduce", "--preset", cfg.preset, "--seed", str(cfg.seed),
-           "--models", ",".join(models) or "none", "--baselines", ",".join(baselines) or "none",
-           "--benchmarks", ",".join(cfg.benchmarks), "--out", "reproduce-out"]
-    return ("#!/usr/bin/env bash\n# Reproduces this contribution with atomgenbench "
-            "(https://pypi.org/project/atomgenbench once released; install from the project repository).\n"
-            "set -euo pipefail\npip install torch==2.13.0 && pip install 'atomgenbench[models]'\n"
-            f"{shlex.join(cmd)}\n")
+    cmd = [
+        "atomgenbench",
+        "reproduce",
+        "--preset",
+        cfg.preset,
+        "--seed",
+        str(cfg.seed),
+        "--models",
+        ",".join(models) or "none",
+        "--baselines",
+        ",".join(baselines) or "none",
+        "--benchmarks",
+        ",".join(cfg.benchmarks),
+        "--out",
+        "reproduce-out",
+    ]
+    return (
+        "#!/usr/bin/env bash\n# Reproduces this contribution with atomgenbench "
+        "(https://pypi.org/project/atomgenbench once released; install from the project repository).\n"
+        "set -euo pipefail\npip install torch==2.13.0 && pip install 'atomgenbench[models]'\n"
+        f"{shlex.join(cmd)}\n"
+    )
 
 
 def _eval_dir(cfg: ReproduceConfig, label: str, bench: str) -> Path:
@@ -284,9 +329,9 @@ def _eval_input(cfg: ReproduceConfig, label: str, bench: str) -> Path:
 
 
 def _evaluate(cfg: ReproduceConfig, label: str, bench: str) -> dict:
-    from evaluator.inputs import load_predictions
-    from evaluator.pipeline import evaluate
-    from evaluator.report import write_outputs
+    from atomgenbench.evaluator.inputs import load_predictions
+    from atomgenbench.evaluator.pipeline import evaluate
+    from atomgenbench.evaluator.report import write_outputs
 
     source = _eval_input(cfg, label, bench)
     preds = load_predictions(source, bench)
@@ -310,8 +355,8 @@ def _load_results(cfg: ReproduceConfig, bench: str) -> dict:
 
 
 def _compare(cfg: ReproduceConfig, bench: str) -> dict:
-    from evaluator.compare import compare, markdown
-    from evaluator.plots import plot_bars
+    from atomgenbench.evaluator.compare import compare, markdown
+    from atomgenbench.evaluator.plots import plot_bars
 
     results = _load_results(cfg, bench)
     out = cfg.out / "report" / bench
@@ -324,20 +369,33 @@ def _compare(cfg: ReproduceConfig, bench: str) -> dict:
 
 
 def _report(cfg: ReproduceConfig) -> dict:
-    from evaluator.summary import report_markdown
+    from atomgenbench.evaluator.summary import report_markdown
 
     book = _StageBook(cfg.out / STAGES_FILE)
     sections, figures, sources = {}, {}, {}
     for bench in cfg.benchmarks:
-        sections[bench] = {l: json.loads((_eval_dir(cfg, l, bench) / "metrics.json").read_text()) for l in cfg.labels}
-        sources[bench] = {l: str(_eval_input(cfg, l, bench).relative_to(cfg.out)) for l in cfg.labels}
+        sections[bench] = {
+            lab: json.loads((_eval_dir(cfg, lab, bench) / "metrics.json").read_text()) for lab in cfg.labels
+        }
+        sources[bench] = {lab: str(_eval_input(cfg, lab, bench).relative_to(cfg.out)) for lab in cfg.labels}
         figures[bench] = list(book.data.get(f"compare/{bench}", {}).get("figures", []))
-        figures[bench] += [str((_eval_dir(cfg, l, bench) / "lattice_histograms.png").relative_to(cfg.out))
-                           for l in cfg.labels if (_eval_dir(cfg, l, bench) / "lattice_histograms.png").is_file()]
-    preamble = [f"Command: `{shlex.join(cfg.argv) if cfg.argv else 'atomgenbench reproduce --preset ' + cfg.preset}`",
-                "", f"Preset `{cfg.preset}` (models run with runner preset `{cfg.runner_preset}`), seed {cfg.seed}.",
-                "", f"Hardware: {hardware()}.", "", "Wall time per model (fit + reconstruct, seconds):", "",
-                "| model | " + " | ".join(cfg.benchmarks) + " |", "|---|" + "---|" * len(cfg.benchmarks)]
+        figures[bench] += [
+            str((_eval_dir(cfg, lab, bench) / "lattice_histograms.png").relative_to(cfg.out))
+            for lab in cfg.labels
+            if (_eval_dir(cfg, lab, bench) / "lattice_histograms.png").is_file()
+        ]
+    preamble = [
+        f"Command: `{shlex.join(cfg.argv) if cfg.argv else 'atomgenbench reproduce --preset ' + cfg.preset}`",
+        "",
+        f"Preset `{cfg.preset}` (models run with runner preset `{cfg.runner_preset}`), seed {cfg.seed}.",
+        "",
+        f"Hardware: {hardware()}.",
+        "",
+        "Wall time per model (fit + reconstruct, seconds):",
+        "",
+        "| model | " + " | ".join(cfg.benchmarks) + " |",
+        "|---|" + "---|" * len(cfg.benchmarks),
+    ]
     for label in cfg.labels:
         cells = []
         for bench in cfg.benchmarks:
@@ -350,9 +408,9 @@ def _report(cfg: ReproduceConfig) -> dict:
 
 
 def _validate(cfg: ReproduceConfig) -> dict:
-    from evaluator.validate import validate_paths
+    from atomgenbench.evaluator.validate import validate_paths
 
-    folders = [cfg.submission_dir(l) for l in cfg.labels if l not in NOT_PACKAGED]
+    folders = [cfg.submission_dir(lab) for lab in cfg.labels if lab not in NOT_PACKAGED]
     if not folders:
         return {"valid": True, "errors": []}
     report = validate_paths(folders, scores=False)

@@ -2,20 +2,20 @@
 
 Public API (imported lazily so ``import evaluator`` stays cheap):
 
-* :func:`evaluator.inputs.load_predictions` - any input format -> ``Predictions``
-* :func:`evaluator.pipeline.evaluate` - full metrics of a structure benchmark
-* :func:`evaluator.leaderboard.score_leaderboard_file` - what the leaderboard shows
+* :func:`atomgenbench.evaluator.inputs.load_predictions` - any input format -> ``Predictions``
+* :func:`atomgenbench.evaluator.pipeline.evaluate` - full metrics of a structure benchmark
+* :func:`atomgenbench.evaluator.leaderboard.score_leaderboard_file` - what the leaderboard shows
 """
 
 from __future__ import annotations
 
 _EXPORTS = {
-    "load_predictions": "evaluator.inputs",
-    "InputError": "evaluator.inputs",
-    "evaluate": "evaluator.pipeline",
-    "EvaluationResult": "evaluator.results",
-    "LeaderboardScore": "evaluator.leaderboard",
-    "score_leaderboard_file": "evaluator.leaderboard",
+    "load_predictions": "atomgenbench.evaluator.inputs",
+    "InputError": "atomgenbench.evaluator.inputs",
+    "evaluate": "atomgenbench.evaluator.pipeline",
+    "EvaluationResult": "atomgenbench.evaluator.results",
+    "LeaderboardScore": "atomgenbench.evaluator.leaderboard",
+    "score_leaderboard_file": "atomgenbench.evaluator.leaderboard",
 }
 
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.atomgen.registry import LATTICE_PARAMS
-from evaluator import stats
-from evaluator.results import EvaluationResult
+from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
+from atomgenbench.evaluator import stats
+from atomgenbench.evaluator.results import EvaluationResult
 
 
 @dataclass
@@ -22,13 +22,19 @@ class Comparison:
 
     benchmark: str
     labels: list[str]
-    table: dict[str, dict[str, float | None]]          # label -> metric -> value
-    differences: dict[str, dict[str, dict]]             # label -> metric -> {diff, ci95}
+    table: dict[str, dict[str, float | None]]  # label -> metric -> value
+    differences: dict[str, dict[str, dict]]  # label -> metric -> {diff, ci95}
     reference: str
 
     def to_json(self) -> dict:
-        return {"schema_version": 1, "benchmark": self.benchmark, "reference": self.reference,
-                "labels": self.labels, "table": self.table, "paired_differences": self.differences}
+        return {
+            "schema_version": 1,
+            "benchmark": self.benchmark,
+            "reference": self.reference,
+            "labels": self.labels,
+            "table": self.table,
+            "paired_differences": self.differences,
+        }
 
 
 def _metric_fns(result: EvaluationResult, stol: float):
@@ -38,15 +44,21 @@ def _metric_fns(result: EvaluationResult, stol: float):
     pred = np.array([r.niggli_pred if r.parsed and r.niggli_pred else (np.nan,) * 6 for r in recs], float)
     tgt = np.array([r.niggli_target if r.niggli_target else (np.nan,) * 6 for r in recs], float)
     ok = np.isfinite(pred).all(axis=1) & np.isfinite(tgt).all(axis=1)
-    fns = {"rmse": lambda i: stats.matched_mean(rms[i]), "match_rate": lambda i: stats.match_rate(rms[i]),
-           "rmse_penalised": lambda i: stats.penalised_mean(rms[i], stol)}
+    fns = {
+        "rmse": lambda i: stats.matched_mean(rms[i]),
+        "match_rate": lambda i: stats.match_rate(rms[i]),
+        "rmse_penalised": lambda i: stats.penalised_mean(rms[i], stol),
+    }
     for j, p in enumerate(LATTICE_PARAMS):
         fns[f"mae_{p}"] = lambda i, j=j: stats.mae(pred[i][ok[i], j], tgt[i][ok[i], j])
         edges = result.kld[p].extra.get("edges")
         full = np.concatenate(([-np.inf], edges, [np.inf])) if edges else None
         fns[f"kld_{p}"] = lambda i, j=j, full=full: stats.kld_histogram(
-            pred[i][np.isfinite(pred[i][:, j]), j], tgt[i][np.isfinite(tgt[i][:, j]), j],
-            epsilon=result.settings["kld_epsilon"], edges=full)
+            pred[i][np.isfinite(pred[i][:, j]), j],
+            tgt[i][np.isfinite(tgt[i][:, j]), j],
+            epsilon=result.settings["kld_epsilon"],
+            edges=full,
+        )
     return fns
 
 
@@ -80,13 +92,22 @@ def compare(results: dict[str, EvaluationResult], *, n_boot: int = 1000, seed: i
 def markdown(comp: Comparison) -> str:
     """Markdown table of values and paired differences."""
     names = list(comp.table[comp.labels[0]])
-    lines = [f"# Comparison on `{comp.benchmark}`", "", "| metric | " + " | ".join(comp.labels) + " |",
-             "|---|" + "---|" * len(comp.labels)]
+    lines = [
+        f"# Comparison on `{comp.benchmark}`",
+        "",
+        "| metric | " + " | ".join(comp.labels) + " |",
+        "|---|" + "---|" * len(comp.labels),
+    ]
     for name in names:
         cells = [_fmt(comp.table[label][name]) for label in comp.labels]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", f"## Paired bootstrap differences (model − {comp.reference}, 95% CI)", "",
-              "| metric | " + " | ".join(comp.labels[1:]) + " |", "|---|" + "---|" * (len(comp.labels) - 1)]
+    lines += [
+        "",
+        f"## Paired bootstrap differences (model − {comp.reference}, 95% CI)",
+        "",
+        "| metric | " + " | ".join(comp.labels[1:]) + " |",
+        "|---|" + "---|" * (len(comp.labels) - 1),
+    ]
     for name in names:
         cells = []
         for label in comp.labels[1:]:

@@ -1,7 +1,7 @@
 """The JARVIS-Leaderboard contribution format: file names, csv.zip files, metadata.
 
-Shared by the packager (:mod:`evaluator.package`) and the validator
-(:mod:`evaluator.validate`), so that what one writes the other accepts:
+Shared by the packager (:mod:`atomgenbench.evaluator.package`) and the validator
+(:mod:`atomgenbench.evaluator.validate`), so that what one writes the other accepts:
 
 * :func:`parse_leaderboard_name` — the six-token file-name grammar
   ``<Category>-<Subcategory>-<property>-<dataset>-<split>-<metric>.csv.zip``;
@@ -24,35 +24,56 @@ import os
 import re
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+
+from atomgenbench.errors import ValidationError
 
 #: categories and subcategories the leaderboard knows (docs/<Cat>/<Sub>/ folders)
 CATEGORIES = frozenset({"AI", "ES", "FF", "QC", "EXP"})
-SUBCATEGORIES = frozenset({
-    "SinglePropertyPrediction", "SinglePropertyClass", "MLFF", "TextClass", "TokenClass", "TextSummary",
-    "TextGen", "AtomGen", "ImageClass", "Spectra", "EigenSolver", "AgentTask",
-})
+SUBCATEGORIES = frozenset(
+    {
+        "SinglePropertyPrediction",
+        "SinglePropertyClass",
+        "MLFF",
+        "TextClass",
+        "TokenClass",
+        "TextSummary",
+        "TextGen",
+        "AtomGen",
+        "ImageClass",
+        "Spectra",
+        "EigenSolver",
+        "AgentTask",
+    }
+)
 #: metrics accepted everywhere; ``rmse`` only for AtomGen
 METRICS = frozenset({"mae", "acc", "multimae", "rouge"})
 SUFFIX = ".csv.zip"
 HEADER = "id,target,prediction"
 
 #: defences against hostile or broken input
-MAX_ZIP_BYTES = 32 * 1024 * 1024          # a csv.zip on disk
-MAX_CSV_BYTES = 64 * 1024 * 1024          # its uncompressed member
-MAX_TEXT_BYTES = 1024 * 1024              # metadata.json, run.sh, README.md
+MAX_ZIP_BYTES = 32 * 1024 * 1024  # a csv.zip on disk
+MAX_CSV_BYTES = 64 * 1024 * 1024  # its uncompressed member
+MAX_TEXT_BYTES = 1024 * 1024  # metadata.json, run.sh, README.md
 
 #: fields the leaderboard code reads from metadata.json (date_submitted is read by the page builder)
-REQUIRED_STR_FIELDS = ("model_name", "team_name", "author_email", "project_url", "software_used",
-                       "hardware_used", "date_submitted")
+REQUIRED_STR_FIELDS = (
+    "model_name",
+    "team_name",
+    "author_email",
+    "project_url",
+    "software_used",
+    "hardware_used",
+    "date_submitted",
+)
 OPTIONAL_STR_FIELDS = ("database_version", "language", "os")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DATE_RE = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
 
 
-class ContributionError(ValueError):
+class ContributionError(ValidationError):
     """A contribution file that the leaderboard would reject or crash on."""
 
 
@@ -91,7 +112,8 @@ def parse_leaderboard_name(file_name: str) -> LeaderboardName:
         raise ContributionError(
             f"file name must have exactly 6 '-'-separated parts "
             f"(Category-Subcategory-property-dataset-split-metric), got {len(tokens)}; use '_' inside "
-            "the property and dataset")
+            "the property and dataset"
+        )
     name = LeaderboardName(*tokens)
     if any(not t for t in tokens):
         raise ContributionError("file name has an empty part")
@@ -101,8 +123,9 @@ def parse_leaderboard_name(file_name: str) -> LeaderboardName:
         raise ContributionError(f"unknown subcategory {name.subcategory!r}; expected one of {sorted(SUBCATEGORIES)}")
     allowed = METRICS | ({"rmse"} if name.subcategory == "AtomGen" else set())
     if name.metric not in allowed:
-        raise ContributionError(f"unknown metric {name.metric!r} for {name.subcategory}; expected one of "
-                                f"{sorted(allowed)}")
+        raise ContributionError(
+            f"unknown metric {name.metric!r} for {name.subcategory}; expected one of {sorted(allowed)}"
+        )
     return name
 
 
@@ -146,8 +169,9 @@ def read_zip_member(path: Path) -> tuple[str, bytes]:
         if info.flag_bits & 0x1:
             raise ContributionError("zip member is encrypted")
         if info.file_size > MAX_CSV_BYTES:
-            raise ContributionError(f"zip member unpacks to {info.file_size} bytes, over the "
-                                    f"{MAX_CSV_BYTES}-byte limit (zip bomb?)")
+            raise ContributionError(
+                f"zip member unpacks to {info.file_size} bytes, over the {MAX_CSV_BYTES}-byte limit (zip bomb?)"
+            )
         try:
             with zf.open(info) as fh:
                 payload = fh.read(MAX_CSV_BYTES + 1)
@@ -200,8 +224,9 @@ def read_csv_zip(path: str | os.PathLike) -> tuple[list[CsvRow], list[str]]:
         if not line.strip():
             raise ContributionError(f"line {lineno}: blank line")
         if '"' in line:
-            raise ContributionError(f"line {lineno}: quoted field; values must not contain commas, quotes "
-                                    "or real newlines")
+            raise ContributionError(
+                f"line {lineno}: quoted field; values must not contain commas, quotes or real newlines"
+            )
         fields = next(csv.reader([line]))
         if len(fields) != 3:
             raise ContributionError(f"line {lineno}: expected 3 fields (id,target,prediction), got {len(fields)}")
@@ -319,13 +344,17 @@ def _check_time_taken(meta: dict, csv_files: set[str]) -> tuple[list[str], list[
     warnings = []
     bad = [k for k, v in value.items() if not (v == "" or isinstance(v, (int, float, str)))]
     if bad:
-        warnings.append(f"time_taken_seconds values must be seconds or \"\"; check {bad[:3]}")
+        warnings.append(f'time_taken_seconds values must be seconds or ""; check {bad[:3]}')
     stray = sorted(set(value) - csv_files)
     missing = sorted(csv_files - set(value))
     if stray:
-        warnings.append(f"time_taken_seconds names {len(stray)} file(s) not in this folder "
-                        f"(copied metadata?): {', '.join(stray[:3])}" + (" ..." if len(stray) > 3 else ""))
+        warnings.append(
+            f"time_taken_seconds names {len(stray)} file(s) not in this folder "
+            f"(copied metadata?): {', '.join(stray[:3])}" + (" ..." if len(stray) > 3 else "")
+        )
     if missing:
-        warnings.append(f"time_taken_seconds has no entry for {len(missing)} file(s) of this folder: "
-                        f"{', '.join(missing[:3])}" + (" ..." if len(missing) > 3 else ""))
+        warnings.append(
+            f"time_taken_seconds has no entry for {len(missing)} file(s) of this folder: "
+            f"{', '.join(missing[:3])}" + (" ..." if len(missing) > 3 else "")
+        )
     return [], warnings

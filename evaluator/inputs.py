@@ -22,14 +22,15 @@ import math
 import zipfile
 from pathlib import Path
 
-from benchmarks.atomgen.predictions import CSV_NAME, Predictions, PredictionsFormatError
-from benchmarks.atomgen.structures import to_poscar, unescape
+from atomgenbench.benchmarks.atomgen.predictions import CSV_NAME, Predictions, PredictionsFormatError
+from atomgenbench.benchmarks.atomgen.structures import to_poscar, unescape
+from atomgenbench.errors import PredictionsError
 
 STRUCTURE_SUFFIXES = {".cif", ".vasp", ".poscar", ".txt", ""}
 LEADERBOARD_HEADERS = (("id", "target", "prediction"), ("id", "prediction", "target"), ("id", "prediction"))
 
 
-class InputError(ValueError):
+class InputError(PredictionsError):
     """A predictions input that cannot be read (message names file, row and problem)."""
 
 
@@ -60,8 +61,10 @@ def load_predictions(path: str | Path, benchmark: str) -> Predictions:
             if not pred.strip():
                 failures[key] = "empty prediction"
     else:
-        raise InputError(f"{path}: unsupported input; expected a .csv/.csv.zip, a predictions folder, "
-                         "a folder of CIF/POSCAR files or an .extxyz file")
+        raise InputError(
+            f"{path}: unsupported input; expected a .csv/.csv.zip, a predictions folder, "
+            "a folder of CIF/POSCAR files or an .extxyz file"
+        )
     return Predictions(benchmark=benchmark, model=model, structures=structures, failures=failures)
 
 
@@ -98,8 +101,10 @@ def read_leaderboard_rows(path: str | Path) -> dict[str, str]:
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         if len(row) != len(header):
-            raise InputError(f"{path}: row {lineno}: expected {len(header)} fields, got {len(row)} "
-                             "(a POSCAR must be on one line with newlines written as \\n)")
+            raise InputError(
+                f"{path}: row {lineno}: expected {len(header)} fields, got {len(row)} "
+                "(a POSCAR must be on one line with newlines written as \\n)"
+            )
         key = row[i_id].strip()
         if not key:
             raise InputError(f"{path}: row {lineno}: empty id")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from pymatgen.core import Structure
 
-from benchmarks.atomgen.registry import LATTICE_PARAMS
-from benchmarks.atomgen.structures import jarvis_lattice_params
+from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
+from atomgenbench.benchmarks.atomgen.structures import jarvis_lattice_params
 
 __all__ = ["LATTICE_PARAMS", "niggli_params", "raw_params", "crystal_system", "UNITS"]
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.atomgen.dataset import load_splits
-from benchmarks.atomgen.registry import BenchmarkSpec, spec_for_leaderboard_file
-from evaluator import stats
-from evaluator.inputs import InputError, load_float_predictions, load_predictions
-from evaluator.matching import MatchSettings, score_pairs
+from atomgenbench.benchmarks.atomgen.dataset import load_splits
+from atomgenbench.benchmarks.atomgen.registry import BenchmarkSpec, spec_for_leaderboard_file
+from atomgenbench.evaluator import stats
+from atomgenbench.evaluator.inputs import InputError, load_float_predictions, load_predictions
+from atomgenbench.evaluator.matching import MatchSettings, score_pairs
 
 #: matcher work needed for the leaderboard number only
 LEADERBOARD_SETTINGS = MatchSettings(rms=True, anonymous=False, lattice=False, symmetry=False)
@@ -49,8 +49,10 @@ def spec_for_path(path: str | Path) -> BenchmarkSpec:
     """The benchmark a leaderboard file scores, from its name (raises :class:`InputError`)."""
     spec = spec_for_leaderboard_file(Path(path).name)
     if spec is None:
-        raise InputError(f"{path}: file name does not name an AtomGen benchmark "
-                         "(expected e.g. AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip)")
+        raise InputError(
+            f"{path}: file name does not name an AtomGen benchmark "
+            "(expected e.g. AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip)"
+        )
     return spec
 
 
@@ -76,27 +78,38 @@ def score_float_file(path: str | Path, benchmark: str) -> LeaderboardScore:
     pred = np.array([values[k] for k in keys])
     tgt = np.array([float(targets[k]) for k in keys])
     value = stats.mae(pred, tgt)
-    return LeaderboardScore(Path(path).name, benchmark, "mae", _round(value), None, len(targets),
-                            n_scored=len(keys), failures=failures)
+    return LeaderboardScore(
+        Path(path).name, benchmark, "mae", _round(value), None, len(targets), n_scored=len(keys), failures=failures
+    )
 
 
-def score_structure_file(path: str | Path, benchmark: str, *, workers: int = 1,
-                         progress: bool = False) -> LeaderboardScore:
+def score_structure_file(
+    path: str | Path, benchmark: str, *, workers: int = 1, progress: bool = False
+) -> LeaderboardScore:
     """Leaderboard RMSE (species-aware, matched rows only) of a structure file."""
     preds = load_predictions(path, benchmark)
-    records, failures = leaderboard_records(preds.structures, benchmark, workers=workers, progress=progress,
-                                            desc=Path(path).name)
+    records, failures = leaderboard_records(
+        preds.structures, benchmark, workers=workers, progress=progress, desc=Path(path).name
+    )
     for key, reason in preds.failures.items():
         failures.setdefault(key, reason)
     rms = np.array([np.nan if r.rms is None else r.rms for r in records])
     n_matched = int(np.isfinite(rms).sum())
-    return LeaderboardScore(Path(path).name, benchmark, "rmse", _round(stats.matched_mean(rms)), n_matched,
-                            len(load_splits(benchmark)["test"]), n_scored=sum(r.parsed for r in records),
-                            failures=failures)
+    return LeaderboardScore(
+        Path(path).name,
+        benchmark,
+        "rmse",
+        _round(stats.matched_mean(rms)),
+        n_matched,
+        len(load_splits(benchmark)["test"]),
+        n_scored=sum(r.parsed for r in records),
+        failures=failures,
+    )
 
 
-def leaderboard_records(structures: dict[str, str], benchmark: str, *, workers: int = 1,
-                        progress: bool = False, desc: str = "matching"):
+def leaderboard_records(
+    structures: dict[str, str], benchmark: str, *, workers: int = 1, progress: bool = False, desc: str = "matching"
+):
     """Match every test id (missing ids get an empty prediction); return (records, failures)."""
     targets = load_splits(benchmark)["test"]
     failures = {k: "id not in the benchmark test split" for k in structures if k not in targets}
@@ -115,7 +128,7 @@ def _round(value: float) -> float:
 
 
 def evaluate(*args, **kwargs):
-    """Alias of :func:`evaluator.pipeline.evaluate` (full paper + leaderboard metrics)."""
-    from evaluator.pipeline import evaluate as _evaluate
+    """Alias of :func:`atomgenbench.evaluator.pipeline.evaluate` (full paper + leaderboard metrics)."""
+    from atomgenbench.evaluator.pipeline import evaluate as _evaluate
 
     return _evaluate(*args, **kwargs)

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 from tqdm.auto import tqdm
 
-from benchmarks.atomgen.structures import StructureParseError, parse_poscar
-from evaluator.lattice import crystal_system, niggli_params, raw_params
+from atomgenbench.benchmarks.atomgen.structures import StructureParseError, parse_poscar
+from atomgenbench.evaluator.lattice import crystal_system, niggli_params, raw_params
 
 #: the leaderboard's (and AtomBench's) matcher tolerances
 LTOL, STOL, ANGLE_TOL = 0.3, 0.5, 10.0
@@ -30,10 +30,10 @@ LTOL, STOL, ANGLE_TOL = 0.3, 0.5, 10.0
 class MatchSettings:
     """What to compute for each pair, and the limits."""
 
-    rms: bool = True            # species-aware get_rms_dist (current leaderboard)
-    anonymous: bool = True      # species-blind get_rms_anonymous (legacy leaderboard)
-    lattice: bool = True        # Niggli + raw lattice parameters
-    symmetry: bool = True       # crystal system of the target
+    rms: bool = True  # species-aware get_rms_dist (current leaderboard)
+    anonymous: bool = True  # species-blind get_rms_anonymous (legacy leaderboard)
+    lattice: bool = True  # Niggli + raw lattice parameters
+    symmetry: bool = True  # crystal system of the target
     max_atoms: int = 200
     time_limit_s: float = 60.0
     symprec: float = 0.1
@@ -42,8 +42,15 @@ class MatchSettings:
     angle_tol: float = ANGLE_TOL
 
     def matcher_info(self) -> dict:
-        return {"ltol": self.ltol, "stol": self.stol, "angle_tol": self.angle_tol, "primitive_cell": True,
-                "scale": True, "attempt_supercell": False, "pre_reduction": "none (matcher reduces internally)"}
+        return {
+            "ltol": self.ltol,
+            "stol": self.stol,
+            "angle_tol": self.angle_tol,
+            "primitive_cell": True,
+            "scale": True,
+            "attempt_supercell": False,
+            "pre_reduction": "none (matcher reduces internally)",
+        }
 
 
 @dataclass
@@ -52,13 +59,13 @@ class PairRecord:
 
     id: str
     parsed: bool = False
-    reason: str | None = None                 # why the prediction failed (unparseable, missing, ...)
+    reason: str | None = None  # why the prediction failed (unparseable, missing, ...)
     n_atoms_pred: int | None = None
     n_atoms_target: int | None = None
     same_composition: bool | None = None
-    rms: float | None = None                  # get_rms_dist()[0] when matched
-    rms_anonymous: float | None = None        # get_rms_anonymous()[0] when matched
-    match_note: str | None = None             # e.g. time limit exceeded
+    rms: float | None = None  # get_rms_dist()[0] when matched
+    rms_anonymous: float | None = None  # get_rms_anonymous()[0] when matched
+    match_note: str | None = None  # e.g. time limit exceeded
     niggli_pred: tuple | None = None
     niggli_target: tuple | None = None
     raw_pred: tuple | None = None
@@ -74,8 +81,12 @@ class PairTimeout(Exception):
 @contextmanager
 def _time_limit(seconds: float):
     """Interval timer for the current (worker) process; a no-op where unavailable."""
-    usable = seconds and seconds > 0 and hasattr(signal, "setitimer") \
+    usable = (
+        seconds
+        and seconds > 0
+        and hasattr(signal, "setitimer")
         and threading.current_thread() is threading.main_thread()
+    )
     if not usable:
         yield
         return
@@ -160,8 +171,9 @@ def _pool_context():
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
-def score_pairs(tasks: list[tuple[str, str, str, MatchSettings]], *, workers: int = 1,
-                desc: str = "matching", progress: bool = True) -> list[PairRecord]:
+def score_pairs(
+    tasks: list[tuple[str, str, str, MatchSettings]], *, workers: int = 1, desc: str = "matching", progress: bool = True
+) -> list[PairRecord]:
     """Run :func:`score_pair` over ``tasks`` (order kept) in ``workers`` processes.
 
     ``workers=0`` runs in this process without a time limit (for debugging).

@@ -29,31 +29,38 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
-from benchmarks.atomgen.dataset import load_splits
-from benchmarks.atomgen.predictions import Predictions, atomic_write_text
-from benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE, LATTICE_PARAMS, get_spec, lattice_specs
-from benchmarks.atomgen.structures import (
+from atomgenbench.benchmarks.atomgen.dataset import load_splits
+from atomgenbench.benchmarks.atomgen.predictions import Predictions, atomic_write_text
+from atomgenbench.benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE, LATTICE_PARAMS, get_spec, lattice_specs
+from atomgenbench.benchmarks.atomgen.structures import (
     StructureParseError,
     escape,
     jarvis_lattice_params,
     parse_poscar,
     to_escaped_poscar,
 )
-from evaluator.contribution import check_metadata, write_csv_zip
-from evaluator.validate_files import MAX_ATOMS, PLACEHOLDER_COMMENT
+from atomgenbench.errors import AtomGenBenchError
+from atomgenbench.evaluator.contribution import check_metadata, write_csv_zip
+from atomgenbench.evaluator.validate_files import MAX_ATOMS, PLACEHOLDER_COMMENT
 
-PLACEHOLDER_POSCAR = (f"{PLACEHOLDER_COMMENT}\n1.0\n1.0 0.0 0.0\n0.0 1.0 0.0\n0.0 0.0 1.0\nHe \n1 \ndirect\n"
-                      "0.0 0.0 0.0 He\n")
+PLACEHOLDER_POSCAR = (
+    f"{PLACEHOLDER_COMMENT}\n1.0\n1.0 0.0 0.0\n0.0 1.0 0.0\n0.0 0.0 1.0\nHe \n1 \ndirect\n0.0 0.0 0.0 He\n"
+)
 FOLDER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-METADATA_DEFAULTS = {"software_used": "atomgenbench,jarvis-tools,pymatgen", "hardware_used": "not specified",
-                     "database_version": "08-08-2025", "language": "python", "os": "linux"}
+METADATA_DEFAULTS = {
+    "software_used": "atomgenbench,jarvis-tools,pymatgen",
+    "hardware_used": "not specified",
+    "database_version": "08-08-2025",
+    "language": "python",
+    "os": "linux",
+}
 
 
-class PackageError(ValueError):
+class PackageError(AtomGenBenchError, ValueError):
     """Predictions or metadata that cannot become a leaderboard contribution."""
 
 
@@ -70,8 +77,9 @@ def _ids_listing(ids: list[str], limit: int = 10) -> str:
     return ", ".join(ids[:limit]) + (f", ... ({len(ids)} in all)" if len(ids) > limit else "")
 
 
-def prediction_rows(benchmark: str, preds: Predictions, *, fill_failures: bool = False
-                    ) -> tuple[list[tuple[str, str]], dict[str, str]]:
+def prediction_rows(
+    benchmark: str, preds: Predictions, *, fill_failures: bool = False
+) -> tuple[list[tuple[str, str]], dict[str, str]]:
     """(id, escaped POSCAR) for every test id in benchmark order, and the filled failures.
 
     Raises :class:`PackageError` for ids outside the test split, and for failed,
@@ -80,8 +88,9 @@ def prediction_rows(benchmark: str, preds: Predictions, *, fill_failures: bool =
     test = list(load_splits(benchmark)["test"])
     extra = sorted(set(preds.structures) - set(test))
     if extra:
-        raise PackageError(f"{benchmark}: {len(extra)} predicted ids are not test ids of the benchmark: "
-                           f"{_ids_listing(extra)}")
+        raise PackageError(
+            f"{benchmark}: {len(extra)} predicted ids are not test ids of the benchmark: {_ids_listing(extra)}"
+        )
     rows, failed = [], {}
     for key in test:
         text = preds.structures.get(key)
@@ -100,7 +109,8 @@ def prediction_rows(benchmark: str, preds: Predictions, *, fill_failures: bool =
             f"{benchmark}: {len(failed)} of {len(test)} test ids have no usable prediction "
             f"({_ids_listing(list(failed))}). The leaderboard needs a valid structure for every id. "
             f"Re-run the model for them, or pass --fill-failures to write a recorded placeholder. "
-            f"Reasons: {detail}")
+            f"Reasons: {detail}"
+        )
     return rows, failed
 
 
@@ -117,8 +127,9 @@ def benchmark_files(benchmark: str, rows: list[tuple[str, str]]) -> dict[str, li
     return files
 
 
-def build_metadata(meta: Mapping, files: list[str], filled: dict[str, dict[str, str]],
-                   time_taken: Mapping[str, object] | None = None) -> dict:
+def build_metadata(
+    meta: Mapping, files: list[str], filled: dict[str, dict[str, str]], time_taken: Mapping[str, object] | None = None
+) -> dict:
     """metadata.json content: defaults, the user's fields, time per file, recorded failures.
 
     Raises :class:`PackageError` listing every schema problem.
@@ -145,15 +156,24 @@ def build_metadata(meta: Mapping, files: list[str], filled: dict[str, dict[str, 
 
 
 def readme_text(name: str, meta: dict, files: list[str], filled: dict[str, dict[str, str]]) -> str:
-    lines = [f"# {name}", "", f"{meta['model_name']} by {meta['team_name']} on JARVIS-Leaderboard AtomGenBench.",
-             f"Written by `atomgenbench package` ({len(files)} leaderboard files). Project: {meta['project_url']}.",
-             "", "Structure files hold escaped jarvis-tools POSCARs; the lattice files hold the raw, unreduced",
-             "jarvis lattice parameters of those same POSCARs. `run.sh` reproduces the predictions.", ""]
+    lines = [
+        f"# {name}",
+        "",
+        f"{meta['model_name']} by {meta['team_name']} on JARVIS-Leaderboard AtomGenBench.",
+        f"Written by `atomgenbench package` ({len(files)} leaderboard files). Project: {meta['project_url']}.",
+        "",
+        "Structure files hold escaped jarvis-tools POSCARs; the lattice files hold the raw, unreduced",
+        "jarvis lattice parameters of those same POSCARs. `run.sh` reproduces the predictions.",
+        "",
+    ]
     for bench, ids in filled.items():
         if ids:
-            lines += [f"**{len(ids)} failed predictions for {bench}** were filled with a one-atom helium "
-                      "placeholder that can never match its target (ids and reasons in metadata.json, "
-                      f"`failed_predictions`): {_ids_listing(list(ids))}.", ""]
+            lines += [
+                f"**{len(ids)} failed predictions for {bench}** were filled with a one-atom helium "
+                "placeholder that can never match its target (ids and reasons in metadata.json, "
+                f"`failed_predictions`): {_ids_listing(list(ids))}.",
+                "",
+            ]
     return "\n".join(lines)
 
 
@@ -167,20 +187,30 @@ def _write_folder(tmp: Path, files: dict[str, list], meta: dict, run_sh: str, re
         os.chmod(path, 0o755 if path.name == "run.sh" else 0o644)
 
 
-def package_contribution(predictions: Mapping[str, Predictions], metadata: Mapping, out_dir: str | os.PathLike,
-                         *, run_sh: str, force: bool = False, fill_failures: bool = False,
-                         time_taken: Mapping[str, object] | None = None) -> PackageResult:
+def package_contribution(
+    predictions: Mapping[str, Predictions],
+    metadata: Mapping,
+    out_dir: str | os.PathLike,
+    *,
+    run_sh: str,
+    force: bool = False,
+    fill_failures: bool = False,
+    time_taken: Mapping[str, object] | None = None,
+) -> PackageResult:
     """Write a complete contribution folder at ``out_dir`` (7 files per benchmark + metadata, run.sh, README)."""
     out_dir = Path(out_dir)
     if not FOLDER_NAME_RE.match(out_dir.name):
-        raise PackageError(f"contribution folder name {out_dir.name!r} must use letters, digits, '_', '-' and '.' "
-                           "(it becomes the model name on the leaderboard)")
+        raise PackageError(
+            f"contribution folder name {out_dir.name!r} must use letters, digits, '_', '-' and '.' "
+            "(it becomes the model name on the leaderboard)"
+        )
     if out_dir.exists() and not force:
         raise PackageError(f"{out_dir} already exists; pass --force to replace it")
     unknown = sorted(set(predictions) - set(ATOMGENBENCH_STRUCTURE))
     if unknown or not predictions:
-        raise PackageError(f"predictions must be for {' and/or '.join(ATOMGENBENCH_STRUCTURE)}, got "
-                           f"{sorted(predictions)}")
+        raise PackageError(
+            f"predictions must be for {' and/or '.join(ATOMGENBENCH_STRUCTURE)}, got {sorted(predictions)}"
+        )
     files: dict[str, list] = {}
     filled: dict[str, dict[str, str]] = {}
     for bench in ATOMGENBENCH_STRUCTURE:

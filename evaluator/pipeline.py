@@ -6,18 +6,29 @@ from collections import defaultdict
 
 import numpy as np
 
-from benchmarks.atomgen.dataset import load_splits
-from benchmarks.atomgen.predictions import Predictions
-from benchmarks.atomgen.registry import LATTICE_PARAMS, get_spec
-from evaluator import stats
-from evaluator.lattice import UNITS, as_array
-from evaluator.matching import MatchSettings, PairRecord, score_pairs
-from evaluator.results import EvaluationResult, RmseValue, Value
+from atomgenbench.benchmarks.atomgen.dataset import load_splits
+from atomgenbench.benchmarks.atomgen.predictions import Predictions
+from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS, get_spec
+from atomgenbench.evaluator import stats
+from atomgenbench.evaluator.lattice import UNITS, as_array
+from atomgenbench.evaluator.matching import MatchSettings, PairRecord, score_pairs
+from atomgenbench.evaluator.results import EvaluationResult, RmseValue, Value
 
 
-def evaluate(predictions: Predictions, benchmark: str, *, workers: int = 1, max_atoms: int = 200,
-             time_limit_s: float = 60.0, seed: int = 0, n_boot: int = 1000, kld_bins: int = stats.KLD_BINS,
-             kld_epsilon: float = stats.KLD_EPSILON, symprec: float = 0.1, progress: bool = False) -> EvaluationResult:
+def evaluate(
+    predictions: Predictions,
+    benchmark: str,
+    *,
+    workers: int = 1,
+    max_atoms: int = 200,
+    time_limit_s: float = 60.0,
+    seed: int = 0,
+    n_boot: int = 1000,
+    kld_bins: int = stats.KLD_BINS,
+    kld_epsilon: float = stats.KLD_EPSILON,
+    symprec: float = 0.1,
+    progress: bool = False,
+) -> EvaluationResult:
     """Evaluate ``predictions`` on structure benchmark ``benchmark``.
 
     Every test id is scored; an id without a usable prediction counts as unmatched and
@@ -33,7 +44,9 @@ def evaluate(predictions: Predictions, benchmark: str, *, workers: int = 1, max_
     failures = _failures(records, predictions, targets)
     rng_seed = int(seed)
     result = EvaluationResult(
-        benchmark=benchmark, model=predictions.model or "", n_total=len(targets),
+        benchmark=benchmark,
+        model=predictions.model or "",
+        n_total=len(targets),
         n_predicted=sum(1 for k in targets if predictions.structures.get(k)),
         n_parsed=sum(r.parsed for r in records),
         rmse=rmse_value(records, "rms", "get_rms_dist", settings, n_boot, rng_seed),
@@ -44,9 +57,18 @@ def evaluate(predictions: Predictions, benchmark: str, *, workers: int = 1, max_
         kld_paired=lattice_kld_paired(records),
         by_crystal_system=crystal_system_breakdown(records, settings.stol),
         failures=failures,
-        settings={"matcher": settings.matcher_info(), "max_atoms": max_atoms, "time_limit_s": time_limit_s,
-                  "seed": seed, "n_bootstrap": n_boot, "ci_level": 0.95, "lattice_reduction": "niggli (cell as given)",
-                  "symprec": symprec, "kld_bins": kld_bins, "kld_epsilon": kld_epsilon},
+        settings={
+            "matcher": settings.matcher_info(),
+            "max_atoms": max_atoms,
+            "time_limit_s": time_limit_s,
+            "seed": seed,
+            "n_bootstrap": n_boot,
+            "ci_level": 0.95,
+            "lattice_reduction": "niggli (cell as given)",
+            "symprec": symprec,
+            "kld_bins": kld_bins,
+            "kld_epsilon": kld_epsilon,
+        },
         records=records,
     )
     return result
@@ -57,8 +79,9 @@ def _failures(records: list[PairRecord], predictions: Predictions, targets: dict
     for r in records:
         reason = r.reason
         if reason == "no prediction":
-            reason = predictions.failures.get(r.id) or ("missing from the predictions" if r.id not in
-                                                       predictions.structures else reason)
+            reason = predictions.failures.get(r.id) or (
+                "missing from the predictions" if r.id not in predictions.structures else reason
+            )
         if reason or r.match_note:
             out[r.id] = reason or r.match_note
     return out
@@ -73,12 +96,16 @@ def rmse_value(records, attr: str, function: str, settings: MatchSettings, n_boo
     rms = _rms_array(records, attr)
     n = len(rms)
     return RmseValue(
-        function=function, value=stats.matched_mean(rms), n_matched=int(np.isfinite(rms).sum()), n_total=n,
+        function=function,
+        value=stats.matched_mean(rms),
+        n_matched=int(np.isfinite(rms).sum()),
+        n_total=n,
         ci95=stats.bootstrap_ci(lambda i: stats.matched_mean(rms[i]), n, n_boot=n_boot, seed=seed),
         match_rate_ci95=stats.bootstrap_ci(lambda i: stats.match_rate(rms[i]), n, n_boot=n_boot, seed=seed),
         penalised=stats.penalised_mean(rms, settings.stol),
-        penalised_ci95=stats.bootstrap_ci(lambda i: stats.penalised_mean(rms[i], settings.stol), n,
-                                          n_boot=n_boot, seed=seed),
+        penalised_ci95=stats.bootstrap_ci(
+            lambda i: stats.penalised_mean(rms[i], settings.stol), n, n_boot=n_boot, seed=seed
+        ),
         tolerances={"ltol": settings.ltol, "stol": settings.stol, "angle_tol": settings.angle_tol},
     )
 
@@ -96,7 +123,7 @@ def lattice_mae(records, kind: str, n_boot: int, seed: int) -> dict[str, Value]:
     out = {}
     for j, name in enumerate(LATTICE_PARAMS):
         p, t = pred[ok, j], tgt[ok, j]
-        ci = stats.bootstrap_ci(lambda i: stats.mae(p[i], t[i]), len(p), n_boot=n_boot, seed=seed)
+        ci = stats.bootstrap_ci(lambda i: stats.mae(p[i], t[i]), len(p), n_boot=n_boot, seed=seed)  # noqa: B023
         out[name] = Value(stats.mae(p, t), int(ok.sum()), "parsed pairs", ci, UNITS[name])
     return out
 
@@ -119,10 +146,20 @@ def lattice_kld(records, bins: int, epsilon: float, n_boot: int, seed: int) -> d
 
         value = stat(np.arange(len(records)))
         ci = stats.bootstrap_ci(stat, len(records), n_boot=n_boot, seed=seed)
-        out[name] = Value(value, int(has_p.sum()), "targets: all test ids; predictions: parsed", ci, "nats",
-                          extra={"n_target": int(has_t.sum()), "bins": bins, "epsilon": epsilon,
-                                 "edges": [float(x) for x in edges[1:-1]],
-                                 "binning": "equal width over target range + underflow/overflow bins"})
+        out[name] = Value(
+            value,
+            int(has_p.sum()),
+            "targets: all test ids; predictions: parsed",
+            ci,
+            "nats",
+            extra={
+                "n_target": int(has_t.sum()),
+                "bins": bins,
+                "epsilon": epsilon,
+                "edges": [float(x) for x in edges[1:-1]],
+                "binning": "equal width over target range + underflow/overflow bins",
+            },
+        )
     return out
 
 
@@ -130,9 +167,17 @@ def lattice_kld_paired(records) -> dict[str, Value]:
     """Legacy AtomBench paired "KLD" per Niggli parameter over parsed pairs."""
     pred, tgt = _params(records, "niggli")
     ok = np.isfinite(pred).all(axis=1) & np.isfinite(tgt).all(axis=1)
-    return {name: Value(stats.kld_paired(pred[ok, j], tgt[ok, j]), int(ok.sum()), "parsed pairs", None, "nats",
-                        extra={"legacy": True, "definition": "scipy.stats.entropy(target/sum, pred/sum)"})
-            for j, name in enumerate(LATTICE_PARAMS)}
+    return {
+        name: Value(
+            stats.kld_paired(pred[ok, j], tgt[ok, j]),
+            int(ok.sum()),
+            "parsed pairs",
+            None,
+            "nats",
+            extra={"legacy": True, "definition": "scipy.stats.entropy(target/sum, pred/sum)"},
+        )
+        for j, name in enumerate(LATTICE_PARAMS)
+    }
 
 
 def crystal_system_breakdown(records, stol: float) -> dict[str, dict]:
@@ -147,8 +192,11 @@ def crystal_system_breakdown(records, stol: float) -> dict[str, dict]:
         idx = np.array(groups[system])
         ok = idx[np.isfinite(pred[idx]).all(axis=1) & np.isfinite(tgt[idx]).all(axis=1)]
         out[system] = {
-            "n": int(len(idx)), "n_parsed": int(len(ok)), "n_matched": int(np.isfinite(rms[idx]).sum()),
-            "match_rate": stats.match_rate(rms[idx]), "rmse": _nan_none(stats.matched_mean(rms[idx])),
+            "n": int(len(idx)),
+            "n_parsed": int(len(ok)),
+            "n_matched": int(np.isfinite(rms[idx]).sum()),
+            "match_rate": stats.match_rate(rms[idx]),
+            "rmse": _nan_none(stats.matched_mean(rms[idx])),
             "rmse_penalised": stats.penalised_mean(rms[idx], stol),
             "mae": {name: _nan_none(stats.mae(pred[ok, j], tgt[ok, j])) for j, name in enumerate(LATTICE_PARAMS)},
         }

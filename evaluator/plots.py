@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.atomgen.registry import LATTICE_PARAMS
-from evaluator.lattice import UNITS, as_array
+from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
+from atomgenbench.evaluator.lattice import UNITS, as_array
 
 HIST_PARAMS = ("a", "c", "gamma")
 LABELS = {"a": "a", "b": "b", "c": "c", "alpha": "α", "beta": "β", "gamma": "γ"}
@@ -85,8 +85,10 @@ def plot_bars(results: dict[str, dict], out_dir: Path, prefix: str = "") -> list
         axes[0].legend(fontsize=8)
         paths.append(_save(fig, out_dir / f"{prefix}{key}_bars.png"))
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    for ax, field, ylabel in ((axes[0], "value", "RMSE (matched, dimensionless)"),
-                              (axes[1], "match_rate", "match rate")):
+    for ax, field, ylabel in (
+        (axes[0], "value", "RMSE (matched, dimensionless)"),
+        (axes[1], "match_rate", "match rate"),
+    ):
         vals = [_val(results[label]["rmse"].get(field)) for label in labels]
         ci_key = "ci95" if field == "value" else "match_rate_ci95"
         errs = _errs_list([results[label]["rmse"].get(ci_key) for label in labels], vals)

@@ -8,8 +8,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks.atomgen.predictions import atomic_write_text
-from benchmarks.atomgen.registry import LATTICE_PARAMS
+from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
+from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
 
 
 def dumps(metrics: dict) -> str:
@@ -28,10 +28,16 @@ def write_outputs(metrics: dict, out_dir: str | Path, records=None, figures: boo
         atomic_write_text(out / "rows.csv", rows_csv(records))
         paths.append(out / "rows.csv")
         if figures:
-            from evaluator.plots import plot_histograms
+            from atomgenbench.evaluator.plots import plot_histograms
 
-            paths.append(plot_histograms(records, metrics, out / "lattice_histograms.png",
-                                         title=f"{metrics.get('model', '')} on {metrics['benchmark']}"))
+            paths.append(
+                plot_histograms(
+                    records,
+                    metrics,
+                    out / "lattice_histograms.png",
+                    title=f"{metrics.get('model', '')} on {metrics['benchmark']}",
+                )
+            )
     atomic_write_text(out / "report.md", markdown(metrics))
     paths.append(out / "report.md")
     return paths
@@ -40,9 +46,21 @@ def write_outputs(metrics: dict, out_dir: str | Path, records=None, figures: boo
 def rows_csv(records) -> str:
     """Per-id output: parse status, composition match, RMS values and lattice parameters."""
     buf = io.StringIO()
-    fields = ["id", "parsed", "reason", "n_atoms_pred", "n_atoms_target", "same_composition", "rms",
-              "rms_anonymous", "match_note", "crystal_system"]
-    fields += [f"{kind}_{side}_{p}" for kind in ("niggli", "raw") for side in ("pred", "target") for p in LATTICE_PARAMS]
+    fields = [
+        "id",
+        "parsed",
+        "reason",
+        "n_atoms_pred",
+        "n_atoms_target",
+        "same_composition",
+        "rms",
+        "rms_anonymous",
+        "match_note",
+        "crystal_system",
+    ]
+    fields += [
+        f"{kind}_{side}_{p}" for kind in ("niggli", "raw") for side in ("pred", "target") for p in LATTICE_PARAMS
+    ]
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(fields)
     for r in records:
@@ -70,36 +88,57 @@ def markdown(m: dict) -> str:
     lines = [f"# {m.get('model') or 'predictions'} on `{m['benchmark']}`", ""]
     if m.get("kind") == "float":
         mae = m["mae"]
-        lines += [f"MAE (leaderboard value): **{_fmt(mae['value'])}** over {mae['n']} of {m['n_total']} test ids.",
-                  "", *_failure_lines(m)]
+        lines += [
+            f"MAE (leaderboard value): **{_fmt(mae['value'])}** over {mae['n']} of {m['n_total']} test ids.",
+            "",
+            *_failure_lines(m),
+        ]
         return "\n".join(lines) + "\n"
     r, ra = m["rmse"], m["rmse_anonymous"]
     lines += [
-        f"Test ids: {m['n_total']}; predicted: {m['n_predicted']}; parsed: {m['n_parsed']}.", "",
-        "## Structure matching (StructureMatcher ltol 0.3, stol 0.5, angle_tol 10°)", "",
-        "| metric | value (95% CI) | n |", "|---|---|---|",
+        f"Test ids: {m['n_total']}; predicted: {m['n_predicted']}; parsed: {m['n_parsed']}.",
+        "",
+        "## Structure matching (StructureMatcher ltol 0.3, stol 0.5, angle_tol 10°)",
+        "",
+        "| metric | value (95% CI) | n |",
+        "|---|---|---|",
         f"| RMSE, species-aware, matched only (leaderboard) | {_fmt(r['value'])}{_ci(r)} | {r['n_matched']} |",
-        f"| match rate (matched / all test ids) | {_fmt(r['match_rate'])}{_ci(r, 'match_rate_ci95')} | {r['n_total']} |",
+        f"| match rate (matched / all test ids) | {_fmt(r['match_rate'])}{_ci(r, 'match_rate_ci95')} "
+        f"| {r['n_total']} |",
         f"| RMSE penalised (unmatched = 0.5) | {_fmt(r['penalised']['value'])}{_ci(r['penalised'])} | {r['n_total']} |",
         f"| RMSE, species-blind (legacy leaderboard) | {_fmt(ra['value'])}{_ci(ra)} | {ra['n_matched']} |",
-        f"| match rate, species-blind | {_fmt(ra['match_rate'])} | {ra['n_total']} |", "",
-        "RMS values are pymatgen's, normalised by (V/N)^(1/3): dimensionless.", "",
-        "## Lattice parameters (Niggli-reduced; MAE over parsed pairs)", "",
-        "| parameter | MAE (95% CI) | MAE raw cell | KLD nats (95% CI) | paired KLD (legacy) |", "|---|---|---|---|---|",
+        f"| match rate, species-blind | {_fmt(ra['match_rate'])} | {ra['n_total']} |",
+        "",
+        "RMS values are pymatgen's, normalised by (V/N)^(1/3): dimensionless.",
+        "",
+        "## Lattice parameters (Niggli-reduced; MAE over parsed pairs)",
+        "",
+        "| parameter | MAE (95% CI) | MAE raw cell | KLD nats (95% CI) | paired KLD (legacy) |",
+        "|---|---|---|---|---|",
     ]
     for p in LATTICE_PARAMS:
         mae, raw, kld, kp = m["mae"][p], m["mae_raw"][p], m["kld"][p], m["kld_paired"][p]
-        lines.append(f"| {p} ({mae.get('units', '')}) | {_fmt(mae['value'])}{_ci(mae)} | {_fmt(raw['value'])} | "
-                     f"{_fmt(kld['value'])}{_ci(kld)} | {_fmt(kp['value'])} |")
+        lines.append(
+            f"| {p} ({mae.get('units', '')}) | {_fmt(mae['value'])}{_ci(mae)} | {_fmt(raw['value'])} | "
+            f"{_fmt(kld['value'])}{_ci(kld)} | {_fmt(kp['value'])} |"
+        )
     s = m["settings"]
-    lines += ["", f"KLD: KL(P_target ‖ Q_pred) on {s['kld_bins']} equal-width bins over the target range plus "
-              f"under/overflow bins, additive smoothing ε = {s['kld_epsilon']} per bin.",
-              f"Bootstrap: {s['n_bootstrap']} resamples of test ids, seed {s['seed']}, percentile intervals.", "",
-              "## By crystal system of the target", "",
-              "| system | n | parsed | matched | match rate | RMSE | MAE a | MAE c | MAE γ |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"KLD: KL(P_target ‖ Q_pred) on {s['kld_bins']} equal-width bins over the target range plus "
+        f"under/overflow bins, additive smoothing ε = {s['kld_epsilon']} per bin.",
+        f"Bootstrap: {s['n_bootstrap']} resamples of test ids, seed {s['seed']}, percentile intervals.",
+        "",
+        "## By crystal system of the target",
+        "",
+        "| system | n | parsed | matched | match rate | RMSE | MAE a | MAE c | MAE γ |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for system, g in m["by_crystal_system"].items():
-        lines.append(f"| {system} | {g['n']} | {g['n_parsed']} | {g['n_matched']} | {_fmt(g['match_rate'])} | "
-                     f"{_fmt(g['rmse'])} | {_fmt(g['mae']['a'])} | {_fmt(g['mae']['c'])} | {_fmt(g['mae']['gamma'])} |")
+        lines.append(
+            f"| {system} | {g['n']} | {g['n_parsed']} | {g['n_matched']} | {_fmt(g['match_rate'])} | "
+            f"{_fmt(g['rmse'])} | {_fmt(g['mae']['a'])} | {_fmt(g['mae']['c'])} | {_fmt(g['mae']['gamma'])} |"
+        )
     lines += ["", *_failure_lines(m), "", "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items())]
     return "\n".join(lines) + "\n"
 

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from importlib import metadata
 
-from evaluator.matching import PairRecord
+from atomgenbench.evaluator.matching import PairRecord
 
 SCHEMA_VERSION = 1
 
@@ -23,8 +23,12 @@ class Value:
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        out = {"value": _num(self.value), "n": self.n, "denominator": self.denominator,
-               "ci95": None if self.ci95 is None else [_num(x) for x in self.ci95]}
+        out = {
+            "value": _num(self.value),
+            "n": self.n,
+            "denominator": self.denominator,
+            "ci95": None if self.ci95 is None else [_num(x) for x in self.ci95],
+        }
         if self.units:
             out["units"] = self.units
         out.update(self.extra)
@@ -35,13 +39,13 @@ class Value:
 class RmseValue:
     """Matched-only RMS (leaderboard style) with match rate and the penalised variant."""
 
-    function: str                 # get_rms_dist | get_rms_anonymous
-    value: float                  # mean over matched ids
+    function: str  # get_rms_dist | get_rms_anonymous
+    value: float  # mean over matched ids
     n_matched: int
     n_total: int
     ci95: list[float] | None
     match_rate_ci95: list[float] | None
-    penalised: float              # unmatched ids counted as stol
+    penalised: float  # unmatched ids counted as stol
     penalised_ci95: list[float] | None
     tolerances: dict
 
@@ -53,12 +57,21 @@ class RmseValue:
         return {
             "value": _num(self.value),
             "leaderboard_value": _num(round(self.value, 4)) if math.isfinite(self.value) else None,
-            "n_matched": self.n_matched, "n_total": self.n_total, "match_rate": _num(self.match_rate),
+            "n_matched": self.n_matched,
+            "n_total": self.n_total,
+            "match_rate": _num(self.match_rate),
             "denominator": "matched ids (mean); all test ids (match_rate)",
-            "ci95": _list(self.ci95), "match_rate_ci95": _list(self.match_rate_ci95),
-            "penalised": {"value": _num(self.penalised), "n": self.n_total, "fill": self.tolerances["stol"],
-                          "denominator": "all test ids, unmatched counted as stol", "ci95": _list(self.penalised_ci95)},
-            "function": self.function, "units": "dimensionless (fraction of (V/N)^(1/3))",
+            "ci95": _list(self.ci95),
+            "match_rate_ci95": _list(self.match_rate_ci95),
+            "penalised": {
+                "value": _num(self.penalised),
+                "n": self.n_total,
+                "fill": self.tolerances["stol"],
+                "denominator": "all test ids, unmatched counted as stol",
+                "ci95": _list(self.penalised_ci95),
+            },
+            "function": self.function,
+            "units": "dimensionless (fraction of (V/N)^(1/3))",
             "tolerances": self.tolerances,
         }
 
@@ -109,11 +122,19 @@ class EvaluationResult:
 def float_result_json(score, settings: dict | None = None) -> dict:
     """``metrics.json`` for a lattice-parameter (float) benchmark from a LeaderboardScore."""
     return {
-        "schema_version": SCHEMA_VERSION, "kind": "float", "benchmark": score.benchmark,
+        "schema_version": SCHEMA_VERSION,
+        "kind": "float",
+        "benchmark": score.benchmark,
         "n_total": score.n_total,
-        "mae": {"value": _num(score.value), "leaderboard_value": _num(score.value), "n": score.n_scored,
-                "denominator": "ids present in both file and test split"},
-        "settings": settings or {}, "versions": versions(), "failures": dict(sorted(score.failures.items())),
+        "mae": {
+            "value": _num(score.value),
+            "leaderboard_value": _num(score.value),
+            "n": score.n_scored,
+            "denominator": "ids present in both file and test split",
+        },
+        "settings": settings or {},
+        "versions": versions(),
+        "failures": dict(sorted(score.failures.items())),
     }
 
 

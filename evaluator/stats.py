@@ -57,8 +57,13 @@ def kl_divergence(p: np.ndarray, q: np.ndarray) -> float:
     return float(np.sum(p * np.log(p / q)))
 
 
-def kld_histogram(pred: np.ndarray, target: np.ndarray, bins: int = KLD_BINS,
-                  epsilon: float = KLD_EPSILON, edges: np.ndarray | None = None) -> float:
+def kld_histogram(
+    pred: np.ndarray,
+    target: np.ndarray,
+    bins: int = KLD_BINS,
+    epsilon: float = KLD_EPSILON,
+    edges: np.ndarray | None = None,
+) -> float:
     """Paper KLD: KL(P_target ‖ Q_pred) between smoothed histograms on target-fixed bins."""
     target, pred = np.asarray(target, float), np.asarray(pred, float)
     if len(target) == 0 or len(pred) == 0:
@@ -100,8 +105,9 @@ def match_rate(rms: np.ndarray) -> float:
     return float(np.mean(np.isfinite(rms))) if len(rms) else float("nan")
 
 
-def bootstrap_ci(statistic: Callable[[np.ndarray], float], n: int, *, n_boot: int = 1000,
-                 seed: int = 0, level: float = 0.95) -> list[float] | None:
+def bootstrap_ci(
+    statistic: Callable[[np.ndarray], float], n: int, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> list[float] | None:
     """Seeded percentile bootstrap CI of ``statistic(indices)`` over ``n`` rows resampled with replacement.
 
     Returns ``[low, high]``, or ``None`` when fewer than two rows or no finite replicate.
@@ -115,4 +121,3 @@ def bootstrap_ci(statistic: Callable[[np.ndarray], float], n: int, *, n_boot: in
         return None
     alpha = (1 - level) / 2
     return [float(np.quantile(reps, alpha)), float(np.quantile(reps, 1 - alpha))]
-

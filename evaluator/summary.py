@@ -10,8 +10,8 @@ rows labelled "published".
 
 from __future__ import annotations
 
-from benchmarks.atomgen.registry import LATTICE_PARAMS
-from evaluator.published import PUBLISHED, PUBLISHED_SOURCE
+from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
+from atomgenbench.evaluator.published import PUBLISHED, PUBLISHED_SOURCE
 
 SYMBOL = {"a": "a", "b": "b", "c": "c", "alpha": "α", "beta": "β", "gamma": "γ"}
 
@@ -30,16 +30,23 @@ def _cell(entry: dict | None, digits: int = 4) -> str:
 
 
 def structure_table(results: dict[str, dict], benchmark: str) -> list[str]:
-    lines = ["| model | parsed | matched | match rate [95% CI] | RMSE (matched) [95% CI] | RMSE anonymous | "
-             "RMSE penalised (unmatched = stol) |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| model | parsed | matched | match rate [95% CI] | RMSE (matched) [95% CI] | RMSE anonymous | "
+        "RMSE penalised (unmatched = stol) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for label, m in results.items():
         r, anon = m["rmse"], m["rmse_anonymous"]
-        lines.append(f"| {label} | {m['n_parsed']}/{m['n_total']} | {r['n_matched']} | "
-                     f"{_f(r['match_rate'], 3)}{_ci(r, 'match_rate_ci95')} | {_f(r['value'])}{_ci(r)} | "
-                     f"{_f(anon['value'])} ({anon['n_matched']}) | {_cell(r['penalised'])} |")
+        lines.append(
+            f"| {label} | {m['n_parsed']}/{m['n_total']} | {r['n_matched']} | "
+            f"{_f(r['match_rate'], 3)}{_ci(r, 'match_rate_ci95')} | {_f(r['value'])}{_ci(r)} | "
+            f"{_f(anon['value'])} ({anon['n_matched']}) | {_cell(r['penalised'])} |"
+        )
     for label, p in PUBLISHED.get(benchmark, {}).items():
-        lines.append(f"| published: {label} | – | {p['n_matched']} | {p['n_matched'] / p['n_total']:.3f} | "
-                     f"{_f(p['rmse'])} | – | – |")
+        lines.append(
+            f"| published: {label} | – | {p['n_matched']} | {p['n_matched'] / p['n_total']:.3f} | "
+            f"{_f(p['rmse'])} | – | – |"
+        )
     return lines
 
 
@@ -58,41 +65,66 @@ def kld_table(results: dict[str, dict]) -> list[str]:
     head = " | ".join(SYMBOL[p] for p in LATTICE_PARAMS)
     lines = [f"| model | metric | {head} |", "|---|---|" + "---|" * len(LATTICE_PARAMS)]
     for label, m in results.items():
-        lines.append(f"| {label} | histogram KLD | " + " | ".join(_cell(m["kld"].get(p)) for p in LATTICE_PARAMS) + " |")
-        lines.append(f"| {label} | paired KLD (legacy) | "
-                     + " | ".join(_cell(m["kld_paired"].get(p)) for p in LATTICE_PARAMS) + " |")
+        lines.append(
+            f"| {label} | histogram KLD | " + " | ".join(_cell(m["kld"].get(p)) for p in LATTICE_PARAMS) + " |"
+        )
+        lines.append(
+            f"| {label} | paired KLD (legacy) | "
+            + " | ".join(_cell(m["kld_paired"].get(p)) for p in LATTICE_PARAMS)
+            + " |"
+        )
     return lines
 
 
-def benchmark_section(benchmark: str, results: dict[str, dict], figures: list[str],
-                      sources: dict[str, str] | None = None) -> list[str]:
+def benchmark_section(
+    benchmark: str, results: dict[str, dict], figures: list[str], sources: dict[str, str] | None = None
+) -> list[str]:
     """Markdown lines for one benchmark: three tables and its figures."""
     n_total = next(iter(results.values()))["n_total"] if results else 0
-    lines = [f"## {benchmark} ({n_total} test crystals)", "",
-             "### Structure reconstruction (pymatgen StructureMatcher ltol 0.3, stol 0.5, angle_tol 10)", "",
-             *structure_table(results, benchmark), "",
-             "Match rate = matched / all test ids (failures count as unmatched). RMSE is pymatgen's "
-             "`get_rms_dist`, already divided by (V/N)^(1/3): dimensionless. The leaderboard shows the "
-             "matched-only mean rounded to 4 dp.", "",
-             "### Lattice MAE, Niggli-reduced cells (the paper's definition)", "",
-             *mae_table(results, benchmark, "mae"), "",
-             "### Lattice MAE, raw jarvis cells (the leaderboard's twelve lattice files)", "",
-             *mae_table(results, benchmark, "mae_raw"), "",
-             "### KL divergence of lattice-parameter distributions (nats)", "",
-             *kld_table(results), ""]
+    lines = [
+        f"## {benchmark} ({n_total} test crystals)",
+        "",
+        "### Structure reconstruction (pymatgen StructureMatcher ltol 0.3, stol 0.5, angle_tol 10)",
+        "",
+        *structure_table(results, benchmark),
+        "",
+        "Match rate = matched / all test ids (failures count as unmatched). RMSE is pymatgen's "
+        "`get_rms_dist`, already divided by (V/N)^(1/3): dimensionless. The leaderboard shows the "
+        "matched-only mean rounded to 4 dp.",
+        "",
+        "### Lattice MAE, Niggli-reduced cells (the paper's definition)",
+        "",
+        *mae_table(results, benchmark, "mae"),
+        "",
+        "### Lattice MAE, raw jarvis cells (the leaderboard's twelve lattice files)",
+        "",
+        *mae_table(results, benchmark, "mae_raw"),
+        "",
+        "### KL divergence of lattice-parameter distributions (nats)",
+        "",
+        *kld_table(results),
+        "",
+    ]
     if sources:
         lines += ["Evaluated files:", ""] + [f"- {label}: `{path}`" for label, path in sources.items()] + [""]
     lines += [f"![{fig}]({fig})" for fig in figures] + [""]
     return lines
 
 
-def report_markdown(title: str, sections: dict[str, dict[str, dict]], figures: dict[str, list[str]],
-                    preamble: list[str], sources: dict[str, dict[str, str]] | None = None) -> str:
+def report_markdown(
+    title: str,
+    sections: dict[str, dict[str, dict]],
+    figures: dict[str, list[str]],
+    preamble: list[str],
+    sources: dict[str, dict[str, str]] | None = None,
+) -> str:
     """The whole report: a preamble (command, hardware, times) then one section per benchmark."""
     lines = [f"# {title}", "", *preamble, ""]
     for benchmark, results in sections.items():
-        lines += benchmark_section(benchmark, results, figures.get(benchmark, []),
-                                   (sources or {}).get(benchmark))
-    lines += [f"Published rows: {PUBLISHED_SOURCE} (RMSE and raw-cell MAE as the leaderboard shows them; "
-              "match counts recomputed from those contributions' files).", ""]
+        lines += benchmark_section(benchmark, results, figures.get(benchmark, []), (sources or {}).get(benchmark))
+    lines += [
+        f"Published rows: {PUBLISHED_SOURCE} (RMSE and raw-cell MAE as the leaderboard shows them; "
+        "match counts recomputed from those contributions' files).",
+        "",
+    ]
     return "\n".join(lines)

@@ -16,8 +16,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE, get_spec, lattice_specs
-from evaluator.contribution import (
+from atomgenbench.benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE, get_spec, lattice_specs
+from atomgenbench.evaluator.contribution import (
     MAX_TEXT_BYTES,
     SUFFIX,
     ContributionError,
@@ -25,7 +25,7 @@ from evaluator.contribution import (
     load_metadata,
     read_text_file,
 )
-from evaluator.validate_files import (
+from atomgenbench.evaluator.validate_files import (
     MAX_ATOMS,
     FileCheck,
     Finding,
@@ -34,8 +34,18 @@ from evaluator.validate_files import (
 )
 
 #: optional extras the leaderboard carries in contribution folders (never checked upstream)
-EXTRA_NAMES = frozenset({"README.md", "Dockerfile", "LICENSE", "requirements.txt", "environment.yml",
-                         "environment.yaml", "config.json", "config.yaml"})
+EXTRA_NAMES = frozenset(
+    {
+        "README.md",
+        "Dockerfile",
+        "LICENSE",
+        "requirements.txt",
+        "environment.yml",
+        "environment.yaml",
+        "config.json",
+        "config.yaml",
+    }
+)
 EXTRA_SUFFIXES = (".py", ".ipynb", ".md")
 
 
@@ -81,8 +91,14 @@ def collect_folders(path: Path) -> tuple[list[Path], list[Finding]]:
     folders, findings = [], []
     for entry in sorted(root.iterdir()):
         if entry.is_symlink() or not entry.is_dir():
-            findings.append(Finding(str(entry), None, "contributions/ may hold folders only: stray file "
-                                    "(the leaderboard build crashes with NotADirectoryError)"))
+            findings.append(
+                Finding(
+                    str(entry),
+                    None,
+                    "contributions/ may hold folders only: stray file "
+                    "(the leaderboard build crashes with NotADirectoryError)",
+                )
+            )
         else:
             folders.append(entry)
     if not folders:
@@ -109,8 +125,14 @@ def _check_entries(folder: Path) -> tuple[list[Path], list[Finding]]:
             if entry.stat().st_size > 10 * MAX_TEXT_BYTES:
                 findings.append(Finding(label, None, f"file is {entry.stat().st_size} bytes, too large for an extra"))
         else:
-            findings.append(Finding(label, None, "stray file: expected *.csv.zip, metadata.json, run.sh and "
-                                    "optional README.md / run.py / Dockerfile / environment.yml"))
+            findings.append(
+                Finding(
+                    label,
+                    None,
+                    "stray file: expected *.csv.zip, metadata.json, run.sh and "
+                    "optional README.md / run.py / Dockerfile / environment.yml",
+                )
+            )
     return csvs, findings
 
 
@@ -151,8 +173,15 @@ def _check_completeness(folder: Path, checks: dict[str, FileCheck]) -> list[Find
             continue
         missing = [s.leaderboard_file for s in family if s.name not in by_bench]
         if missing:
-            findings.append(Finding(str(folder), None, f"incomplete AtomGenBench set for {structure}: "
-                                    f"{len(missing)} of 7 files missing ({', '.join(missing)})", "warning"))
+            findings.append(
+                Finding(
+                    str(folder),
+                    None,
+                    f"incomplete AtomGenBench set for {structure}: "
+                    f"{len(missing)} of 7 files missing ({', '.join(missing)})",
+                    "warning",
+                )
+            )
         struct = by_bench.get(structure)
         if struct is None or not struct.ok:
             continue
@@ -173,8 +202,9 @@ def validate_folder(folder: Path, *, max_atoms: int = MAX_ATOMS) -> tuple[list[F
         try:
             checks[path.name] = check_leaderboard_file(path, str(path), max_atoms=max_atoms)
         except Exception as exc:  # a defect nobody anticipated must not crash the run
-            checks[path.name] = FileCheck(findings=[Finding(str(path), None, f"could not be checked "
-                                                            f"({type(exc).__name__}: {exc})")])
+            checks[path.name] = FileCheck(
+                findings=[Finding(str(path), None, f"could not be checked ({type(exc).__name__}: {exc})")]
+            )
         findings += checks[path.name].findings
     findings += _check_metadata_file(folder, [p.name for p in csvs])
     findings += _check_run_sh(folder)
@@ -184,7 +214,7 @@ def validate_folder(folder: Path, *, max_atoms: int = MAX_ATOMS) -> tuple[list[F
 
 def score_folder(csvs: list[Path], *, workers: int = 1, progress: bool = False) -> dict[str, dict]:
     """Leaderboard scores of a valid folder's files, via the evaluator."""
-    from evaluator.leaderboard import score_leaderboard_file
+    from atomgenbench.evaluator.leaderboard import score_leaderboard_file
 
     scores = {}
     for path in csvs:
@@ -196,8 +226,9 @@ def score_folder(csvs: list[Path], *, workers: int = 1, progress: bool = False) 
     return scores
 
 
-def validate_paths(paths: list[Path], *, scores: bool = True, workers: int = 1,
-                   max_atoms: int = MAX_ATOMS, progress: bool = False) -> ValidationReport:
+def validate_paths(
+    paths: list[Path], *, scores: bool = True, workers: int = 1, max_atoms: int = MAX_ATOMS, progress: bool = False
+) -> ValidationReport:
     """Validate contribution folders and trees; score the folders that have no errors."""
     report = ValidationReport()
     for path in paths:

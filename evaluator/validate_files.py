@@ -1,4 +1,4 @@
-"""Checks of one leaderboard csv.zip against its benchmark (used by :mod:`evaluator.validate`).
+"""Checks of one leaderboard csv.zip against its benchmark (used by :mod:`atomgenbench.evaluator.validate`).
 
 Errors are what would make the live leaderboard reject the file, crash its build,
 or silently score fewer rows than it should; warnings are what it tolerates but
@@ -13,9 +13,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.atomgen.registry import BenchmarkSpec, get_spec
-from benchmarks.atomgen.structures import StructureParseError, jarvis_lattice_params, parse_poscar
-from evaluator.contribution import ContributionError, CsvRow, parse_leaderboard_name, read_csv_zip
+from atomgenbench.benchmarks.atomgen.registry import BenchmarkSpec, get_spec
+from atomgenbench.benchmarks.atomgen.structures import StructureParseError, jarvis_lattice_params, parse_poscar
+from atomgenbench.evaluator.contribution import ContributionError, CsvRow, parse_leaderboard_name, read_csv_zip
 
 #: hard cap on atoms per predicted cell (a defence: StructureMatcher time grows fast with size)
 MAX_ATOMS = 200
@@ -64,13 +64,17 @@ def resolve_spec(file_name: str) -> BenchmarkSpec:
     """The benchmark a file name scores; :class:`ContributionError` when the name is wrong."""
     name = parse_leaderboard_name(file_name)
     if name.subcategory != "AtomGen":
-        raise ContributionError(f"{name.category}-{name.subcategory} is not an AtomGen benchmark; "
-                                "atomgenbench validates AtomGen contributions only")
+        raise ContributionError(
+            f"{name.category}-{name.subcategory} is not an AtomGen benchmark; "
+            "atomgenbench validates AtomGen contributions only"
+        )
     try:
         spec = get_spec(name.benchmark)
     except KeyError:
-        raise ContributionError(f"no benchmark {name.benchmark!r} (from property {name.prop!r} and dataset "
-                                f"{name.dataset!r}) exists on the leaderboard") from None
+        raise ContributionError(
+            f"no benchmark {name.benchmark!r} (from property {name.prop!r} and dataset "
+            f"{name.dataset!r}) exists on the leaderboard"
+        ) from None
     if name.split not in spec.split_sizes:
         raise ContributionError(f"split {name.split!r} does not exist in {spec.name}; use 'test'")
     if name.split != "test":
@@ -103,8 +107,15 @@ def check_ids(label: str, rows: list[CsvRow], expected: list[str]) -> list[Findi
     return findings
 
 
-def check_structure_rows(label: str, rows: list[CsvRow], spec: BenchmarkSpec, targets: dict[str, object],
-                         result: FileCheck, *, max_atoms: int = MAX_ATOMS) -> None:
+def check_structure_rows(
+    label: str,
+    rows: list[CsvRow],
+    spec: BenchmarkSpec,
+    targets: dict[str, object],
+    result: FileCheck,
+    *,
+    max_atoms: int = MAX_ATOMS,
+) -> None:
     """Every prediction must parse with jarvis-tools and pymatgen; warn on rows that cannot match."""
     comp_mismatch: list[str] = []
     count_mismatch: list[str] = []
@@ -114,11 +125,14 @@ def check_structure_rows(label: str, rows: list[CsvRow], spec: BenchmarkSpec, ta
             pred = parse_poscar(row.prediction, max_atoms=max_atoms)
             result.lattice[row.id] = jarvis_lattice_params(row.prediction)
         except StructureParseError as exc:
-            result.findings.append(Finding(label, row.line, f"id {row.id!r}: prediction is not a valid structure: {exc}"))
+            result.findings.append(
+                Finding(label, row.line, f"id {row.id!r}: prediction is not a valid structure: {exc}")
+            )
             continue
         except Exception as exc:  # anything else jarvis/pymatgen raise on hostile text
-            result.findings.append(Finding(label, row.line, f"id {row.id!r}: prediction cannot be read "
-                                                            f"({type(exc).__name__}: {exc})"))
+            result.findings.append(
+                Finding(label, row.line, f"id {row.id!r}: prediction cannot be read ({type(exc).__name__}: {exc})")
+            )
             continue
         if row.prediction.startswith(PLACEHOLDER_COMMENT):
             placeholders.append(row.id)
@@ -133,19 +147,42 @@ def check_structure_rows(label: str, rows: list[CsvRow], spec: BenchmarkSpec, ta
         if len(pred) != len(target):
             count_mismatch.append(f"{row.id} (line {row.line}: {len(pred)} vs {len(target)} atoms)")
         if pred.composition.reduced_composition != target.composition.reduced_composition:
-            comp_mismatch.append(f"{row.id} (line {row.line}: {pred.composition.reduced_formula} vs "
-                                 f"{target.composition.reduced_formula})")
+            comp_mismatch.append(
+                f"{row.id} (line {row.line}: {pred.composition.reduced_formula} vs "
+                f"{target.composition.reduced_formula})"
+            )
     n = len(rows)
     if placeholders:
-        result.findings.append(Finding(label, None, f"{len(placeholders)} of {n} rows are placeholders for failed "
-                                       f"predictions (e.g. {_examples(placeholders)})", "warning"))
+        result.findings.append(
+            Finding(
+                label,
+                None,
+                f"{len(placeholders)} of {n} rows are placeholders for failed "
+                f"predictions (e.g. {_examples(placeholders)})",
+                "warning",
+            )
+        )
     if comp_mismatch:
-        result.findings.append(Finding(label, None, f"{len(comp_mismatch)} of {n} predictions have another "
-                                       f"composition than their target and can never match: "
-                                       f"{_examples(comp_mismatch)}", "warning"))
+        result.findings.append(
+            Finding(
+                label,
+                None,
+                f"{len(comp_mismatch)} of {n} predictions have another "
+                f"composition than their target and can never match: "
+                f"{_examples(comp_mismatch)}",
+                "warning",
+            )
+        )
     if count_mismatch:
-        result.findings.append(Finding(label, None, f"{len(count_mismatch)} of {n} predictions have another atom "
-                                       f"count than their target: {_examples(count_mismatch)}", "warning"))
+        result.findings.append(
+            Finding(
+                label,
+                None,
+                f"{len(count_mismatch)} of {n} predictions have another atom "
+                f"count than their target: {_examples(count_mismatch)}",
+                "warning",
+            )
+        )
 
 
 def check_float_rows(label: str, rows: list[CsvRow], targets: dict[str, object], result: FileCheck) -> None:
@@ -154,8 +191,9 @@ def check_float_rows(label: str, rows: list[CsvRow], targets: dict[str, object],
     for row in rows:
         text = row.prediction.strip()
         if not FLOAT_RE.match(text) or not math.isfinite(float(text)):
-            result.findings.append(Finding(label, row.line, f"id {row.id!r}: prediction {row.prediction[:40]!r} "
-                                                            "is not a finite number"))
+            result.findings.append(
+                Finding(label, row.line, f"id {row.id!r}: prediction {row.prediction[:40]!r} is not a finite number")
+            )
             continue
         result.values[row.id] = float(text)
         truth = targets.get(row.id)
@@ -163,13 +201,20 @@ def check_float_rows(label: str, rows: list[CsvRow], targets: dict[str, object],
         if isinstance(truth, (int, float)) and not (FLOAT_RE.match(target) and abs(float(target) - truth) <= 1e-6):
             bad_targets.append(f"{row.id} (line {row.line})")
     if bad_targets:
-        result.findings.append(Finding(label, None, f"{len(bad_targets)} target values differ from the benchmark "
-                                       f"(the leaderboard ignores them): {_examples(bad_targets)}", "warning"))
+        result.findings.append(
+            Finding(
+                label,
+                None,
+                f"{len(bad_targets)} target values differ from the benchmark "
+                f"(the leaderboard ignores them): {_examples(bad_targets)}",
+                "warning",
+            )
+        )
 
 
 def check_leaderboard_file(path: Path, label: str, *, max_atoms: int = MAX_ATOMS) -> FileCheck:
     """All checks of one csv.zip: name, zip, CSV layout, ids and every row."""
-    from benchmarks.atomgen.dataset import load_splits
+    from atomgenbench.benchmarks.atomgen.dataset import load_splits
 
     result = FileCheck()
     try:
@@ -190,18 +235,29 @@ def check_leaderboard_file(path: Path, label: str, *, max_atoms: int = MAX_ATOMS
     return result
 
 
-def check_lattice_consistency(label: str, lattice_file: FileCheck, structure_file: FileCheck,
-                              tol: float = 2e-4) -> list[Finding]:
+def check_lattice_consistency(
+    label: str, lattice_file: FileCheck, structure_file: FileCheck, tol: float = 2e-4
+) -> list[Finding]:
     """Warn when MAE floats disagree with the raw jarvis parameters of the rmse POSCARs."""
     spec = lattice_file.spec
     index = ("a", "b", "c", "alpha", "beta", "gamma").index(spec.lattice_param)
-    off = [f"{i} ({v:g} vs {structure_file.lattice[i][index]:g})" for i, v in lattice_file.values.items()
-           if i in structure_file.lattice and abs(v - structure_file.lattice[i][index]) > tol]
+    off = [
+        f"{i} ({v:g} vs {structure_file.lattice[i][index]:g})"
+        for i, v in lattice_file.values.items()
+        if i in structure_file.lattice and abs(v - structure_file.lattice[i][index]) > tol
+    ]
     if not off:
         return []
-    return [Finding(label, None, f"{len(off)} of {len(lattice_file.values)} values differ by more than {tol:g} "
-                    f"from the lattice parameter {spec.lattice_param} of the same id's structure in "
-                    f"{spec.structure_benchmark}'s file: {_examples(off)}", "warning")]
+    return [
+        Finding(
+            label,
+            None,
+            f"{len(off)} of {len(lattice_file.values)} values differ by more than {tol:g} "
+            f"from the lattice parameter {spec.lattice_param} of the same id's structure in "
+            f"{spec.structure_benchmark}'s file: {_examples(off)}",
+            "warning",
+        )
+    ]
 
 
 def count_by_severity(findings: list[Finding]) -> Counter:

@@ -1,5 +1,5 @@
 """Who is measured: one runner interface for models and baselines.
 
-``runners.registry.get_runner(name)`` returns a :class:`runners.base.Runner`.
-Runners write :class:`benchmarks.atomgen.predictions.Predictions`.
+``atomgenbench.runners.registry.get_runner(name)`` returns a :class:`atomgenbench.runners.base.Runner`.
+Runners write :class:`atomgenbench.benchmarks.atomgen.predictions.Predictions`.
 """

@@ -23,20 +23,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.atomgen.dataset import load_benchmark
-from benchmarks.atomgen.predictions import JSON_NAME, Predictions, atomic_write_text
-from runners.base import CONDITIONING, RunConfig, TrainerOptions
-from runners.config import config_fingerprint, config_hash
-from runners.registry import get_runner
+from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
+from atomgenbench.benchmarks.atomgen.predictions import JSON_NAME, Predictions, atomic_write_text
+from atomgenbench.errors import RunError
+from atomgenbench.runners.base import CONDITIONING, RunConfig, TrainerOptions
+from atomgenbench.runners.config import config_fingerprint, config_hash
+from atomgenbench.runners.registry import get_runner
 
 PARTIAL_NAME = "partial.jsonl"
 FIT_NAME = "fit.json"
 RUN_CONFIG_NAME = "run_config.json"
 EXTRA_NAME = "reconstruct_extra.json"
-
-
-class RunError(RuntimeError):
-    """A run that cannot proceed (message says why and what to do)."""
 
 
 def existing_config_hash(out_dir: str | os.PathLike) -> str | None:
@@ -103,8 +100,13 @@ class _PartialWriter:
 
     def __call__(self, identifier: str, poscar: str, reason: str | None) -> None:
         self.results[identifier] = (poscar or "", reason)
-        rec = {"id": identifier, "poscar": poscar or "", "reason": reason, "session": self.session,
-               "elapsed": round(time.perf_counter() - self.start, 3)}
+        rec = {
+            "id": identifier,
+            "poscar": poscar or "",
+            "reason": reason,
+            "session": self.session,
+            "elapsed": round(time.perf_counter() - self.start, 3),
+        }
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(rec) + "\n")
             fh.flush()
@@ -173,8 +175,16 @@ def run(
     except ValueError as exc:  # unknown model, preset or parameter: a user mistake
         raise RunError(str(exc)) from None
     out = Path(out_dir)
-    config = RunConfig(model=model, benchmark=benchmark, preset=preset, seed=int(seed), params=params,
-                       trainer=trainer or TrainerOptions(), out_dir=out, progress=progress)
+    config = RunConfig(
+        model=model,
+        benchmark=benchmark,
+        preset=preset,
+        seed=int(seed),
+        params=params,
+        trainer=trainer or TrainerOptions(),
+        out_dir=out,
+        progress=progress,
+    )
     chash = config_hash(config)
     try:
         data = load_benchmark(benchmark)
@@ -215,7 +225,11 @@ def run(
         if not poscar:
             failures[key] = reason or "no prediction"
     preds = Predictions(
-        benchmark=benchmark, model=model, structures=structures, failures=failures, preset=preset,
+        benchmark=benchmark,
+        model=model,
+        structures=structures,
+        failures=failures,
+        preset=preset,
         seed=int(seed),
         time_taken_seconds={"fit": round(fit_seconds, 3), "reconstruct": round(reconstruct_seconds, 3)},
         conditioning=runner.conditioning,

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from benchmarks.atomgen.dataset import BenchmarkData
-from benchmarks.atomgen.predictions import Predictions
+from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
+from atomgenbench.benchmarks.atomgen.predictions import Predictions
 
 PRESETS = ("smoke", "cpu", "paper")
 

@@ -14,11 +14,8 @@ from typing import Any
 
 import yaml
 
-from runners.base import RunConfig
-
-
-class ConfigError(ValueError):
-    """A malformed override (message names the offending text or file)."""
+from atomgenbench.errors import ConfigError
+from atomgenbench.runners.base import RunConfig
 
 
 def parse_scalar(text: str) -> Any:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import importlib
 
-from runners.base import Runner
+from atomgenbench.runners.base import Runner
 
 RUNNERS: dict[str, str] = {
-    "oracle": "runners.baselines.oracle:OracleRunner",
-    "prior": "runners.baselines.prior:PriorRunner",
-    "nearest": "runners.baselines.nearest:NearestRunner",
-    "atomgpt": "runners.atomgpt.runner:AtomGPTRunner",
-    "cdvae": "runners.cdvae.runner:CDVAERunner",
-    "flowmm": "runners.flowmm.runner:FlowMMRunner",
+    "oracle": "atomgenbench.runners.baselines.oracle:OracleRunner",
+    "prior": "atomgenbench.runners.baselines.prior:PriorRunner",
+    "nearest": "atomgenbench.runners.baselines.nearest:NearestRunner",
+    "atomgpt": "atomgenbench.runners.atomgpt.runner:AtomGPTRunner",
+    "cdvae": "atomgenbench.runners.cdvae.runner:CDVAERunner",
+    "flowmm": "atomgenbench.runners.flowmm.runner:FlowMMRunner",
 }
 
 BASELINES = ("oracle", "prior", "nearest")

@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from runners.base import RunConfig
+from atomgenbench.runners.base import RunConfig
 
 FINAL_CHECKPOINT = "final.ckpt"
 
@@ -41,8 +41,9 @@ def make_trainer(config: RunConfig, params: dict[str, Any], callbacks: list | No
     ckpt_dir = checkpoint_dir(config)
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     cbs: list = list(callbacks or [])
-    cbs.append(ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_loss", mode="min",
-                               save_last=True, save_top_k=1))
+    cbs.append(
+        ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_loss", mode="min", save_last=True, save_top_k=1)
+    )
     patience = int(params.get("patience", 0) or 0)
     if patience > 0:
         cbs.append(EarlyStopping(monitor="val_loss", mode="min", patience=patience))
@@ -72,8 +73,9 @@ def make_trainer(config: RunConfig, params: dict[str, Any], callbacks: list | No
     )
 
 
-def fit_module(module, train_loader, val_loader, config: RunConfig, params: dict[str, Any],
-               callbacks: list | None = None) -> Path:
+def fit_module(
+    module, train_loader, val_loader, config: RunConfig, params: dict[str, Any], callbacks: list | None = None
+) -> Path:
     """Train ``module`` and return the path of its final checkpoint.
 
     If ``final.ckpt`` exists the run is complete and is not repeated; if

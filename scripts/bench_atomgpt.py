@@ -7,7 +7,7 @@ Usage::
     python scripts/bench_atomgpt.py alex_supercon_Tc --out runs/agpt-alex
     python scripts/bench_atomgpt.py dft_3d_Tc_supercon --preset smoke --baseline prior
 
-Runs ``runners.api.run`` (resumable: an existing finished run in ``--out`` is reused,
+Runs ``atomgenbench.runners.api.run`` (resumable: an existing finished run in ``--out`` is reused,
 its recorded times reported), then ``atomgenbench evaluate --json`` on the
 predictions, and prints the parse rate, lattice MAE of a, b, c (leaderboard-style
 raw parameters and Niggli-reduced), match rate and RMSE, next to an optional
@@ -32,8 +32,20 @@ PUBLISHED = {
 
 def evaluate(pred_dir: Path, benchmark: str) -> dict:
     """``atomgenbench evaluate --json`` of a predictions folder."""
-    cmd = [sys.executable, "-m", "atomgenbench", "evaluate", str(pred_dir), "-b", benchmark, "--json",
-           "--n-bootstrap", "0", "-j", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "atomgenbench",
+        "evaluate",
+        str(pred_dir),
+        "-b",
+        benchmark,
+        "--json",
+        "--n-bootstrap",
+        "0",
+        "-j",
+        "1",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"evaluate failed for {pred_dir}:\n{proc.stderr[-2000:]}")
@@ -42,29 +54,38 @@ def evaluate(pred_dir: Path, benchmark: str) -> dict:
 
 def summary(metrics: dict) -> dict:
     """The numbers this script reports, from a metrics.json dict."""
+
     def value(block, key):
         return (block.get(key) or {}).get("value")
 
     r = metrics["rmse"]
     return {
         "parse_rate": metrics["n_parsed"] / metrics["n_total"],
-        "mae_a": value(metrics["mae_raw"], "a"), "mae_b": value(metrics["mae_raw"], "b"),
+        "mae_a": value(metrics["mae_raw"], "a"),
+        "mae_b": value(metrics["mae_raw"], "b"),
         "mae_c": value(metrics["mae_raw"], "c"),
-        "niggli_mae_a": value(metrics["mae"], "a"), "niggli_mae_b": value(metrics["mae"], "b"),
+        "niggli_mae_a": value(metrics["mae"], "a"),
+        "niggli_mae_b": value(metrics["mae"], "b"),
         "niggli_mae_c": value(metrics["mae"], "c"),
-        "match_rate": r["match_rate"], "matched": f"{r['n_matched']}/{r['n_total']}", "rmse": r["value"],
+        "match_rate": r["match_rate"],
+        "matched": f"{r['n_matched']}/{r['n_total']}",
+        "rmse": r["value"],
     }
 
 
 def run_model(model: str, benchmark: str, preset: str, out: Path, overrides: dict, progress: bool) -> dict:
-    from runners.api import run
+    from atomgenbench.runners.api import run
 
     start = time.perf_counter()
     preds = run(model, benchmark, preset, out, overrides=overrides, progress=progress)
     wall = time.perf_counter() - start
     times = dict(preds.time_taken_seconds)
-    return {"fit_s": times.get("fit"), "reconstruct_s": times.get("reconstruct"), "wall_s_this_call": round(wall, 1),
-            "failures": len(preds.failures)}
+    return {
+        "fit_s": times.get("fit"),
+        "reconstruct_s": times.get("reconstruct"),
+        "wall_s_this_call": round(wall, 1),
+        "failures": len(preds.failures),
+    }
 
 
 def fmt(x) -> str:
@@ -100,8 +121,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.benchmark in PUBLISHED:
         rows["published atomgpt (GPU)"] = PUBLISHED[args.benchmark]
 
-    cols = ["parse_rate", "mae_a", "mae_b", "mae_c", "niggli_mae_a", "niggli_mae_b", "niggli_mae_c",
-            "matched", "rmse", "fit_s", "reconstruct_s"]
+    cols = [
+        "parse_rate",
+        "mae_a",
+        "mae_b",
+        "mae_c",
+        "niggli_mae_a",
+        "niggli_mae_b",
+        "niggli_mae_c",
+        "matched",
+        "rmse",
+        "fit_s",
+        "reconstruct_s",
+    ]
     print(f"\n{args.benchmark}, preset {args.preset}: {out}")
     print("| model | " + " | ".join(cols) + " |")
     print("|" + "---|" * (len(cols) + 1))

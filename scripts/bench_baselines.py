@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.atomgen.dataset import load_splits
-from benchmarks.atomgen.registry import LATTICE_PARAMS, lattice_specs
-from benchmarks.atomgen.structures import jarvis_lattice_params
-from evaluator.leaderboard import leaderboard_records
-from runners.api import run
+from atomgenbench.benchmarks.atomgen.dataset import load_splits
+from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS, lattice_specs
+from atomgenbench.benchmarks.atomgen.structures import jarvis_lattice_params
+from atomgenbench.evaluator.leaderboard import leaderboard_records
+from atomgenbench.runners.api import run
 
 BENCHMARKS = ("dft_3d_Tc_supercon", "alex_supercon_Tc")
 

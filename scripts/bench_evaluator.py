@@ -6,7 +6,7 @@ leaderboard scorer does, row by row in one process: parse prediction and target
 with the leaderboard's jarvis parser, call
 ``StructureMatcher(ltol=0.3, stol=0.5, angle_tol=10).get_rms_dist`` on every pair,
 average the matched values; plain MAE for the lattice files. Then it times
-``evaluator.leaderboard.score_leaderboard_file(..., workers=N)`` on the same files,
+``atomgenbench.evaluator.leaderboard.score_leaderboard_file(..., workers=N)`` on the same files,
 asserts that every number is identical and prints both times and the speed-up.
 
 Usage: python scripts/bench_evaluator.py [CONTRIBUTION_DIR] [--workers 2]
@@ -30,9 +30,9 @@ def sequential_score(path: Path) -> tuple[float, int | None]:
     """Leaderboard score of one file by a plain loop (no pool, no short-cuts)."""
     from pymatgen.analysis.structure_matcher import StructureMatcher
 
-    from benchmarks.atomgen.dataset import load_splits
-    from benchmarks.atomgen.registry import spec_for_leaderboard_file
-    from benchmarks.atomgen.structures import parse_poscar
+    from atomgenbench.benchmarks.atomgen.dataset import load_splits
+    from atomgenbench.benchmarks.atomgen.registry import spec_for_leaderboard_file
+    from atomgenbench.benchmarks.atomgen.structures import parse_poscar
 
     spec = spec_for_leaderboard_file(path.name)
     targets = load_splits(spec.name)["test"]
@@ -71,9 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no *.csv.zip in {folder}", file=sys.stderr)
         return 2
 
-    from benchmarks.atomgen.dataset import load_splits
-    from benchmarks.atomgen.registry import spec_for_leaderboard_file
-    from evaluator.leaderboard import score_leaderboard_file
+    from atomgenbench.benchmarks.atomgen.dataset import load_splits
+    from atomgenbench.benchmarks.atomgen.registry import spec_for_leaderboard_file
+    from atomgenbench.evaluator.leaderboard import score_leaderboard_file
 
     for f in files:  # read the benchmark JSONs once so neither side pays for it
         load_splits(spec_for_leaderboard_file(f.name).name)
@@ -89,8 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         ours[f.name] = (s.value, s.n_matched)
     t_ours, c_ours = time.perf_counter() - t0, _cpu() - c0
 
-    mismatches = {k: (baseline[k], ours[k]) for k in baseline
-                  if not (baseline[k] == ours[k] or (np.isnan(baseline[k][0]) and np.isnan(ours[k][0])))}
+    mismatches = {
+        k: (baseline[k], ours[k])
+        for k in baseline
+        if not (baseline[k] == ours[k] or (np.isnan(baseline[k][0]) and np.isnan(ours[k][0])))
+    }
     for name in sorted(baseline):
         print(f"{name:55s} {baseline[name][0]!s:>9} {ours[name][0]!s:>9}  matched {ours[name][1]}")
     print(f"contribution: {folder.name} ({len(files)} files)")

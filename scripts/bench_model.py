@@ -20,18 +20,23 @@ import argparse
 import json
 import time
 
-from benchmarks.atomgen.registry import LATTICE_PARAMS
-from runners.api import run
-from runners.config import parse_set_pairs
+from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
+from atomgenbench.runners.api import run
+from atomgenbench.runners.config import parse_set_pairs
 
 
 def summarise(preds, benchmark: str, workers: int = 1) -> dict:
-    """Headline metrics of ``preds`` on ``benchmark`` via :func:`evaluator.pipeline.evaluate`."""
-    from evaluator.pipeline import evaluate
+    """Headline metrics of ``preds`` on ``benchmark`` via :func:`atomgenbench.evaluator.pipeline.evaluate`."""
+    from atomgenbench.evaluator.pipeline import evaluate
 
     m = evaluate(preds, benchmark, workers=workers, n_boot=10).to_json()
-    out = {"n_total": m["n_total"], "n_parsed": m["n_parsed"], "n_matched": m["rmse"]["n_matched"],
-           "match_rate": m["rmse"]["match_rate"], "rmse_matched": m["rmse"]["value"]}
+    out = {
+        "n_total": m["n_total"],
+        "n_parsed": m["n_parsed"],
+        "n_matched": m["rmse"]["n_matched"],
+        "match_rate": m["rmse"]["match_rate"],
+        "rmse_matched": m["rmse"]["value"],
+    }
     for p in LATTICE_PARAMS:
         out[f"mae_{p}"] = m["mae"][p]["value"]
         out[f"raw_mae_{p}"] = m["mae_raw"][p]["value"]
@@ -45,12 +50,22 @@ def main() -> None:
     ap.add_argument("--preset", default="cpu", choices=("smoke", "cpu", "paper"))
     ap.add_argument("--out", default=None, help="predictions folder (default /tmp/bench_<model>/<benchmark>)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a preset parameter (repeatable)")
+    ap.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a preset parameter (repeatable)",
+    )
     ap.add_argument("--baseline", default=None, help="also run and score this baseline (e.g. prior)")
     ap.add_argument("--workers", type=int, default=1, help="processes for structure matching")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads (1 is fastest on a busy 2-core machine; 0 keeps torch's default)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (1 is fastest on a busy 2-core machine; 0 keeps torch's default)",
+    )
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     args = ap.parse_args()
     if args.threads > 0:
@@ -59,15 +74,30 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     out = args.out or f"/tmp/bench_{args.model}/{args.benchmark}"
     start = time.perf_counter()
-    preds = run(args.model, args.benchmark, args.preset, out, seed=args.seed, overrides=parse_set_pairs(args.sets),
-                progress=not args.quiet)
-    report = {"model": args.model, "benchmark": args.benchmark, "preset": args.preset, "out": out,
-              "wall_seconds": round(time.perf_counter() - start, 1), "time_taken_seconds": preds.time_taken_seconds,
-              "failures": len(preds.failures), **summarise(preds, args.benchmark, args.workers)}
+    preds = run(
+        args.model,
+        args.benchmark,
+        args.preset,
+        out,
+        seed=args.seed,
+        overrides=parse_set_pairs(args.sets),
+        progress=not args.quiet,
+    )
+    report = {
+        "model": args.model,
+        "benchmark": args.benchmark,
+        "preset": args.preset,
+        "out": out,
+        "wall_seconds": round(time.perf_counter() - start, 1),
+        "time_taken_seconds": preds.time_taken_seconds,
+        "failures": len(preds.failures),
+        **summarise(preds, args.benchmark, args.workers),
+    }
     print(json.dumps(report, indent=2), flush=True)
     if args.baseline:
-        base = run(args.baseline, args.benchmark, "cpu", f"{out}-{args.baseline}", seed=args.seed,
-                   progress=not args.quiet)
+        base = run(
+            args.baseline, args.benchmark, "cpu", f"{out}-{args.baseline}", seed=args.seed, progress=not args.quiet
+        )
         print(json.dumps({"model": args.baseline, **summarise(base, args.benchmark, args.workers)}, indent=2))
 
 

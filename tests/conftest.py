@@ -18,8 +18,16 @@ def _mirror_env(tmp_path_factory):
     """Point the toolkit at the mirror and a throw-away cache; forbid downloads."""
     if not MIRROR.is_dir():
         pytest.exit(f"data mirror not found at {MIRROR}; set ATOMGENBENCH_DATA", returncode=2)
-    old = {k: os.environ.get(k) for k in ("ATOMGENBENCH_DATA", "ATOMGENBENCH_CACHE", "ATOMGENBENCH_OFFLINE",
-                                          "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    old = {
+        k: os.environ.get(k)
+        for k in (
+            "ATOMGENBENCH_DATA",
+            "ATOMGENBENCH_CACHE",
+            "ATOMGENBENCH_OFFLINE",
+            "HF_HUB_OFFLINE",
+            "TRANSFORMERS_OFFLINE",
+        )
+    }
     os.environ["ATOMGENBENCH_DATA"] = str(MIRROR)
     os.environ["ATOMGENBENCH_CACHE"] = str(tmp_path_factory.mktemp("cache"))
     os.environ["ATOMGENBENCH_OFFLINE"] = "1"

@@ -9,15 +9,15 @@ import textwrap
 import pytest
 import torch
 
-from benchmarks.atomgen.dataset import load_benchmark
-from benchmarks.atomgen.structures import parse_poscar
-from runners.atomgpt import schema
-from runners.atomgpt.decoding import DecodeOptions, OutputGrammar, generate_outputs
-from runners.atomgpt.lightning import CausalLMModule, make_loader, tokenize_example
-from runners.atomgpt.model import LORA_TARGETS, build_model, load_saved_model, save_model
-from runners.atomgpt.runner import AtomGPTRunner
-from runners.atomgpt.tokenizer import train_tokenizer
-from runners.base import RunConfig, TrainerOptions
+from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
+from atomgenbench.benchmarks.atomgen.structures import parse_poscar
+from atomgenbench.runners.atomgpt import schema
+from atomgenbench.runners.atomgpt.decoding import DecodeOptions, OutputGrammar, generate_outputs
+from atomgenbench.runners.atomgpt.lightning import CausalLMModule, make_loader, tokenize_example
+from atomgenbench.runners.atomgpt.model import LORA_TARGETS, build_model, load_saved_model, save_model
+from atomgenbench.runners.atomgpt.runner import AtomGPTRunner
+from atomgenbench.runners.atomgpt.tokenizer import train_tokenizer
+from atomgenbench.runners.base import RunConfig
 
 BENCH = "dft_3d_Tc_supercon"
 
@@ -54,8 +54,9 @@ def test_constrained_generation_always_parses_with_requested_species(corpus, tok
     species = [[el for el, n in c.items() for _ in range(n)] for c in comps]
     prompts = [runner.prompt(params, c, 1.5) for c in comps]
     grammars = [OutputGrammar(s, (2.0, 12.0), (30, 150)) for s in species]
-    texts = generate_outputs(model, tokenizer, prompts, grammars,
-                             DecodeOptions(do_sample=sample, top_k=5, temperature=1.5, batch_size=3))
+    texts = generate_outputs(
+        model, tokenizer, prompts, grammars, DecodeOptions(do_sample=sample, top_k=5, temperature=1.5, batch_size=3)
+    )
     assert len(texts) == len(comps)
     for text, sp in zip(texts, species):
         parsed = schema.parse_output(text)
@@ -79,13 +80,25 @@ def test_lora_on_a_tiny_local_model(tmp_path, corpus, tokenizer):
 
     runner, _, texts = corpus
     base_dir = tmp_path / "tiny-llama"
-    cfg = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=1024,
-                      pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    cfg = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     LlamaForCausalLM(cfg).save_pretrained(base_dir)
     tokenizer.save_pretrained(base_dir)
-    params = tiny_params(runner, base_model=str(base_dir), load_in_4bit=True,  # 4-bit silently off on CPU
-                         lora={"r": 16, "alpha": 16, "dropout": 0.0, "bias": "none"})
+    params = tiny_params(
+        runner,
+        base_model=str(base_dir),
+        load_in_4bit=True,  # 4-bit silently off on CPU
+        lora={"r": 16, "alpha": 16, "dropout": 0.0, "bias": "none"},
+    )
     model = build_model(params, tokenizer, max_positions=1024)
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     assert trainable and all("lora_" in n for n in trainable)
@@ -126,8 +139,9 @@ def test_missing_pretrained_model_is_a_clear_error(corpus, tokenizer, tmp_path):
 @pytest.mark.slow
 def test_smoke_fit_resume_and_reconstruct_all_test_ids(tmp_path, data):
     runner = AtomGPTRunner()
-    config = RunConfig("atomgpt", BENCH, "smoke", params=runner.resolve_params("smoke"), out_dir=tmp_path,
-                       progress=False)
+    config = RunConfig(
+        "atomgpt", BENCH, "smoke", params=runner.resolve_params("smoke"), out_dir=tmp_path, progress=False
+    )
     ckpt = runner.fit(data, config)
     assert (ckpt / "atomgpt_meta.json").is_file()
     assert (config.work_dir / "checkpoints" / "final.ckpt").is_file()
@@ -147,21 +161,23 @@ def test_smoke_fit_resume_and_reconstruct_all_test_ids(tmp_path, data):
 def test_ddp_two_cpu_processes(tmp_path):
     """strategy=ddp with devices=2 on CPU trains the smoke model (run as a script, as Lightning requires)."""
     script = tmp_path / "ddp_fit.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import json, os
-        from benchmarks.atomgen.dataset import load_benchmark
-        from runners.atomgpt.runner import AtomGPTRunner
-        from runners.base import RunConfig, TrainerOptions
+        from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
+        from atomgenbench.runners.atomgpt.runner import AtomGPTRunner
+        from atomgenbench.runners.base import RunConfig, TrainerOptions
         if __name__ == "__main__":
             r = AtomGPTRunner()
             cfg = RunConfig("atomgpt", "{BENCH}", "smoke", params=r.resolve_params("smoke"),
-                            out_dir={str(tmp_path / 'out')!r}, progress=False,
+                            out_dir={str(tmp_path / "out")!r}, progress=False,
                             trainer=TrainerOptions(accelerator="cpu", devices=2, strategy="ddp"))
             ckpt = r.fit(load_benchmark("{BENCH}"), cfg)
             import torch.distributed as dist
             print("WORLD", dist.get_world_size() if dist.is_initialized() else 1, "RANK",
                   dist.get_rank() if dist.is_initialized() else 0, "CKPT", ckpt)
-    """))
+    """)
+    )
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "WORLD 2 RANK 0" in proc.stdout and "WORLD 2 RANK 1" in proc.stdout
@@ -180,8 +196,9 @@ def test_unconstrained_generation_failures_are_reported_not_raised(corpus, token
     torch.manual_seed(0)
     model = build_model(params, tokenizer, max_positions=1024)
     prompts = [runner.prompt(params, {"Na": 1, "Cl": 1}, 2.0)] * 2
-    texts = generate_outputs(model, tokenizer, prompts, [None, None],
-                             DecodeOptions(constrained=False, max_new_tokens=12, batch_size=2))
+    texts = generate_outputs(
+        model, tokenizer, prompts, [None, None], DecodeOptions(constrained=False, max_new_tokens=12, batch_size=2)
+    )
     assert len(texts) == 2
     poscar, reason = AtomGPTRunner.to_poscar(texts[0])
     assert poscar == "" and reason.startswith("unparseable output")

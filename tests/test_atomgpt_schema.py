@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.atomgen.dataset import load_benchmark
-from runners.atomgpt import schema
-from runners.atomgpt.decoding import OutputGrammar
+from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
+from atomgenbench.runners.atomgpt import schema
+from atomgenbench.runners.atomgpt.decoding import OutputGrammar
 
 
 @pytest.fixture(scope="module")
@@ -16,11 +16,14 @@ def dft3d():
 
 def test_input_and_prompt_keep_atomgpt_spacing():
     text = schema.make_input("MgB2", 39)
-    assert text == ("The chemical formula is MgB2 . The  Tc_supercon is 39.0.Generate a correct corresponding "
-                    "bulk crystal POSCAR with lattice lengths, angles, coordinates and atom types.")
+    assert text == (
+        "The chemical formula is MgB2 . The  Tc_supercon is 39.0.Generate a correct corresponding "
+        "bulk crystal POSCAR with lattice lengths, angles, coordinates and atom types."
+    )
     prompt = schema.make_prompt(text)
-    assert prompt == ("### Instruction:\nBelow is a superconducting transition temperature.\n### Input:\n"
-                      + text + "\n### Output:\n")
+    assert prompt == (
+        "### Instruction:\nBelow is a superconducting transition temperature.\n### Input:\n" + text + "\n### Output:\n"
+    )
 
 
 def test_reduced_formula_is_jarvis_convention():
@@ -29,8 +32,7 @@ def test_reduced_formula_is_jarvis_convention():
 
 
 def test_output_format_lengths_2dp_angles_truncated_coords_3dp():
-    text = schema.format_output([4.0, 4.256, 5.0], [90.0, 89.99, 119.6], ["Na", "Cl"],
-                                [[0, 0, 0], [0.5, 0.25, 0.1236]])
+    text = schema.format_output([4.0, 4.256, 5.0], [90.0, 89.99, 119.6], ["Na", "Cl"], [[0, 0, 0], [0.5, 0.25, 0.1236]])
     assert text == "4.00 4.26 5.00\n90 89 119\nNa 0.000 0.000 0.000\nCl 0.500 0.250 0.124"
 
 
@@ -56,19 +58,22 @@ def test_parser_tolerates_blank_lines_eos_and_prompt():
         assert parsed.species == ["Na", "Cl"] and parsed.lengths == [4.0, 4.0, 4.0]
 
 
-@pytest.mark.parametrize("text, why", [
-    ("", "expected lattice lengths"),
-    ("4.00 4.00\n90 90 90\nNa 0 0 0", "expected 3 lengths"),
-    ("4.00 -1.00 4.00\n90 90 90\nNa 0 0 0", "non-positive"),
-    ("4.00 nan 4.00\n90 90 90\nNa 0 0 0", "non-finite"),
-    ("4.00 4.00 4.00\n90 90 190\nNa 0 0 0", "angle outside"),
-    ("4.00 4.00 4.00\n10 10 170\nNa 0 0 0", "positive volume"),
-    ("4.00 4.00 4.00\n90 90 90", "no atom lines"),
-    ("4.00 4.00 4.00\n90 90 90\nXx 0 0 0", "unknown element"),
-    ("4.00 4.00 4.00\n90 90 90\nNa 0 0", "expected 'El x y z'"),
-    ("4.00 4.00 4.00\n90 90 90\nNa 0 a 0", "not numbers"),
-    ("a b c\n90 90 90\nNa 0 0 0", "not numbers"),
-])
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        ("", "expected lattice lengths"),
+        ("4.00 4.00\n90 90 90\nNa 0 0 0", "expected 3 lengths"),
+        ("4.00 -1.00 4.00\n90 90 90\nNa 0 0 0", "non-positive"),
+        ("4.00 nan 4.00\n90 90 90\nNa 0 0 0", "non-finite"),
+        ("4.00 4.00 4.00\n90 90 190\nNa 0 0 0", "angle outside"),
+        ("4.00 4.00 4.00\n10 10 170\nNa 0 0 0", "positive volume"),
+        ("4.00 4.00 4.00\n90 90 90", "no atom lines"),
+        ("4.00 4.00 4.00\n90 90 90\nXx 0 0 0", "unknown element"),
+        ("4.00 4.00 4.00\n90 90 90\nNa 0 0", "expected 'El x y z'"),
+        ("4.00 4.00 4.00\n90 90 90\nNa 0 a 0", "not numbers"),
+        ("a b c\n90 90 90\nNa 0 0 0", "not numbers"),
+    ],
+)
 def test_parser_reports_reason_instead_of_raising(text, why):
     parsed = schema.parse_output(text)
     assert not parsed.ok and why in parsed.reason
@@ -77,7 +82,7 @@ def test_parser_reports_reason_instead_of_raising(text, why):
 
 
 def test_tokenizer_splits_digits_and_round_trips(dft3d):
-    from runners.atomgpt.tokenizer import train_tokenizer
+    from atomgenbench.runners.atomgpt.tokenizer import train_tokenizer
 
     texts = [schema.encode_structure(s) for s in list(dft3d.train.values())[:50]]
     tok = train_tokenizer(texts)
@@ -94,10 +99,17 @@ def test_grammar_accepts_exactly_the_requested_composition():
     state = g.feed(g.start(), good)
     assert g.is_final(state)
     assert not g.is_final(g.feed(g.start(), good[:-1]))
-    for bad in ("4.0 4.00", "40.00 ", "0.50 ", "4.00 4.00 4.00\n90 90 9.",
-                "4.00 4.00 4.00\n10 10 170",  # third angle cannot close a cell
-                "4.00 4.00 4.00\n90 90 90\nCl", "4.00 4.00 4.00\n90 90 90\nNa 1.000",
-                good + "\n", good + "0"):
+    for bad in (
+        "4.0 4.00",
+        "40.00 ",
+        "0.50 ",
+        "4.00 4.00 4.00\n90 90 9.",
+        "4.00 4.00 4.00\n10 10 170",  # third angle cannot close a cell
+        "4.00 4.00 4.00\n90 90 90\nCl",
+        "4.00 4.00 4.00\n90 90 90\nNa 1.000",
+        good + "\n",
+        good + "0",
+    ):
         assert g.feed(g.start(), bad) is None, bad
 
 

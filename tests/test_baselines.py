@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from pymatgen.analysis.structure_matcher import StructureMatcher
 
-from benchmarks.atomgen.dataset import load_benchmark
-from benchmarks.atomgen.structures import parse_poscar
-from runners.api import run
-from runners.baselines.common import cell_counts
-from runners.baselines.nearest import assign, substitute
-from runners.baselines.prior import lattice_table, nearest_count
+from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
+from atomgenbench.benchmarks.atomgen.structures import parse_poscar
+from atomgenbench.runners.api import run
+from atomgenbench.runners.baselines.common import cell_counts
+from atomgenbench.runners.baselines.nearest import assign, substitute
+from atomgenbench.runners.baselines.prior import lattice_table, nearest_count
 
 BENCHMARKS = ("dft_3d_Tc_supercon", "alex_supercon_Tc")
 
@@ -49,7 +49,7 @@ def test_prior_is_seeded_and_samples_training_lattices(tmp_path):
 def test_nearest_copies_a_training_crystal_of_identical_composition(tmp_path):
     data = load_benchmark("dft_3d_Tc_supercon")
     first_by_comp = {}
-    for key, s in data.train.items():
+    for s in data.train.values():
         first_by_comp.setdefault(tuple(sorted(cell_counts(s).items())), s)
     same = [k for k in data.test_ids if tuple(sorted(cell_counts(data.structure(k)).items())) in first_by_comp]
     assert same, "expected test crystals whose composition occurs in training"

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 import torch
 from pymatgen.core import Lattice
 from torch_geometric.data import Batch
 
-from benchmarks.atomgen.dataset import load_benchmark
-from runners.cdvae.data import crystal_record
-from runners.cdvae.graph import min_image_displacement, periodic_radius_graph
-from runners.cdvae.lattice import LatticeScaler, matrix_to_params, params_to_matrix
-from runners.cdvae.model import CDVAE, CDVAEConfig, geometric_sigmas
-from runners.cdvae.sampling import SamplerSettings, composition_types, langevin
+from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
+from atomgenbench.runners.cdvae.data import crystal_record
+from atomgenbench.runners.cdvae.graph import min_image_displacement, periodic_radius_graph
+from atomgenbench.runners.cdvae.lattice import LatticeScaler, matrix_to_params, params_to_matrix
+from atomgenbench.runners.cdvae.model import CDVAE, CDVAEConfig, geometric_sigmas
+from atomgenbench.runners.cdvae.sampling import SamplerSettings, composition_types, langevin
 
-TINY = dict(hidden=32, latent_dim=16, head_hidden=32, enc_blocks=2, dec_blocks=2, cutoff=6.0, max_neighbors=16,
-            num_rbf=16)
+TINY = dict(
+    hidden=32, latent_dim=16, head_hidden=32, enc_blocks=2, dec_blocks=2, cutoff=6.0, max_neighbors=16, num_rbf=16
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +34,9 @@ def sample_structures(supercon):
 def test_params_to_matrix_matches_pymatgen(sample_structures):
     for s in sample_structures:
         lat = s.lattice
-        ours = params_to_matrix(torch.tensor([lat.abc], dtype=torch.float64),
-                                torch.tensor([lat.angles], dtype=torch.float64))[0].numpy()
+        ours = params_to_matrix(
+            torch.tensor([lat.abc], dtype=torch.float64), torch.tensor([lat.angles], dtype=torch.float64)
+        )[0].numpy()
         ref = Lattice.from_parameters(*lat.abc, *lat.angles).matrix
         np.testing.assert_allclose(ours, ref, atol=1e-8)
         lengths, angles = matrix_to_params(torch.tensor(lat.matrix[None]))
@@ -60,8 +60,11 @@ def test_min_image_matches_pymatgen(sample_structures):
     for s in sample_structures[:15]:
         lat = s.lattice
         a, b = rng.random((20, 3)), rng.random((20, 3))
-        ours = min_image_displacement(torch.tensor(a), torch.tensor(b),
-                                      torch.tensor(lat.matrix).expand(20, 3, 3)).norm(dim=-1).numpy()
+        ours = (
+            min_image_displacement(torch.tensor(a), torch.tensor(b), torch.tensor(lat.matrix).expand(20, 3, 3))
+            .norm(dim=-1)
+            .numpy()
+        )
         ref = [lat.get_distance_and_image(x, y)[0] for x, y in zip(a, b)]
         np.testing.assert_allclose(ours, ref, atol=1e-6)
 
@@ -73,7 +76,7 @@ def test_radius_graph_matches_pymatgen_neighbor_list(sample_structures):
     frac = batch.frac_coords
     graph = periodic_radius_graph(frac, lattice, batch.num_atoms, cutoff=5.0, max_neighbors=0)
     offset = 0
-    for k, s in enumerate(structures):
+    for _k, s in enumerate(structures):
         centre, _, _, dist = s.get_neighbor_list(5.0)
         mine = graph.dist[(graph.dst >= offset) & (graph.dst < offset + len(s))]
         assert len(mine) == len(dist), s.composition
@@ -117,8 +120,7 @@ def test_shapes_and_equivariance(sample_structures):
     probs = torch.nn.functional.one_hot(batch.atom_types - 1, 100).float()
     sigma = torch.full((len(batch.atom_types),), 0.3)
     pred, logits = model.denoise(batch.frac_coords, probs, lattice, batch.num_atoms, batch.batch, mu, sigma)
-    pred_r, logits_r = model.denoise(batch.frac_coords, probs, lattice @ rot.T, batch.num_atoms, batch.batch,
-                                     mu, sigma)
+    pred_r, logits_r = model.denoise(batch.frac_coords, probs, lattice @ rot.T, batch.num_atoms, batch.batch, mu, sigma)
     assert pred.shape == (len(batch.atom_types), 3) and logits.shape == (len(batch.atom_types), 100)
     assert torch.allclose(pred @ rot.T, pred_r, atol=1e-4)
     assert torch.allclose(logits, logits_r, atol=1e-4)
@@ -181,8 +183,9 @@ def test_langevin_moves_toward_training_crystal_but_single_level_does_not(superc
         sample = langevin(model, z, lattice, record.num_atoms, record.atom_types, settings, generator=gen)
         before = aligned_site_distance(start, record.frac_coords, record.atom_types, lattice[0])
         after = aligned_site_distance(sample.frac_coords, record.frac_coords, record.atom_types, lattice[0])
-        moved = float(min_image_displacement(start, sample.frac_coords, lattice[0].expand(len(start), 3, 3))
-                      .norm(dim=-1).mean())
+        moved = float(
+            min_image_displacement(start, sample.frac_coords, lattice[0].expand(len(start), 3, 3)).norm(dim=-1).mean()
+        )
         results[levels] = (before, after, moved)
     before, after, _ = results[10]
     assert after < 0.25 and after < 0.4 * before, results
@@ -192,32 +195,38 @@ def test_langevin_moves_toward_training_crystal_but_single_level_does_not(superc
 
 @pytest.mark.slow
 def test_smoke_run_writes_all_test_ids(tmp_path, supercon):
-    from runners.api import run
+    from atomgenbench.runners.api import run
 
     preds = run("cdvae", "dft_3d_Tc_supercon", "smoke", tmp_path / "out", progress=False)
     assert set(preds.ids) == set(supercon.test_ids) and len(preds.ids) == 105
     assert sum(1 for t in preds.structures.values() if t) + len(preds.failures) == 105
     assert (tmp_path / "out" / "predictions.csv").is_file()
     # predicted (not forced) types and counts also give a row per id
-    from benchmarks.atomgen.structures import parse_poscar
-    from runners.cdvae.runner import CDVAERunner
-    from runners.base import RunConfig
+    from atomgenbench.benchmarks.atomgen.structures import parse_poscar
+    from atomgenbench.runners.base import RunConfig
+    from atomgenbench.runners.cdvae.runner import CDVAERunner
 
     runner = CDVAERunner()
-    config = RunConfig(model="cdvae", benchmark=supercon.name, preset="smoke", out_dir=tmp_path / "out",
-                       params=runner.resolve_params("smoke", {"force_types": False}), progress=False)
+    config = RunConfig(
+        model="cdvae",
+        benchmark=supercon.name,
+        preset="smoke",
+        out_dir=tmp_path / "out",
+        params=runner.resolve_params("smoke", {"force_types": False}),
+        progress=False,
+    )
     ids = supercon.test_ids[:10]
     ckpt = tmp_path / "out" / "work" / "checkpoints" / "final.ckpt"
     got = runner.reconstruct(supercon, ckpt, config, ids=ids)
     assert set(got.ids) == set(ids)
-    for key, text in got.structures.items():
+    for _key, text in got.structures.items():
         if text:
             parse_poscar(text)
 
 
 def test_degenerate_cells_are_flagged_and_become_failure_reasons():
-    from runners.cdvae.lattice import usable
-    from runners.cdvae.runner import finish
+    from atomgenbench.runners.cdvae.lattice import usable
+    from atomgenbench.runners.cdvae.runner import finish
 
     good = params_to_matrix(torch.tensor([[4.0, 4.0, 4.0]]), torch.tensor([[90.0, 90.0, 90.0]]))
     flat = params_to_matrix(torch.tensor([[4.0, 4.0, 4.0]]), torch.tensor([[120.0, 120.0, 120.0]]))

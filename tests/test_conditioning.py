@@ -11,12 +11,11 @@ import pandas as pd
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from benchmarks.atomgen import sources, upstream
-from benchmarks.atomgen.conditioning import TC_PROVENANCE, conditioning_for, tc_table
-from benchmarks.atomgen.dataset import load_benchmark, test_ids
-from benchmarks.atomgen.sources import AUX_FILES, DataError
-from benchmarks.atomgen.upstream import UpstreamError
-
+from atomgenbench.benchmarks.atomgen import sources, upstream
+from atomgenbench.benchmarks.atomgen.conditioning import TC_PROVENANCE, conditioning_for, tc_table
+from atomgenbench.benchmarks.atomgen.dataset import load_benchmark, test_ids
+from atomgenbench.benchmarks.atomgen.sources import AUX_FILES, DataError
+from atomgenbench.benchmarks.atomgen.upstream import UpstreamError
 
 # --------------------------------------------------------------------------- real tables
 
@@ -78,12 +77,15 @@ def test_supercon_records_to_csv():
     assert text == "jid,Tc\nJVASP-1,7.639509141\nJVASP-22,0.0\n"
 
 
-@pytest.mark.parametrize("bad,match", [
-    ([{"Tc": 1.0}], "record 0: missing 'jid'"),
-    ([{"jid": "JVASP-1"}], "record 0: None is not a number"),
-    ([{"jid": "JVASP-1", "Tc": float("nan")}], "not a finite number"),
-    ([RECORDS[0], RECORDS[0]], "record 1: duplicate jid JVASP-1"),
-])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        ([{"Tc": 1.0}], "record 0: missing 'jid'"),
+        ([{"jid": "JVASP-1"}], "record 0: None is not a number"),
+        ([{"jid": "JVASP-1", "Tc": float("nan")}], "not a finite number"),
+        ([RECORDS[0], RECORDS[0]], "record 1: duplicate jid JVASP-1"),
+    ],
+)
 def test_supercon_records_errors(bad, match):
     with pytest.raises(UpstreamError, match=match):
         upstream.supercon_records_to_csv(bad)
@@ -117,11 +119,17 @@ def _pickle(path: Path, frame: pd.DataFrame) -> tuple[Path, str]:
 
 
 def _frame(tc_column="tc") -> pd.DataFrame:
-    return pd.DataFrame({
-        "mat_id": ["agm000000001", "agm000000002"], tc_column: [9.75, 1.5], "la": [0.7, 0.4],
-        "wlog": [267.1, 150.0], "structure": [_structure(), _structure()], "dosef": [9.0, 2.0],
-        "debye": [479.8, 300.0],
-    })
+    return pd.DataFrame(
+        {
+            "mat_id": ["agm000000001", "agm000000002"],
+            tc_column: [9.75, 1.5],
+            "la": [0.7, 0.4],
+            "wlog": [267.1, 150.0],
+            "structure": [_structure(), _structure()],
+            "dosef": [9.0, 2.0],
+            "debye": [479.8, 300.0],
+        }
+    )
 
 
 @pytest.mark.parametrize("tc_column", ["tc", "Tc"])

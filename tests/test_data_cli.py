@@ -10,8 +10,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
+from atomgenbench.benchmarks.atomgen.registry import REGISTRY
 from atomgenbench.cli import cli
-from benchmarks.atomgen.registry import REGISTRY
 
 
 def run(*args: str):
@@ -26,7 +26,10 @@ def test_list_shows_all_benchmarks_with_sizes():
         assert name in lines
     assert "953/105" in lines["dft_3d_Tc_supercon_gamma"] and "7428/825" in lines["alex_supercon_Tc"]
     assert "6091/2032/2030" in lines["carbon24_energy_per_atom"] and "11356/3787/3785" in lines["perov5_heat_ref"]
-    assert "mirror" in lines["perov5_heat_ref"] and "AI-AtomGen-heat_ref-perov5-test-rmse.csv.zip" in lines["perov5_heat_ref"]
+    assert (
+        "mirror" in lines["perov5_heat_ref"]
+        and "AI-AtomGen-heat_ref-perov5-test-rmse.csv.zip" in lines["perov5_heat_ref"]
+    )
 
 
 def test_list_json():
@@ -40,9 +43,11 @@ def test_list_json():
 
 
 def test_list_does_not_parse_structures(mirror):
-    code = ("import sys; from click.testing import CliRunner; from atomgenbench.cli import cli;"
-            "r = CliRunner().invoke(cli, ['data', 'list']); assert r.exit_code == 0, r.output;"
-            "assert 'pymatgen.core.structure' not in sys.modules; assert 'jarvis.io.vasp.inputs' not in sys.modules")
+    code = (
+        "import sys; from click.testing import CliRunner; from atomgenbench.cli import cli;"
+        "r = CliRunner().invoke(cli, ['data', 'list']); assert r.exit_code == 0, r.output;"
+        "assert 'pymatgen.core.structure' not in sys.modules; assert 'jarvis.io.vasp.inputs' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -71,7 +76,10 @@ def test_fetch_tampered_mirror_fails_naming_the_file(mirror, tmp_path, monkeypat
     monkeypatch.setenv("ATOMGENBENCH_DATA", str(copy))
     result = run("fetch", "--all")
     assert result.exit_code == 1
-    assert "1 of 19 file(s) failed: jarvis_leaderboard/benchmarks/AI/AtomGen/alex_supercon_Tc_beta.json.zip" in result.output
+    assert (
+        "1 of 19 file(s) failed: jarvis_leaderboard/benchmarks/AI/AtomGen/alex_supercon_Tc_beta.json.zip"
+        in result.output
+    )
     assert "sha256 mismatch" in result.output
 
 

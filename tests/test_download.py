@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.atomgen import sources
-from benchmarks.atomgen.sources import DataError, benchmark_file, fetch
+from atomgenbench.benchmarks.atomgen import sources
+from atomgenbench.benchmarks.atomgen.sources import DataError, benchmark_file, fetch
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -83,7 +83,9 @@ def test_corrupted_download_rejected_and_not_cached(server, tmp_path):
     data = bytearray(served.read_bytes())
     data[len(data) // 2] ^= 0xFF
     served.write_bytes(bytes(data))
-    with pytest.raises(DataError, match="failed sha256 verification for .*alex_supercon_Tc_a.json.zip.*nothing was cached"):
+    with pytest.raises(
+        DataError, match="failed sha256 verification for .*alex_supercon_Tc_a.json.zip.*nothing was cached"
+    ):
         fetch("alex_supercon_Tc_a", progress=False)
     assert len(server.requests) == 1
     assert _cached_files(tmp_path) == []

@@ -17,8 +17,19 @@ def _run(args):
 
 
 def test_evaluate_json_keys_and_outputs(contributions, tmp_path):
-    res = _run(["evaluate", str(contributions / "flowmm_invatoms" / DFT), "--json", "-j", "2",
-                "--n-bootstrap", "50", "--out", str(tmp_path / "out")])
+    res = _run(
+        [
+            "evaluate",
+            str(contributions / "flowmm_invatoms" / DFT),
+            "--json",
+            "-j",
+            "2",
+            "--n-bootstrap",
+            "50",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert res.exit_code == 0, res.output
     m = json.loads(res.stdout)
     assert m["schema_version"] == 1 and m["benchmark"] == "dft_3d_Tc_supercon"
@@ -41,8 +52,13 @@ def test_evaluate_json_keys_and_outputs(contributions, tmp_path):
 
 
 def test_evaluate_lattice_file(contributions):
-    res = _run(["evaluate", str(contributions / "atomgpt_invatoms" / "AI-AtomGen-Tc_gamma-alex_supercon-test-mae.csv.zip"),
-                "--json"])
+    res = _run(
+        [
+            "evaluate",
+            str(contributions / "atomgpt_invatoms" / "AI-AtomGen-Tc_gamma-alex_supercon-test-mae.csv.zip"),
+            "--json",
+        ]
+    )
     assert res.exit_code == 0, res.output
     m = json.loads(res.stdout)
     assert m["benchmark"] == "alex_supercon_Tc_gamma" and m["n_total"] == 825
@@ -74,8 +90,21 @@ def test_evaluate_malformed_predictions_json_is_a_clean_error(tmp_path, meta):
 
 def test_compare_writes_table_and_figures(contributions, tmp_path):
     out = tmp_path / "cmp"
-    res = _run(["compare", str(contributions / "cdvae_invatoms" / DFT), str(contributions / "atomgpt_invatoms" / DFT),
-                "--out", str(out), "-j", "2", "--n-bootstrap", "50", "--labels", "cdvae,atomgpt"])
+    res = _run(
+        [
+            "compare",
+            str(contributions / "cdvae_invatoms" / DFT),
+            str(contributions / "atomgpt_invatoms" / DFT),
+            "--out",
+            str(out),
+            "-j",
+            "2",
+            "--n-bootstrap",
+            "50",
+            "--labels",
+            "cdvae,atomgpt",
+        ]
+    )
     assert res.exit_code == 0, res.output
     comp = json.loads((out / "comparison.json").read_text())
     assert comp["labels"] == ["cdvae", "atomgpt"] and comp["reference"] == "cdvae"
@@ -98,8 +127,20 @@ def test_evaluate_folder_for_lattice_benchmark_and_unwritable_out_are_clean(tmp_
     empty = tmp_path / "empty.csv"
     empty.write_text("id,target,prediction\n")
     (tmp_path / "afile").write_text("")
-    res = CliRunner().invoke(cli, ["evaluate", str(empty), "-b", "dft_3d_Tc_supercon", "--n-bootstrap", "0",
-                                   "--no-figures", "-o", str(tmp_path / "afile" / "out")])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            str(empty),
+            "-b",
+            "dft_3d_Tc_supercon",
+            "--n-bootstrap",
+            "0",
+            "--no-figures",
+            "-o",
+            str(tmp_path / "afile" / "out"),
+        ],
+    )
     assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.output
     assert "cannot write outputs" in res.output
 
@@ -108,7 +149,19 @@ def test_evaluate_folder_for_lattice_benchmark_and_unwritable_out_are_clean(tmp_
 def test_compare_labels_that_are_not_folder_names_are_refused(tmp_path, labels):
     empty = tmp_path / "empty.csv"
     empty.write_text("id,target,prediction\n")
-    res = CliRunner().invoke(cli, ["compare", str(empty), str(empty), "-b", "dft_3d_Tc_supercon",
-                                   "-o", str(tmp_path / "cmp"), "--labels", labels])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "compare",
+            str(empty),
+            str(empty),
+            "-b",
+            "dft_3d_Tc_supercon",
+            "-o",
+            str(tmp_path / "cmp"),
+            "--labels",
+            labels,
+        ],
+    )
     assert res.exit_code == 2, res.output
     assert "--labels" in res.output and not (tmp_path / "cmp").exists()

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from scipy.stats import entropy
 
-from benchmarks.atomgen.dataset import load_splits
-from benchmarks.atomgen.predictions import Predictions
-from benchmarks.atomgen.structures import escape, unescape
-from evaluator import stats
-from evaluator.inputs import InputError, load_predictions
-from evaluator.pipeline import evaluate
+from atomgenbench.benchmarks.atomgen.dataset import load_splits
+from atomgenbench.benchmarks.atomgen.predictions import Predictions
+from atomgenbench.benchmarks.atomgen.structures import escape, unescape
+from atomgenbench.evaluator import stats
+from atomgenbench.evaluator.inputs import InputError, load_predictions
+from atomgenbench.evaluator.pipeline import evaluate
 
 BENCH = "dft_3d_Tc_supercon"
 
@@ -96,9 +96,16 @@ def _bad_rows(targets):
     flat[2:5] = ["1 0 0", "0 1 0", "0 0 0"]
     unknown = lines.copy()
     unknown[5] = " ".join("Qq" for _ in lines[5].split())
-    return {ids[0]: good, ids[1]: "not a poscar", ids[2]: escape("\n".join(nan)),
-            ids[3]: escape("\n".join(flat)), ids[4]: escape("\n".join(unknown)), ids[5]: "",
-            ids[6]: escape(targets[ids[6]]), "JVASP-0": good}
+    return {
+        ids[0]: good,
+        ids[1]: "not a poscar",
+        ids[2]: escape("\n".join(nan)),
+        ids[3]: escape("\n".join(flat)),
+        ids[4]: escape("\n".join(unknown)),
+        ids[5]: "",
+        ids[6]: escape(targets[ids[6]]),
+        "JVASP-0": good,
+    }
 
 
 def _write_csv(path, rows):
@@ -169,7 +176,9 @@ def test_other_input_formats_agree(tmp_path, targets, contributions):
     std = load_predictions(tmp_path / "std", BENCH)
     assert std.structures == {k: targets[k] for k in ids}
     lb = load_predictions(contributions / "cdvae_invatoms" / "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip", BENCH)
-    assert len(lb.structures) == 105 and lb.model == "cdvae_invatoms" and "\\n" not in next(iter(lb.structures.values()))
+    assert (
+        len(lb.structures) == 105 and lb.model == "cdvae_invatoms" and "\\n" not in next(iter(lb.structures.values()))
+    )
 
 
 def test_extxyz_input(tmp_path, targets):

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from benchmarks.atomgen.registry import get_spec
-from evaluator.leaderboard import score_leaderboard_file
+from atomgenbench.benchmarks.atomgen.registry import get_spec
+from atomgenbench.evaluator.leaderboard import score_leaderboard_file
 
 DFT = "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"
 ALEX = "AI-AtomGen-Tc-alex_supercon-test-rmse.csv.zip"
@@ -25,17 +25,25 @@ RMSE = {
 #: published lattice-parameter MAEs (atomgptlab/jarvis_leaderboard@7fbfa84a docs), per contribution
 PARAMS = ("a", "b", "c", "alpha", "beta", "gamma")
 MAE = {
-    "flowmm_invatoms": ((0.8856, 0.8899, 1.6954, 18.3376, 18.1386, 22.5358),
-                        (1.003, 1.0046, 1.8027, 22.3592, 21.3564, 23.5054)),
-    "atomgpt_invatoms": ((0.6378, 0.6137, 0.9914, 11.2381, 12.0667, 20.2),
-                         (0.4821, 0.5395, 0.9869, 11.3152, 10.1406, 11.2958)),
-    "cdvae_invatoms": ((0.4899, 0.2919, 0.6394, 7.8458, 5.1137, 11.4844),
-                       (0.3137, 0.2798, 0.3671, 8.1802, 6.8199, 6.4951)),
+    "flowmm_invatoms": (
+        (0.8856, 0.8899, 1.6954, 18.3376, 18.1386, 22.5358),
+        (1.003, 1.0046, 1.8027, 22.3592, 21.3564, 23.5054),
+    ),
+    "atomgpt_invatoms": (
+        (0.6378, 0.6137, 0.9914, 11.2381, 12.0667, 20.2),
+        (0.4821, 0.5395, 0.9869, 11.3152, 10.1406, 11.2958),
+    ),
+    "cdvae_invatoms": (
+        (0.4899, 0.2919, 0.6394, 7.8458, 5.1137, 11.4844),
+        (0.3137, 0.2798, 0.3671, 8.1802, 6.8199, 6.4951),
+    ),
 }
-MAE_CASES = [(model, f"AI-AtomGen-{prop}-{ds}-test-mae.csv.zip", values[k][i])
-             for model, values in MAE.items()
-             for k, (prop_base, ds) in enumerate((("Tc_supercon", "dft_3d"), ("Tc", "alex_supercon")))
-             for i, prop in enumerate(f"{prop_base}_{p}" for p in PARAMS)]
+MAE_CASES = [
+    (model, f"AI-AtomGen-{prop}-{ds}-test-mae.csv.zip", values[k][i])
+    for model, values in MAE.items()
+    for k, (prop_base, ds) in enumerate((("Tc_supercon", "dft_3d"), ("Tc", "alex_supercon")))
+    for i, prop in enumerate(f"{prop_base}_{p}" for p in PARAMS)
+]
 
 _scores: dict = {}
 

@@ -8,12 +8,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("pytorch_lightning")
 
-from benchmarks.atomgen.dataset import load_benchmark  # noqa: E402
-from benchmarks.atomgen.structures import parse_poscar  # noqa: E402
-from runners.flowmm.data import collate, composition_query, crystal_from_structure  # noqa: E402
-from runners.flowmm.flow import VelocityModel, euler_sample  # noqa: E402
-from runners.flowmm.geometry import ANGLE_LO, ANGLE_SPAN, phi_to_angles, wrap  # noqa: E402
-from runners.flowmm.runner import FlowMMRunner, decode_sample, split_train_val  # noqa: E402
+from atomgenbench.benchmarks.atomgen.dataset import load_benchmark  # noqa: E402
+from atomgenbench.benchmarks.atomgen.structures import parse_poscar  # noqa: E402
+from atomgenbench.runners.flowmm.data import collate, composition_query, crystal_from_structure  # noqa: E402
+from atomgenbench.runners.flowmm.flow import VelocityModel, euler_sample  # noqa: E402
+from atomgenbench.runners.flowmm.geometry import ANGLE_LO, ANGLE_SPAN, phi_to_angles, wrap  # noqa: E402
+from atomgenbench.runners.flowmm.runner import FlowMMRunner, decode_sample, split_train_val  # noqa: E402
 
 BENCH = "dft_3d_Tc_supercon"
 
@@ -68,10 +68,13 @@ def test_velocity_translation_invariant(batch):
     vf2, vl2 = model(batch, torch.remainder(frac + shift, 1.0), lat, t)
     assert torch.allclose(vf, vf2, atol=1e-9) and torch.allclose(vl, vl2, atol=1e-9)
     # and the coordinate velocity has no drift
-    from runners.flowmm.geometry import crystal_mean
+    from atomgenbench.runners.flowmm.geometry import crystal_mean
 
-    assert torch.allclose(crystal_mean(vf, batch.batch, batch.num_crystals), torch.zeros(batch.num_crystals, 3, dtype=torch.float64),
-                          atol=1e-9)
+    assert torch.allclose(
+        crystal_mean(vf, batch.batch, batch.num_crystals),
+        torch.zeros(batch.num_crystals, 3, dtype=torch.float64),
+        atol=1e-9,
+    )
 
 
 def test_velocity_permutation_equivariant(data):
@@ -107,15 +110,17 @@ def test_euler_sampler_keeps_torus_and_anneals(batch):
     assert torch.all(frac >= 0) and torch.all(frac < 1) and torch.all(torch.isfinite(lat))
     frac_a, lat_a = euler_sample(model, batch, steps=5, anneal_slope=2.0, generator=torch.Generator().manual_seed(0))
     frac_b, lat_b = euler_sample(model, batch, steps=5, generator=torch.Generator().manual_seed(0))
-    frac_c, lat_c = euler_sample(model, batch, steps=5, anneal_slope=2.0, anneal_offset=1.0,
-                                 generator=torch.Generator().manual_seed(0))
+    frac_c, lat_c = euler_sample(
+        model, batch, steps=5, anneal_slope=2.0, anneal_offset=1.0, generator=torch.Generator().manual_seed(0)
+    )
     assert torch.equal(frac_c, frac_b) and torch.equal(lat_c, lat_b)  # relu(t - 1) = 0 on [0, 1)
     assert not torch.allclose(wrap(frac_a - frac_b), torch.zeros_like(frac_a), atol=1e-6)
 
 
 def test_decode_sample_valid_and_failures():
-    text, reason = decode_sample([29, 29], np.array([[0.0, 0.0, 0.0], [0.5, 0.5, 0.5]]),
-                                 np.array([3.0, 3.0, 3.0, 0.0, 0.0, 0.0]))
+    text, reason = decode_sample(
+        [29, 29], np.array([[0.0, 0.0, 0.0], [0.5, 0.5, 0.5]]), np.array([3.0, 3.0, 3.0, 0.0, 0.0, 0.0])
+    )
     assert reason is None and len(parse_poscar(text)) == 2
     assert parse_poscar(text).lattice.angles == pytest.approx((90.0, 90.0, 90.0), abs=1e-4)
     _, reason = decode_sample([29], np.array([[np.nan, 0, 0]]), np.zeros(6) + 3)
@@ -145,7 +150,7 @@ def test_unknown_parameter_is_rejected():
 
 
 def test_smoke_run_all_rows(tmp_path, data):
-    from runners.api import run
+    from atomgenbench.runners.api import run
 
     out = tmp_path / "smoke"
     preds = run("flowmm", BENCH, "smoke", out, progress=False)
@@ -158,11 +163,17 @@ def test_smoke_run_all_rows(tmp_path, data):
             assert preds.failures[key]
     assert (out / "predictions.csv").is_file() and (out / "work" / "checkpoints" / "final.ckpt").is_file()
     # the checkpoint carries the EMA weights and statistics; re-sampling with the same seed is reproducible
-    from runners.base import RunConfig
+    from atomgenbench.runners.base import RunConfig
 
     runner = FlowMMRunner()
-    config = RunConfig(model="flowmm", benchmark=BENCH, preset="smoke", params=runner.resolve_params("smoke"),
-                       out_dir=out, progress=False)
+    config = RunConfig(
+        model="flowmm",
+        benchmark=BENCH,
+        preset="smoke",
+        params=runner.resolve_params("smoke"),
+        out_dir=out,
+        progress=False,
+    )
     ids = data.test_ids[:5]
     again = runner.reconstruct(data, out / "work" / "checkpoints" / "final.ckpt", config, ids=ids)
     for i in ids:  # same start points; batch composition may change float rounding in the last digits
@@ -177,25 +188,25 @@ def test_smoke_run_all_rows(tmp_path, data):
 
 
 def test_smoke_run_with_tc_conditioning(tmp_path, data):
-    from runners.api import run
+    from atomgenbench.runners.api import run
 
     preds = run("flowmm", BENCH, "smoke", tmp_path / "tc", progress=False, overrides={"use_tc": True})
     assert list(preds.structures) == data.test_ids
-    state = torch.load(tmp_path / "tc" / "work" / "checkpoints" / "final.ckpt", map_location="cpu",
-                       weights_only=False)
+    state = torch.load(tmp_path / "tc" / "work" / "checkpoints" / "final.ckpt", map_location="cpu", weights_only=False)
     assert state["hyper_parameters"]["use_tc"] is True
     assert any(k.startswith("model.net.tc_embed") for k in state["state_dict"])
 
 
 def test_fit_resumes_from_last_checkpoint(tmp_path, data):
-    from runners.base import RunConfig
+    from atomgenbench.runners.base import RunConfig
 
     runner = FlowMMRunner()
 
     def config(epochs):
         params = runner.resolve_params("smoke", {"max_epochs": epochs})
-        return RunConfig(model="flowmm", benchmark=BENCH, preset="smoke", params=params, out_dir=tmp_path,
-                         progress=False)
+        return RunConfig(
+            model="flowmm", benchmark=BENCH, preset="smoke", params=params, out_dir=tmp_path, progress=False
+        )
 
     final = runner.fit(data, config(1))
     first = torch.load(final, map_location="cpu", weights_only=False)

@@ -9,9 +9,20 @@ torch = pytest.importorskip("torch")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from runners.flowmm.flow import conditional_path, flow_loss  # noqa: E402
-from runners.flowmm.geometry import (ANGLE_LO, ANGLE_SPAN, LatticeBase, angles_to_phi, cell_volume_factor,  # noqa: E402
-                                     expmap, logmap, metric_tensor, phi_to_angles, remove_drift, wrap)
+from atomgenbench.runners.flowmm.flow import conditional_path, flow_loss  # noqa: E402
+from atomgenbench.runners.flowmm.geometry import (  # noqa: E402
+    ANGLE_LO,
+    ANGLE_SPAN,
+    LatticeBase,
+    angles_to_phi,
+    cell_volume_factor,
+    expmap,
+    logmap,
+    metric_tensor,
+    phi_to_angles,
+    remove_drift,
+    wrap,
+)
 
 reals = st.floats(min_value=-50, max_value=50, allow_nan=False, width=64)
 unit = st.floats(min_value=0.0, max_value=1.0, exclude_max=True, width=64)
@@ -85,8 +96,9 @@ def test_metric_tensor_matches_pymatgen():
     from pymatgen.core import Lattice
 
     lat = Lattice.from_parameters(3.1, 4.2, 5.3, 75.0, 95.0, 110.0)
-    g = metric_tensor(torch.tensor([[3.1, 4.2, 5.3]], dtype=torch.float64),
-                      torch.tensor([[75.0, 95.0, 110.0]], dtype=torch.float64))[0].numpy()
+    g = metric_tensor(
+        torch.tensor([[3.1, 4.2, 5.3]], dtype=torch.float64), torch.tensor([[75.0, 95.0, 110.0]], dtype=torch.float64)
+    )[0].numpy()
     assert np.allclose(g, lat.matrix @ lat.matrix.T, atol=1e-8)
     assert cell_volume_factor([75.0, 95.0, 110.0]) > 0
     assert cell_volume_factor([60.0, 60.0, 120.0]) <= 1e-12  # flat cell
@@ -127,13 +139,20 @@ def test_conditional_path_endpoints(seed):
 
 
 def test_flow_loss_weighting():
-    from runners.flowmm.data import CrystalBatch
+    from atomgenbench.runners.flowmm.data import CrystalBatch
 
-    batch = CrystalBatch(types=torch.zeros(3, dtype=torch.long), frac=torch.zeros(3, 3), lattice=torch.zeros(1, 6),
-                         num_atoms=torch.tensor([3]), batch=torch.zeros(3, dtype=torch.long),
-                         edge_index=torch.zeros(2, 0, dtype=torch.long), tc=torch.zeros(1))
-    path = conditional_path(torch.zeros(3, 3), torch.zeros(1, 6), torch.zeros(3, 3), torch.zeros(1, 6),
-                            torch.zeros(1), batch.batch)
+    batch = CrystalBatch(
+        types=torch.zeros(3, dtype=torch.long),
+        frac=torch.zeros(3, 3),
+        lattice=torch.zeros(1, 6),
+        num_atoms=torch.tensor([3]),
+        batch=torch.zeros(3, dtype=torch.long),
+        edge_index=torch.zeros(2, 0, dtype=torch.long),
+        tc=torch.zeros(1),
+    )
+    path = conditional_path(
+        torch.zeros(3, 3), torch.zeros(1, 6), torch.zeros(3, 3), torch.zeros(1, 6), torch.zeros(1), batch.batch
+    )
     out = flow_loss(torch.ones(3, 3), torch.full((1, 6), 2.0), path, batch)
     assert float(out["loss_frac"]) == pytest.approx(1.0)
     assert float(out["loss_lattice"]) == pytest.approx(4.0)

@@ -12,16 +12,16 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
+from atomgenbench.benchmarks.atomgen.predictions import Predictions
+from atomgenbench.benchmarks.atomgen.structures import parse_poscar
 from atomgenbench.cli import cli
-from benchmarks.atomgen.dataset import load_benchmark
-from benchmarks.atomgen.predictions import Predictions
-from benchmarks.atomgen.structures import parse_poscar
-from runners.importers import ImportFormatError
-from runners.importers.atomgpt import import_atomgpt
-from runners.importers.cdvae import import_cdvae
-from runners.importers.common import ABSENT
-from runners.importers.flowmm import import_flowmm
-from runners.importers.safe_pickle import Stub, load_pt
+from atomgenbench.runners.importers import ImportFormatError
+from atomgenbench.runners.importers.atomgpt import import_atomgpt
+from atomgenbench.runners.importers.cdvae import import_cdvae
+from atomgenbench.runners.importers.common import ABSENT
+from atomgenbench.runners.importers.flowmm import import_flowmm
+from atomgenbench.runners.importers.safe_pickle import Stub, load_pt
 
 BENCH = "dft_3d_Tc_supercon"
 AGPT_CSV = "jarvis_leaderboard/contributions/atomgpt_invatoms/AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"
@@ -85,8 +85,14 @@ def arrays(data, ids):
 
 def write_cdvae(path, data, ids, extra=None):
     a = arrays(data, ids)
-    obj = {"eval_setting": argparse.Namespace(num_evals=1, force_atom_types=True), "input_data_batch": Opaque(),
-           "all_frac_coords_stack": [], "all_atom_types_stack": [], "time": 12.5, **(extra or {})}
+    obj = {
+        "eval_setting": argparse.Namespace(num_evals=1, force_atom_types=True),
+        "input_data_batch": Opaque(),
+        "all_frac_coords_stack": [],
+        "all_atom_types_stack": [],
+        "time": 12.5,
+        **(extra or {}),
+    }
     for key in ("frac_coords", "atom_types", "num_atoms", "lengths", "angles"):
         obj[key] = a[key].unsqueeze(0)  # eval axis first
     torch.save(obj, path)
@@ -110,8 +116,9 @@ def test_cdvae_import_pairs_rows_with_test_csv(tmp_path, data):
     pt = write_cdvae(tmp_path / "eval_recon.pt", data, ids)
     test_csv = write_test_csv(tmp_path / "test.csv", data, ids)
     out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["import", "cdvae", str(pt), "--test-csv", str(test_csv), "--benchmark", BENCH,
-                                   "--out", str(out)])
+    res = CliRunner().invoke(
+        cli, ["import", "cdvae", str(pt), "--test-csv", str(test_csv), "--benchmark", BENCH, "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
     preds = Predictions.read(out)
     assert preds.model == "cdvae" and preds.conditioning == "structure"
@@ -122,8 +129,10 @@ def test_cdvae_count_mismatch_is_a_clear_error(tmp_path, data):
     ids = pick(data)
     pt = write_cdvae(tmp_path / "eval_recon.pt", data, ids)
     test_csv = write_test_csv(tmp_path / "test.csv", data, ids[:4])
-    res = CliRunner().invoke(cli, ["import", "cdvae", str(pt), "--test-csv", str(test_csv), "--benchmark", BENCH,
-                                   "--out", str(tmp_path / "out")])
+    res = CliRunner().invoke(
+        cli,
+        ["import", "cdvae", str(pt), "--test-csv", str(test_csv), "--benchmark", BENCH, "--out", str(tmp_path / "out")],
+    )
     assert res.exit_code == 1
     assert "holds 5 crystals" in res.output and "has 4 ids" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "out" / "predictions.csv").exists()
@@ -160,9 +169,19 @@ def write_flowmm(path, data, ids, order, nan_index=None):
     from torch_geometric.data import Data
 
     gt = [Data(frac_coords=torch.rand(2, 3), num_atoms=torch.tensor([2])) for _ in ids]
-    torch.save({"atom_types": [one_hot], "frac_coords": [a["frac_coords"]], "lattices": [lattices],
-                "lengths": [a["lengths"]], "angles": [a["angles"]], "num_atoms": [a["num_atoms"]],
-                "batch_indices": [torch.tensor(order)], "input_data_batch": [gt]}, path)
+    torch.save(
+        {
+            "atom_types": [one_hot],
+            "frac_coords": [a["frac_coords"]],
+            "lattices": [lattices],
+            "lengths": [a["lengths"]],
+            "angles": [a["angles"]],
+            "num_atoms": [a["num_atoms"]],
+            "batch_indices": [torch.tensor(order)],
+            "input_data_batch": [gt],
+        },
+        path,
+    )
     return path
 
 
@@ -182,8 +201,9 @@ def test_flowmm_count_mismatch_and_bad_order(tmp_path, data):
     ids = pick(data)
     pt = write_flowmm(tmp_path / "c.pt", data, ids, [0, 1, 2, 3, 4])
     longer = write_test_csv(tmp_path / "t6.csv", data, [*ids, pick(data, 6)[5]])
-    res = CliRunner().invoke(cli, ["import", "flowmm", str(pt), "--test-csv", str(longer), "-b", BENCH,
-                                   "-o", str(tmp_path / "o")])
+    res = CliRunner().invoke(
+        cli, ["import", "flowmm", str(pt), "--test-csv", str(longer), "-b", BENCH, "-o", str(tmp_path / "o")]
+    )
     assert res.exit_code == 1 and "holds 5 crystals" in res.output and "has 6 ids" in res.output
     reversed_csv = write_test_csv(tmp_path / "rev.csv", data, ids[::-1])
     with pytest.raises(ImportFormatError, match="different composition"):
@@ -202,8 +222,12 @@ def test_atomgpt_csv_by_id_with_misses(tmp_path, mirror, data):
     with open(csv_path, "w", newline="") as fh:
         csv.writer(fh).writerows([rows[0], *rows[3:]])
     with open(tmp_path / "preds.misses.csv", "w", newline="") as fh:
-        csv.writer(fh).writerows([["id", "stage", "error", "detail", "raw_text_preview"],
-                                  [dropped[0], "parse", "ValueError", "bad lattice", "..."]])
+        csv.writer(fh).writerows(
+            [
+                ["id", "stage", "error", "detail", "raw_text_preview"],
+                [dropped[0], "parse", "ValueError", "bad lattice", "..."],
+            ]
+        )
     res = CliRunner().invoke(cli, ["import", "atomgpt", str(csv_path), "-b", BENCH, "-o", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     preds = Predictions.read(tmp_path / "o")
@@ -221,10 +245,13 @@ def test_atomgpt_out_inv_json_by_order(tmp_path, data):
 
     def entry(key):
         s = data.structure(key)
-        atoms = Atoms(lattice_mat=s.lattice.matrix, coords=s.frac_coords,
-                      elements=[x.specie.symbol for x in s], cartesian=False)
-        return {"prompt": f"The chemical formula is {s.composition.reduced_formula} . The  Tc_supercon is 1.0.",
-                "atoms": atoms.to_dict()}
+        atoms = Atoms(
+            lattice_mat=s.lattice.matrix, coords=s.frac_coords, elements=[x.specie.symbol for x in s], cartesian=False
+        )
+        return {
+            "prompt": f"The chemical formula is {s.composition.reduced_formula} . The  Tc_supercon is 1.0.",
+            "atoms": atoms.to_dict(),
+        }
 
     inv = tmp_path / "out_inv.json"
     inv.write_text(json.dumps([entry(k) for k in ids]))

@@ -9,15 +9,25 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from atomgenbench.benchmarks.atomgen.dataset import load_splits
+from atomgenbench.benchmarks.atomgen.predictions import Predictions
+from atomgenbench.benchmarks.atomgen.registry import get_spec, lattice_specs
+from atomgenbench.benchmarks.atomgen.structures import jarvis_lattice_params, parse_poscar, unescape
 from atomgenbench.cli import cli
-from benchmarks.atomgen.dataset import load_splits
-from benchmarks.atomgen.predictions import Predictions
-from benchmarks.atomgen.registry import get_spec, lattice_specs
-from benchmarks.atomgen.structures import jarvis_lattice_params, parse_poscar, unescape
 
 RMSE = "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"
-META = ["--model-name", "My Model", "--author-email", "me@example.org", "--project-url", "https://example.org",
-        "--git-url", "https://github.com/me/model", "--date-submitted", "01-31-2026"]
+META = [
+    "--model-name",
+    "My Model",
+    "--author-email",
+    "me@example.org",
+    "--project-url",
+    "https://example.org",
+    "--git-url",
+    "https://github.com/me/model",
+    "--date-submitted",
+    "01-31-2026",
+]
 
 
 def invoke(*args: str, cwd: Path | None = None):
@@ -50,9 +60,15 @@ def packaged(dft_input, tmp_path) -> Path:
 
 def test_single_dataset_gives_seven_files(packaged):
     files = sorted(p.name for p in packaged.iterdir())
-    expected = sorted([get_spec("dft_3d_Tc_supercon").leaderboard_file,
-                       *(s.leaderboard_file for s in lattice_specs("dft_3d_Tc_supercon")),
-                       "metadata.json", "run.sh", "README.md"])
+    expected = sorted(
+        [
+            get_spec("dft_3d_Tc_supercon").leaderboard_file,
+            *(s.leaderboard_file for s in lattice_specs("dft_3d_Tc_supercon")),
+            "metadata.json",
+            "run.sh",
+            "README.md",
+        ]
+    )
     assert files == expected
 
 
@@ -88,8 +104,7 @@ def test_metadata_and_run_sh(packaged, dft_input):
     assert meta["model_name"] == "My Model" and meta["team_name"] == "My Model"
     assert meta["git_url"] == ["https://github.com/me/model"] and meta["date_submitted"] == "01-31-2026"
     assert set(meta["time_taken_seconds"]) == {p.name for p in packaged.glob("*.csv.zip")}
-    for key in ("software_used", "hardware_used", "database_version", "language", "os", "author_email",
-                "project_url"):
+    for key in ("software_used", "hardware_used", "database_version", "language", "os", "author_email", "project_url"):
         assert isinstance(meta[key], str) and meta[key]
     run_sh = (packaged / "run.sh").read_text()
     assert run_sh.startswith("#!/usr/bin/env bash") and "atomgenbench package --dft-3d" in run_sh
@@ -107,15 +122,16 @@ def test_refuses_to_overwrite_without_force(packaged, dft_input):
     result = invoke("--dft-3d", str(dft_input), "--out", str(packaged), *META[:-2], "--date-submitted", "02-01-2026")
     assert result.exit_code == 1 and "--force" in result.output
     assert (packaged / "metadata.json").read_text() == before
-    result = invoke("--dft-3d", str(dft_input), "--out", str(packaged), *META[:-2], "--date-submitted",
-                    "02-01-2026", "--force")
+    result = invoke(
+        "--dft-3d", str(dft_input), "--out", str(packaged), *META[:-2], "--date-submitted", "02-01-2026", "--force"
+    )
     assert result.exit_code == 0
     assert json.loads((packaged / "metadata.json").read_text())["date_submitted"] == "02-01-2026"
     assert [p.name for p in packaged.parent.iterdir()] == ["my_model"]  # no temp folders left behind
 
 
 def _predictions_with_failures(tmp_path: Path, contributions: Path) -> Path:
-    from evaluator.inputs import load_predictions
+    from atomgenbench.evaluator.inputs import load_predictions
 
     preds = load_predictions(contributions / "cdvae_invatoms" / RMSE, "dft_3d_Tc_supercon")
     ids = list(preds.structures)
@@ -157,22 +173,37 @@ def test_fill_failures_writes_recorded_placeholders(tmp_path, contributions):
 
 def test_extra_ids_are_refused(tmp_path, contributions):
     src = tmp_path / "p"
-    Predictions("dft_3d_Tc_supercon", "x", {"JVASP-1": unescape(load_splits("dft_3d_Tc_supercon")["test"]
-                                                                ["JVASP-20570"])}).write(src)
+    Predictions(
+        "dft_3d_Tc_supercon", "x", {"JVASP-1": unescape(load_splits("dft_3d_Tc_supercon")["test"]["JVASP-20570"])}
+    ).write(src)
     result = invoke("--dft-3d", str(src), "--out", str(tmp_path / "sub"), "--fill-failures", *META)
     assert result.exit_code == 1 and "not test ids" in result.output and "JVASP-1" in result.output
 
 
 def test_metadata_file_and_bad_metadata(tmp_path, dft_input):
     meta_file = tmp_path / "meta.yaml"
-    meta_file.write_text("model_name: FromFile\nauthor_email: a@b.org\nproject_url: https://p.org\n"
-                         "git_url: https://github.com/a/b\nhardware_used: 1 CPU\n")
+    meta_file.write_text(
+        "model_name: FromFile\nauthor_email: a@b.org\nproject_url: https://p.org\n"
+        "git_url: https://github.com/a/b\nhardware_used: 1 CPU\n"
+    )
     out = tmp_path / "from_file"
     assert invoke("--dft-3d", str(dft_input), "--metadata", str(meta_file), "--out", str(out)).exit_code == 0
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["model_name"] == "FromFile" and meta["git_url"] == ["https://github.com/a/b"]
-    bad = invoke("--dft-3d", str(dft_input), "--out", str(tmp_path / "bad"), "--model-name", "X",
-                 "--author-email", "nobody", "--project-url", "https://p.org", "--date-submitted", "2026-01-31")
+    bad = invoke(
+        "--dft-3d",
+        str(dft_input),
+        "--out",
+        str(tmp_path / "bad"),
+        "--model-name",
+        "X",
+        "--author-email",
+        "nobody",
+        "--project-url",
+        "https://p.org",
+        "--date-submitted",
+        "2026-01-31",
+    )
     assert bad.exit_code == 1 and "not an email" in bad.output and "MM-DD-YYYY" in bad.output
     assert not (tmp_path / "bad").exists()
 

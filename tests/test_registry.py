@@ -7,11 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.atomgen.dataset import load_splits
-from benchmarks.atomgen.registry import (
-    ATOMGENBENCH_STRUCTURE, REGISTRY, UnknownBenchmarkError, get_spec, lattice_specs, spec_for_leaderboard_file,
+from atomgenbench.benchmarks.atomgen.dataset import load_splits
+from atomgenbench.benchmarks.atomgen.registry import (
+    ATOMGENBENCH_STRUCTURE,
+    REGISTRY,
+    UnknownBenchmarkError,
+    get_spec,
+    lattice_specs,
+    spec_for_leaderboard_file,
 )
-from benchmarks.atomgen.sources import AUX_FILES
+from atomgenbench.benchmarks.atomgen.sources import AUX_FILES
 
 FAMILY_SIZES = {
     "dft_3d": {"train": 953, "test": 105},
@@ -33,7 +38,9 @@ def test_sixteen_benchmarks():
     assert len(REGISTRY) == 16
     for base in ("dft_3d_Tc_supercon", "alex_supercon_Tc"):
         assert base in ATOMGENBENCH_STRUCTURE
-        assert [s.name for s in lattice_specs(base)] == [f"{base}_{p}" for p in ("a", "b", "c", "alpha", "beta", "gamma")]
+        assert [s.name for s in lattice_specs(base)] == [
+            f"{base}_{p}" for p in ("a", "b", "c", "alpha", "beta", "gamma")
+        ]
     assert {"carbon24_energy_per_atom", "perov5_heat_ref"} <= set(REGISTRY)
     assert sum(s.kind == "structure" for s in REGISTRY.values()) == 4
 
@@ -89,7 +96,9 @@ def test_urls_are_pinned():
     spec = get_spec("perov5_heat_ref")
     assert re.fullmatch(
         r"https://raw\.githubusercontent\.com/atomgptlab/jarvis_leaderboard/7fbfa84ad19c95873112fc572ef877d7e349a3f3/"
-        r"jarvis_leaderboard/benchmarks/AI/AtomGen/perov5_heat_ref\.json\.zip", spec.url)
+        r"jarvis_leaderboard/benchmarks/AI/AtomGen/perov5_heat_ref\.json\.zip",
+        spec.url,
+    )
 
 
 def test_unknown_benchmark_names_the_choices():

@@ -13,8 +13,22 @@ from atomgenbench.cli import cli
 @pytest.fixture(scope="module")
 def reproduced(tmp_path_factory):
     out = tmp_path_factory.mktemp("reproduce")
-    args = ["reproduce", "--preset", "quick", "--models", "none", "--baselines", "oracle,prior,nearest",
-            "--benchmarks", "dft_3d_Tc_supercon", "--out", str(out), "--n-bootstrap", "50", "--no-progress"]
+    args = [
+        "reproduce",
+        "--preset",
+        "quick",
+        "--models",
+        "none",
+        "--baselines",
+        "oracle,prior,nearest",
+        "--benchmarks",
+        "dft_3d_Tc_supercon",
+        "--out",
+        str(out),
+        "--n-bootstrap",
+        "50",
+        "--no-progress",
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     return out, args, result.output
@@ -36,7 +50,7 @@ def test_report_tables_and_figures(reproduced):
 
 def test_packaged_folders_match_report(reproduced):
     """The report's numbers are the evaluation of the packaged leaderboard file."""
-    from evaluator.leaderboard import score_leaderboard_file
+    from atomgenbench.evaluator.leaderboard import score_leaderboard_file
 
     out, _, _ = reproduced
     folder = out / "submissions" / "atomgenbench-nearest-quick"
@@ -70,8 +84,9 @@ def test_empty_selection_is_a_usage_error(tmp_path):
 
 
 def test_unknown_model_is_a_clear_error(tmp_path):
-    result = CliRunner().invoke(cli, ["reproduce", "--models", "gpt5", "--baselines", "none", "--out", str(tmp_path),
-                                      "--no-progress"])
+    result = CliRunner().invoke(
+        cli, ["reproduce", "--models", "gpt5", "--baselines", "none", "--out", str(tmp_path), "--no-progress"]
+    )
     assert result.exit_code == 1
     assert "unknown model 'gpt5'" in result.output
     assert "Traceback" not in result.output

@@ -11,8 +11,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 SUBMISSIONS = sorted(p for p in (REPO / "submissions").glob("atomgenbench-*") if p.is_dir())
 RESULTS = REPO / "docs" / "results.md"
-STRUCTURE_FILES = {"dft_3d_Tc_supercon": "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip",
-                   "alex_supercon_Tc": "AI-AtomGen-Tc-alex_supercon-test-rmse.csv.zip"}
+STRUCTURE_FILES = {
+    "dft_3d_Tc_supercon": "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip",
+    "alex_supercon_Tc": "AI-AtomGen-Tc-alex_supercon-test-rmse.csv.zip",
+}
 
 
 def _label(folder: Path) -> str:
@@ -30,7 +32,7 @@ def _row(section: str, label: str) -> list[str]:
 def _section(text: str, benchmark: str) -> str:
     start = text.index(f"## {benchmark} (")
     end = text.find("\n## ", start + 1)
-    return text[start:end if end > 0 else None]
+    return text[start : end if end > 0 else None]
 
 
 def test_submissions_are_committed():
@@ -38,7 +40,7 @@ def test_submissions_are_committed():
 
 
 def test_submissions_validate_without_errors():
-    from evaluator.validate import validate_paths
+    from atomgenbench.evaluator.validate import validate_paths
 
     report = validate_paths(SUBMISSIONS, scores=False)
     assert report.valid, [f"{f.file}:{f.row}: {f.message}" for f in report.errors]
@@ -48,7 +50,7 @@ def test_submissions_validate_without_errors():
 @pytest.mark.parametrize("folder", SUBMISSIONS, ids=lambda p: p.name)
 def test_results_md_equals_leaderboard_scores(folder):
     """RMSE (4 dp), matched count and raw MAE a in docs/results.md equal the folder's leaderboard scores."""
-    from evaluator.leaderboard import score_leaderboard_file
+    from atomgenbench.evaluator.leaderboard import score_leaderboard_file
 
     text = RESULTS.read_text(encoding="utf-8")
     label = _label(folder)
@@ -59,7 +61,10 @@ def test_results_md_equals_leaderboard_scores(folder):
         assert int(cells[2]) == score.n_matched
         assert float(cells[4].split()[0]) == pytest.approx(score.value, abs=5e-5)
         raw = section.split("raw jarvis cells")[1]
-        a_file = name.replace("-test-rmse", "-test-mae").replace("Tc_supercon-", "Tc_supercon_a-").replace(
-            "Tc-alex", "Tc_a-alex")
+        a_file = (
+            name.replace("-test-rmse", "-test-mae")
+            .replace("Tc_supercon-", "Tc_supercon_a-")
+            .replace("Tc-alex", "Tc_a-alex")
+        )
         a_cell = _row(raw, label)[1]
         assert float(a_cell.split()[0]) == pytest.approx(score_leaderboard_file(folder / a_file).value, abs=5e-5)

@@ -8,13 +8,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-import runners.api as api
+import atomgenbench.runners.api as api
+from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
+from atomgenbench.benchmarks.atomgen.predictions import Predictions
+from atomgenbench.benchmarks.atomgen.structures import unescape
 from atomgenbench.cli import cli
-from benchmarks.atomgen.dataset import load_benchmark
-from benchmarks.atomgen.predictions import Predictions
-from benchmarks.atomgen.structures import unescape
-from runners.baselines.oracle import OracleRunner
-from runners.config import ConfigError, load_yaml_overrides, parse_set_pairs
+from atomgenbench.runners.baselines.oracle import OracleRunner
+from atomgenbench.runners.config import ConfigError, load_yaml_overrides, parse_set_pairs
 
 BENCH = "dft_3d_Tc_supercon"
 
@@ -61,8 +61,9 @@ def fake(monkeypatch):
 
 def test_oracle_cli_then_evaluate_gives_rmse_zero(tmp_path):
     out = tmp_path / "oracle"
-    res = CliRunner().invoke(cli, ["run", "oracle", "--benchmark", BENCH, "--preset", "smoke", "--out", str(out),
-                                   "--no-progress"])
+    res = CliRunner().invoke(
+        cli, ["run", "oracle", "--benchmark", BENCH, "--preset", "smoke", "--out", str(out), "--no-progress"]
+    )
     assert res.exit_code == 0, res.output
     assert (out / "predictions.csv").is_file() and (out / "predictions.json").is_file()
     meta = json.loads((out / "predictions.json").read_text())
@@ -71,7 +72,7 @@ def test_oracle_cli_then_evaluate_gives_rmse_zero(tmp_path):
     assert meta["conditioning"] == "target" and meta["extra"]["config_hash"]
     res = CliRunner().invoke(cli, ["evaluate", str(out / "predictions.csv"), "--benchmark", BENCH, "--json"])
     assert res.exit_code == 0, res.output
-    scores = json.loads(res.output[res.output.index("{"):])
+    scores = json.loads(res.output[res.output.index("{") :])
     assert scores["rmse"]["value"] == pytest.approx(0.0, abs=1e-6)
     assert scores["rmse"]["match_rate"] == pytest.approx(1.0)
 
@@ -113,8 +114,26 @@ def test_yaml_then_set_overrides_are_recorded(tmp_path, fake):
     cfg = tmp_path / "over.yaml"
     cfg.write_text(yaml.safe_dump({"params": {"lr": 0.5, "epochs": 3}}))
     out = tmp_path / "run"
-    res = CliRunner().invoke(cli, ["run", "oracle", "-b", BENCH, "-p", "cpu", "-o", str(out), "--config", str(cfg),
-                                   "--set", "epochs=7", "--seed", "3", "--no-progress"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "oracle",
+            "-b",
+            BENCH,
+            "-p",
+            "cpu",
+            "-o",
+            str(out),
+            "--config",
+            str(cfg),
+            "--set",
+            "epochs=7",
+            "--seed",
+            "3",
+            "--no-progress",
+        ],
+    )
     assert res.exit_code == 0, res.output
     meta = json.loads((out / "predictions.json").read_text())
     assert meta["extra"]["params"] == {"lr": 0.5, "epochs": 7} and meta["seed"] == 3 and meta["preset"] == "cpu"
@@ -122,8 +141,9 @@ def test_yaml_then_set_overrides_are_recorded(tmp_path, fake):
 
 def test_unknown_parameter_is_a_clear_error(tmp_path, fake):
     fake(CountingOracle())
-    res = CliRunner().invoke(cli, ["run", "oracle", "-b", BENCH, "-p", "smoke", "-o", str(tmp_path / "x"),
-                                   "--set", "learning_rate=1"])
+    res = CliRunner().invoke(
+        cli, ["run", "oracle", "-b", BENCH, "-p", "smoke", "-o", str(tmp_path / "x"), "--set", "learning_rate=1"]
+    )
     assert res.exit_code == 1
     assert "unknown parameter 'learning_rate'" in res.output and "epochs, lr" in res.output
     assert "Traceback" not in res.output
@@ -147,7 +167,14 @@ def test_bad_benchmark_and_set_syntax(tmp_path):
 
 def test_set_values_are_yaml_scalars(tmp_path):
     assert parse_set_pairs(["a=3", "b=1e-3", "c=true", "d=hello", "e=null", "f=0.5", "g=[1, 2]"]) == {
-        "a": 3, "b": 0.001, "c": True, "d": "hello", "e": None, "f": 0.5, "g": [1, 2]}
+        "a": 3,
+        "b": 0.001,
+        "c": True,
+        "d": "hello",
+        "e": None,
+        "f": 0.5,
+        "g": [1, 2],
+    }
     bad = tmp_path / "bad.yaml"
     bad.write_text("params: {lr: 1}\nseed: 2\n")
     with pytest.raises(ConfigError, match="no other top-level keys"):

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from benchmarks.atomgen import sources
-from benchmarks.atomgen.sources import AUX_FILES, DataError, benchmark_file, fetch, locate, where
+from atomgenbench.benchmarks.atomgen import sources
+from atomgenbench.benchmarks.atomgen.sources import AUX_FILES, DataError, benchmark_file, fetch, locate, where
 
 
 @pytest.fixture

@@ -36,12 +36,17 @@ def invoke(*args: str):
 @pytest.fixture(scope="session")
 def base_folder(tmp_path_factory, contributions) -> Path:
     """A valid 7-file dft_3d contribution packaged from the real CDVAE predictions."""
-    from evaluator.inputs import load_predictions
-    from evaluator.package import package_contribution
+    from atomgenbench.evaluator.inputs import load_predictions
+    from atomgenbench.evaluator.package import package_contribution
 
     preds = load_predictions(contributions / "cdvae_invatoms" / RMSE, "dft_3d_Tc_supercon")
-    meta = {"model_name": "CDVAE", "author_email": "me@example.org", "project_url": "https://example.org",
-            "git_url": ["https://github.com/example/cdvae"], "date_submitted": "01-31-2026"}
+    meta = {
+        "model_name": "CDVAE",
+        "author_email": "me@example.org",
+        "project_url": "https://example.org",
+        "git_url": ["https://github.com/example/cdvae"],
+        "date_submitted": "01-31-2026",
+    }
     out = tmp_path_factory.mktemp("base") / "cdvae_base"
     package_contribution({"dft_3d_Tc_supercon": preds}, meta, out, run_sh="#!/bin/sh\necho hi\n")
     return out
@@ -94,60 +99,108 @@ def _rename(folder: Path, old: str, new: str) -> None:
     write_zip(folder / new, {rewrite_name: data.encode()})
 
 
-BIG_POSCAR = ("System\\n1.0\\n30.0 0.0 0.0\\n0.0 30.0 0.0\\n0.0 0.0 30.0\\nCu \\n250 \\ndirect\\n"
-              + "".join(f"{i / 250:.4f} 0.5 0.5 Cu\\n" for i in range(250)))
+BIG_POSCAR = "System\\n1.0\\n30.0 0.0 0.0\\n0.0 30.0 0.0\\n0.0 0.0 30.0\\nCu \\n250 \\ndirect\\n" + "".join(
+    f"{i / 250:.4f} 0.5 0.5 Cu\\n" for i in range(250)
+)
 
 # (id, mutation, expected fragment of the error message)
 DEFECTS = [
     ("five-tokens", lambda f: _rename(f, RMSE, "AI-AtomGen_Tc_supercon-dft_3d-test-rmse.csv.zip"), "exactly 6"),
-    ("unknown-category", lambda f: _rename(f, RMSE, "XX-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"),
-     "unknown category"),
-    ("unknown-subcategory", lambda f: _rename(f, RMSE, "AI-AtomGenX-Tc_supercon-dft_3d-test-rmse.csv.zip"),
-     "unknown subcategory"),
-    ("unknown-metric", lambda f: _rename(f, RMSE, "AI-AtomGen-Tc_supercon-dft_3d-test-rms.csv.zip"),
-     "unknown metric"),
-    ("rmse-outside-atomgen", lambda f: _rename(f, RMSE, "AI-SinglePropertyPrediction-Tc_supercon-dft_3d-test-rmse.csv.zip"),
-     "unknown metric 'rmse'"),
-    ("no-such-benchmark", lambda f: _rename(f, RMSE, "AI-AtomGen-Tc_supercon-dft_2d-test-rmse.csv.zip"),
-     "no benchmark 'dft_2d_Tc_supercon'"),
+    (
+        "unknown-category",
+        lambda f: _rename(f, RMSE, "XX-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"),
+        "unknown category",
+    ),
+    (
+        "unknown-subcategory",
+        lambda f: _rename(f, RMSE, "AI-AtomGenX-Tc_supercon-dft_3d-test-rmse.csv.zip"),
+        "unknown subcategory",
+    ),
+    ("unknown-metric", lambda f: _rename(f, RMSE, "AI-AtomGen-Tc_supercon-dft_3d-test-rms.csv.zip"), "unknown metric"),
+    (
+        "rmse-outside-atomgen",
+        lambda f: _rename(f, RMSE, "AI-SinglePropertyPrediction-Tc_supercon-dft_3d-test-rmse.csv.zip"),
+        "unknown metric 'rmse'",
+    ),
+    (
+        "no-such-benchmark",
+        lambda f: _rename(f, RMSE, "AI-AtomGen-Tc_supercon-dft_2d-test-rmse.csv.zip"),
+        "no benchmark 'dft_2d_Tc_supercon'",
+    ),
     ("wrong-split", lambda f: _rename(f, RMSE, "AI-AtomGen-Tc_supercon-dft_3d-val-rmse.csv.zip"), "split 'val'"),
-    ("two-members", lambda f: write_zip(f / RMSE, {RMSE[:-4]: read_csv(f / RMSE).encode(), "__MACOSX/._x": b"x"}),
-     "exactly one member, found 2"),
-    ("member-misnamed", lambda f: write_zip(f / RMSE, {"predictions.csv": read_csv(f / RMSE).encode()}),
-     "it must be"),
-    ("member-path-parts", lambda f: write_zip(f / RMSE, {"../" + RMSE[:-4]: read_csv(f / RMSE).encode()}),
-     "path parts"),
+    (
+        "two-members",
+        lambda f: write_zip(f / RMSE, {RMSE[:-4]: read_csv(f / RMSE).encode(), "__MACOSX/._x": b"x"}),
+        "exactly one member, found 2",
+    ),
+    ("member-misnamed", lambda f: write_zip(f / RMSE, {"predictions.csv": read_csv(f / RMSE).encode()}), "it must be"),
+    (
+        "member-path-parts",
+        lambda f: write_zip(f / RMSE, {"../" + RMSE[:-4]: read_csv(f / RMSE).encode()}),
+        "path parts",
+    ),
     ("not-a-zip", lambda f: (f / RMSE).write_bytes(b"id,target,prediction\n"), "not a readable zip"),
     ("zip-bomb", lambda f: write_zip(f / RMSE, {RMSE[:-4]: b"0" * (65 * 1024 * 1024)}), "zip bomb"),
     ("oversized-zip", lambda f: os.truncate(f / RMSE, 40 * 1024 * 1024), "over the"),
-    ("non-utf8-csv", lambda f: write_zip(f / RMSE, {RMSE[:-4]: read_csv(f / RMSE).encode("utf-16")}),
-     "not UTF-8"),
+    ("non-utf8-csv", lambda f: write_zip(f / RMSE, {RMSE[:-4]: read_csv(f / RMSE).encode("utf-16")}), "not UTF-8"),
     ("bare-cr", lambda f: rewrite_csv(f / RMSE, lambda t: t.replace("\n", "\r")), "bare CR"),
-    ("bad-header", lambda f: rewrite_csv(f / RMSE, lambda t: t.replace("id,target,prediction", "id,actual,prediction", 1)),
-     "header must be exactly"),
+    (
+        "bad-header",
+        lambda f: rewrite_csv(f / RMSE, lambda t: t.replace("id,target,prediction", "id,actual,prediction", 1)),
+        "header must be exactly",
+    ),
     ("quoted-field", lambda f: rewrite_csv(f / RMSE, lambda t: replace_row(t, 3, '"a,b"')), "quoted field"),
     ("four-fields", lambda f: rewrite_csv(f / MAE_A, lambda t: replace_row(t, 3, "1.0,2.0")), "expected 3 fields"),
-    ("missing-id", lambda f: rewrite_csv(f / RMSE, lambda t: "\n".join(t.split("\n")[:-3] + [""])),
-     "2 missing"),
+    ("missing-id", lambda f: rewrite_csv(f / RMSE, lambda t: "\n".join(t.split("\n")[:-3] + [""])), "2 missing"),
     ("extra-id", lambda f: rewrite_csv(f / MAE_A, lambda t: t + "JVASP-1,1.0,1.0\n"), "1 not in the test split"),
-    ("duplicate-id", lambda f: rewrite_csv(f / MAE_A, lambda t: t.replace(t.split("\n")[2].split(",")[0] + ",",
-                                                                          t.split("\n")[1].split(",")[0] + ",", 1)),
-     "duplicate id"),
-    ("garbage-poscar", lambda f: rewrite_csv(f / RMSE, lambda t: replace_row(t, 4, "hello world")),
-     "not a valid structure"),
-    ("vasp4-poscar", lambda f: rewrite_csv(f / RMSE, lambda t: replace_row(
-        t, 4, "System\\n1.0\\n3 0 0\\n0 3 0\\n0 0 3\\n1 \\ndirect\\n0 0 0\\n")), "not a valid structure"),
-    ("nan-coordinate", lambda f: rewrite_csv(f / RMSE, lambda t: replace_row(
-        t, 4, "System\\n1.0\\n3 0 0\\n0 3 0\\n0 0 3\\nCu \\n1 \\ndirect\\nnan 0 0 Cu\\n")), "non-finite"),
-    ("zero-volume", lambda f: rewrite_csv(f / RMSE, lambda t: replace_row(
-        t, 4, "System\\n1.0\\n3 0 0\\n3 0 0\\n0 0 3\\nCu \\n1 \\ndirect\\n0 0 0 Cu\\n")), "volume"),
+    (
+        "duplicate-id",
+        lambda f: rewrite_csv(
+            f / MAE_A,
+            lambda t: t.replace(t.split("\n")[2].split(",")[0] + ",", t.split("\n")[1].split(",")[0] + ",", 1),
+        ),
+        "duplicate id",
+    ),
+    (
+        "garbage-poscar",
+        lambda f: rewrite_csv(f / RMSE, lambda t: replace_row(t, 4, "hello world")),
+        "not a valid structure",
+    ),
+    (
+        "vasp4-poscar",
+        lambda f: rewrite_csv(
+            f / RMSE, lambda t: replace_row(t, 4, "System\\n1.0\\n3 0 0\\n0 3 0\\n0 0 3\\n1 \\ndirect\\n0 0 0\\n")
+        ),
+        "not a valid structure",
+    ),
+    (
+        "nan-coordinate",
+        lambda f: rewrite_csv(
+            f / RMSE,
+            lambda t: replace_row(t, 4, "System\\n1.0\\n3 0 0\\n0 3 0\\n0 0 3\\nCu \\n1 \\ndirect\\nnan 0 0 Cu\\n"),
+        ),
+        "non-finite",
+    ),
+    (
+        "zero-volume",
+        lambda f: rewrite_csv(
+            f / RMSE,
+            lambda t: replace_row(t, 4, "System\\n1.0\\n3 0 0\\n3 0 0\\n0 0 3\\nCu \\n1 \\ndirect\\n0 0 0 Cu\\n"),
+        ),
+        "volume",
+    ),
     ("too-many-atoms", lambda f: rewrite_csv(f / RMSE, lambda t: replace_row(t, 4, BIG_POSCAR)), "exceeds the cap"),
-    ("unknown-element", lambda f: rewrite_csv(f / RMSE, lambda t: replace_row(
-        t, 4, "System\\n1.0\\n3 0 0\\n0 3 0\\n0 0 3\\nXx \\n1 \\ndirect\\n0 0 0 Xx\\n")), "unknown element"),
+    (
+        "unknown-element",
+        lambda f: rewrite_csv(
+            f / RMSE,
+            lambda t: replace_row(t, 4, "System\\n1.0\\n3 0 0\\n0 3 0\\n0 0 3\\nXx \\n1 \\ndirect\\n0 0 0 Xx\\n"),
+        ),
+        "unknown element",
+    ),
     ("nan-float", lambda f: rewrite_csv(f / MAE_A, lambda t: replace_row(t, 5, "nan")), "not a finite number"),
     ("text-float", lambda f: rewrite_csv(f / MAE_A, lambda t: replace_row(t, 5, "abc")), "not a finite number"),
-    ("underscore-float", lambda f: rewrite_csv(f / MAE_A, lambda t: replace_row(t, 5, "1_000")),
-     "not a finite number"),
+    ("underscore-float", lambda f: rewrite_csv(f / MAE_A, lambda t: replace_row(t, 5, "1_000")), "not a finite number"),
     ("metadata-missing", lambda f: (f / "metadata.json").unlink(), "metadata.json is missing"),
     ("metadata-malformed", lambda f: (f / "metadata.json").write_text('{"model_name": "x",'), "malformed JSON"),
     ("metadata-not-object", lambda f: (f / "metadata.json").write_text("[1, 2]"), "must be a JSON object"),
@@ -260,7 +313,7 @@ def test_in_process_never_raises_on_hostile_zip(folder):
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
         zf.writestr(RMSE[:-4], b"id,target,prediction\n")
     raw = bytearray(buf.getvalue())
-    raw[30 + len(RMSE[:-4]):30 + len(RMSE[:-4]) + 4] = b"\x00\x00\x00\x00"  # corrupt the data: CRC mismatch
+    raw[30 + len(RMSE[:-4]) : 30 + len(RMSE[:-4]) + 4] = b"\x00\x00\x00\x00"  # corrupt the data: CRC mismatch
     (folder / RMSE).write_bytes(bytes(raw))
     result = invoke("--no-scores", str(folder))
     assert result.exit_code == 1

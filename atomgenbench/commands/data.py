@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass, field
 
 import click
 
-from benchmarks.atomgen import sources
-from benchmarks.atomgen.registry import REGISTRY, BenchmarkSpec, UnknownBenchmarkError, get_spec
+from atomgenbench.benchmarks.atomgen import sources
+from atomgenbench.benchmarks.atomgen.registry import REGISTRY, BenchmarkSpec, UnknownBenchmarkError, get_spec
 
 #: StructureMatcher tolerances of `data check` (pymatgen's defaults)
 DEFAULT_TOLERANCES = {"ltol": 0.2, "stol": 0.3, "angle_tol": 5.0}
@@ -24,7 +24,7 @@ def _spec(name: str) -> BenchmarkSpec:
 
 
 def _load(name: str) -> dict[str, dict[str, object]]:
-    from benchmarks.atomgen.dataset import load_splits
+    from atomgenbench.benchmarks.atomgen.dataset import load_splits
 
     try:
         return load_splits(name)
@@ -52,16 +52,30 @@ def list_rows() -> dict[str, list[dict]]:
     benchmarks = []
     for spec in REGISTRY.values():
         status, path = sources.where(sources.benchmark_file(spec.name))
-        benchmarks.append({
-            "name": spec.name, "kind": spec.kind, "family": spec.family, "metric": spec.metric,
-            "split_sizes": spec.split_sizes, "leaderboard_file": spec.leaderboard_file,
-            "status": status, "path": str(path) if path else None,
-        })
+        benchmarks.append(
+            {
+                "name": spec.name,
+                "kind": spec.kind,
+                "family": spec.family,
+                "metric": spec.metric,
+                "split_sizes": spec.split_sizes,
+                "leaderboard_file": spec.leaderboard_file,
+                "status": status,
+                "path": str(path) if path else None,
+            }
+        )
     aux = []
     for key, datafile in sources.AUX_FILES.items():
         status, path = sources.where(datafile)
-        aux.append({"name": key, "file": datafile.path, "description": datafile.description,
-                    "status": status, "path": str(path) if path else None})
+        aux.append(
+            {
+                "name": key,
+                "file": datafile.path,
+                "description": datafile.description,
+                "status": status,
+                "path": str(path) if path else None,
+            }
+        )
     return {"benchmarks": benchmarks, "aux": aux}
 
 
@@ -131,7 +145,7 @@ def fetch(names: tuple[str, ...], fetch_all: bool) -> None:
 def _structures(split: dict[str, object], desc: str) -> dict:
     from tqdm import tqdm
 
-    from benchmarks.atomgen.structures import StructureParseError, parse_poscar
+    from atomgenbench.benchmarks.atomgen.structures import StructureParseError, parse_poscar
 
     out = {}
     for key, text in tqdm(split.items(), desc=desc, unit="crystal", leave=False, disable=None):
@@ -150,12 +164,17 @@ def show_info(name: str) -> dict:
     """Counts, elements, atoms per cell and T_c coverage (structure) or value ranges (float)."""
     spec = _spec(name)
     splits = _load(name)
-    info: dict = {"name": name, "kind": spec.kind, "family": spec.family, "splits": spec.split_sizes,
-                  "leaderboard_file": spec.leaderboard_file}
+    info: dict = {
+        "name": name,
+        "kind": spec.kind,
+        "family": spec.family,
+        "splits": spec.split_sizes,
+        "leaderboard_file": spec.leaderboard_file,
+    }
     if spec.kind == "float":
         info["values"] = {s: _summary([float(v) for v in vals.values()]) for s, vals in splits.items()}
         return info
-    from benchmarks.atomgen.conditioning import TC_PROVENANCE, tc_table
+    from atomgenbench.benchmarks.atomgen.conditioning import TC_PROVENANCE, tc_table
 
     elements: Counter = Counter()
     natoms: dict[str, list[int]] = {}
@@ -189,8 +208,11 @@ def show(name: str, as_json: bool) -> None:
     click.echo(f"{info['name']} ({info['kind']}, family {info['family']}) -> {info['leaderboard_file']}")
     click.echo("splits: " + ", ".join(f"{k} {v}" for k, v in _ordered(info["splits"])))
     fmt = lambda d: f"{d['min']:.4g} / {d['median']:.4g} / {d['max']:.4g}" if d else "-"  # noqa: E731
-    for key, label in (("values", "value min/median/max"), ("atoms_per_cell", "atoms per cell min/median/max"),
-                       ("tc", "T_c (K) min/median/max")):
+    for key, label in (
+        ("values", "value min/median/max"),
+        ("atoms_per_cell", "atoms per cell min/median/max"),
+        ("tc", "T_c (K) min/median/max"),
+    ):
         for split, d in info.get(key, {}).items():
             extra = f"  ({d['covered']}/{d['of']} ids have T_c)" if key == "tc" else ""
             click.echo(f"{label:<32} {split:<6} {fmt(d)}{extra}")
@@ -228,7 +250,7 @@ def check_benchmark(name: str, *, ltol: float, stol: float, angle_tol: float) ->
     from pymatgen.analysis.structure_matcher import StructureMatcher
     from tqdm import tqdm
 
-    from benchmarks.atomgen.conditioning import TC_PROVENANCE, tc_table
+    from atomgenbench.benchmarks.atomgen.conditioning import TC_PROVENANCE, tc_table
 
     spec = _spec(name)
     if spec.kind != "structure":
@@ -276,8 +298,12 @@ def _clusters(keys: list[str], structs: dict, matcher) -> list[list[str]]:
 @click.argument("name")
 @click.option("--ltol", default=DEFAULT_TOLERANCES["ltol"], show_default=True, help="StructureMatcher ltol.")
 @click.option("--stol", default=DEFAULT_TOLERANCES["stol"], show_default=True, help="StructureMatcher stol.")
-@click.option("--angle-tol", default=DEFAULT_TOLERANCES["angle_tol"], show_default=True,
-              help="StructureMatcher angle_tol (degrees).")
+@click.option(
+    "--angle-tol",
+    default=DEFAULT_TOLERANCES["angle_tol"],
+    show_default=True,
+    help="StructureMatcher angle_tol (degrees).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def check(name: str, ltol: float, stol: float, angle_tol: float, as_json: bool) -> None:
     """Test crystals of NAME that duplicate training crystals, and ids missing T_c.
@@ -291,8 +317,10 @@ def check(name: str, ltol: float, stol: float, angle_tol: float, as_json: bool) 
         click.echo(json.dumps(asdict(report), indent=2))
         return
     tol = ", ".join(f"{k}={v:g}" for k, v in report.tolerances.items())
-    click.echo(f"{report.name}: {report.test_size} test vs {report.train_size} train crystals "
-               f"(StructureMatcher {tol}; compared within reduced formula)")
+    click.echo(
+        f"{report.name}: {report.test_size} test vs {report.train_size} train crystals "
+        f"(StructureMatcher {tol}; compared within reduced formula)"
+    )
     click.echo(f"test crystals whose reduced formula occurs in train: {report.test_formula_in_train}")
     click.echo(f"test crystals duplicating a training crystal: {len(report.duplicates)}")
     for key, hits in report.duplicates.items():

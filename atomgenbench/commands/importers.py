@@ -6,25 +6,48 @@ from pathlib import Path
 
 import click
 
-_BENCH = click.option("--benchmark", "-b", required=True,
-                      help="Structure benchmark the output is for (dft_3d_Tc_supercon, alex_supercon_Tc).")
-_OUT = click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=False),
-                    help="Folder to write predictions.csv and predictions.json into.")
-_TEST_CSV = click.option("--test-csv", required=True, type=click.Path(dir_okay=False, exists=True),
-                         help="The test.csv the model was evaluated on; its material_id column gives the ids, in order.")
-_EVAL = click.option("--eval-index", type=int, default=0, show_default=True, help="Which eval to import (num_evals > 1).")
-_TRUST = click.option("--trust-pickle", is_flag=True,
-                      help="Allow arbitrary pickled code in the .pt file (only for files you trust and that "
-                           "cannot be read safely otherwise).")
-_COMP = click.option("--composition-check/--no-composition-check", default=True, show_default=True,
-                     help="Require each prediction's composition to equal its paired test crystal's "
-                          "(detects misaligned rows; the official runs force the composition).")
+_BENCH = click.option(
+    "--benchmark",
+    "-b",
+    required=True,
+    help="Structure benchmark the output is for (dft_3d_Tc_supercon, alex_supercon_Tc).",
+)
+_OUT = click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder to write predictions.csv and predictions.json into.",
+)
+_TEST_CSV = click.option(
+    "--test-csv",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="The test.csv the model was evaluated on; its material_id column gives the ids, in order.",
+)
+_EVAL = click.option(
+    "--eval-index", type=int, default=0, show_default=True, help="Which eval to import (num_evals > 1)."
+)
+_TRUST = click.option(
+    "--trust-pickle",
+    is_flag=True,
+    help="Allow arbitrary pickled code in the .pt file (only for files you trust and that "
+    "cannot be read safely otherwise).",
+)
+_COMP = click.option(
+    "--composition-check/--no-composition-check",
+    default=True,
+    show_default=True,
+    help="Require each prediction's composition to equal its paired test crystal's "
+    "(detects misaligned rows; the official runs force the composition).",
+)
 
 
 def _finish(make, out_dir: str) -> None:
-    from benchmarks.atomgen.registry import UnknownBenchmarkError
-    from benchmarks.atomgen.sources import DataError
-    from runners.importers import ImportFormatError, UnsafeFileError
+    from atomgenbench.benchmarks.atomgen.registry import UnknownBenchmarkError
+    from atomgenbench.benchmarks.atomgen.sources import DataError
+    from atomgenbench.runners.importers import ImportFormatError, UnsafeFileError
 
     try:
         preds = make()
@@ -32,8 +55,10 @@ def _finish(make, out_dir: str) -> None:
         raise click.ClickException(str(exc)) from None
     preds.write(out_dir)
     n_fail = len(preds.failures)
-    click.echo(f"{preds.model} -> {Path(out_dir) / 'predictions.csv'}: {len(preds.ids) - n_fail}/{len(preds.ids)} "
-               f"predictions, {n_fail} failures ({preds.extra.get('absent_ids', 0)} ids absent from the file)")
+    click.echo(
+        f"{preds.model} -> {Path(out_dir) / 'predictions.csv'}: {len(preds.ids) - n_fail}/{len(preds.ids)} "
+        f"predictions, {n_fail} failures ({preds.extra.get('absent_ids', 0)} ids absent from the file)"
+    )
 
 
 @click.group(name="import")
@@ -55,10 +80,19 @@ def import_() -> None:
 @_COMP
 def cdvae(pt_file, test_csv, benchmark, out_dir, eval_index, trust_pickle, composition_check) -> None:
     """CDVAE eval_recon.pt (scripts/evaluate.py --tasks recon); crystal i = row i of --test-csv."""
-    from runners.importers.cdvae import import_cdvae
+    from atomgenbench.runners.importers.cdvae import import_cdvae
 
-    _finish(lambda: import_cdvae(pt_file, test_csv, benchmark, eval_index=eval_index, trust_pickle=trust_pickle,
-                                 check_composition=composition_check), out_dir)
+    _finish(
+        lambda: import_cdvae(
+            pt_file,
+            test_csv,
+            benchmark,
+            eval_index=eval_index,
+            trust_pickle=trust_pickle,
+            check_composition=composition_check,
+        ),
+        out_dir,
+    )
 
 
 @import_.command(name="flowmm")
@@ -71,22 +105,37 @@ def cdvae(pt_file, test_csv, benchmark, out_dir, eval_index, trust_pickle, compo
 @_COMP
 def flowmm(pt_file, test_csv, benchmark, out_dir, eval_index, trust_pickle, composition_check) -> None:
     """FlowMM consolidated_reconstruct.pt; order verified with its batch_indices against --test-csv."""
-    from runners.importers.flowmm import import_flowmm
+    from atomgenbench.runners.importers.flowmm import import_flowmm
 
-    _finish(lambda: import_flowmm(pt_file, test_csv, benchmark, eval_index=eval_index, trust_pickle=trust_pickle,
-                                  check_composition=composition_check), out_dir)
+    _finish(
+        lambda: import_flowmm(
+            pt_file,
+            test_csv,
+            benchmark,
+            eval_index=eval_index,
+            trust_pickle=trust_pickle,
+            check_composition=composition_check,
+        ),
+        out_dir,
+    )
 
 
 @import_.command(name="atomgpt")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True))
 @_BENCH
 @_OUT
-@click.option("--misses", type=click.Path(dir_okay=False, exists=True),
-              help="AtomGPT's .misses.csv (default: <stem>.misses.csv beside FILE, if present).")
-@click.option("--test-csv", type=click.Path(dir_okay=False, exists=True),
-              help="For out_inv.json only: ids in order (default: the benchmark's test ids in order).")
+@click.option(
+    "--misses",
+    type=click.Path(dir_okay=False, exists=True),
+    help="AtomGPT's .misses.csv (default: <stem>.misses.csv beside FILE, if present).",
+)
+@click.option(
+    "--test-csv",
+    type=click.Path(dir_okay=False, exists=True),
+    help="For out_inv.json only: ids in order (default: the benchmark's test ids in order).",
+)
 def atomgpt(file, benchmark, out_dir, misses, test_csv) -> None:
     """AtomGPT benchmark CSV (id,target,prediction; paired by id) or out_inv.json (paired by order)."""
-    from runners.importers.atomgpt import import_atomgpt
+    from atomgenbench.runners.importers.atomgpt import import_atomgpt
 
     _finish(lambda: import_atomgpt(file, benchmark, test_csv=test_csv, misses=misses), out_dir)

@@ -10,8 +10,18 @@ from pathlib import Path
 import click
 
 #: metadata fields settable from the command line (option name = field name with '-' for '_')
-META_FIELDS = ("model_name", "team_name", "author_email", "project_url", "date_submitted", "software_used",
-               "hardware_used", "database_version", "language", "os")
+META_FIELDS = (
+    "model_name",
+    "team_name",
+    "author_email",
+    "project_url",
+    "date_submitted",
+    "software_used",
+    "hardware_used",
+    "database_version",
+    "language",
+    "os",
+)
 DATASETS = {"dft_3d": "dft_3d_Tc_supercon", "alex": "alex_supercon_Tc"}
 
 
@@ -38,32 +48,56 @@ def _slug(text: str) -> str:
 
 def run_sh_text(inputs: dict[str, Path], predictions: dict, out_dir: Path, argv: list[str]) -> str:
     """A run.sh that regenerates the predictions with this toolkit and re-packages them."""
-    lines = ["#!/usr/bin/env bash", "# Reproduces this contribution with atomgenbench "
-             "(https://pypi.org/project/atomgenbench, or pip install -e . from its repository).", "set -euo pipefail",
-             "pip install torch==2.13.0 && pip install 'atomgenbench[models]'", "atomgenbench data fetch --all"]
+    lines = [
+        "#!/usr/bin/env bash",
+        "# Reproduces this contribution with atomgenbench "
+        "(https://pypi.org/project/atomgenbench, or pip install -e . from its repository).",
+        "set -euo pipefail",
+        "pip install torch==2.13.0 && pip install 'atomgenbench[models]'",
+        "atomgenbench data fetch --all",
+    ]
     for bench, path in inputs.items():
         preds = predictions[bench]
         if preds.model and preds.preset:
             seed = preds.seed if preds.seed is not None else 0
-            lines.append(f"atomgenbench run {shlex.quote(preds.model)} --benchmark {bench} --preset "
-                         f"{shlex.quote(preds.preset)} --seed {seed} --out {shlex.quote(str(path))}")
+            lines.append(
+                f"atomgenbench run {shlex.quote(preds.model)} --benchmark {bench} --preset "
+                f"{shlex.quote(preds.preset)} --seed {seed} --out {shlex.quote(str(path))}"
+            )
         else:
-            lines.append(f"# {bench}: predictions were imported from {path} (made outside atomgenbench's runners);"
-                         " regenerate that file with your model before packaging.")
+            lines.append(
+                f"# {bench}: predictions were imported from {path} (made outside atomgenbench's runners);"
+                " regenerate that file with your model before packaging."
+            )
     lines.append(" ".join(shlex.quote(a) for a in argv))
     return "\n".join(lines) + "\n"
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--dft-3d", "dft_3d", type=click.Path(exists=True, path_type=Path),
-              help="Predictions for dft_3d_Tc_supercon (any evaluator input format).")
-@click.option("--alex", type=click.Path(exists=True, path_type=Path),
-              help="Predictions for alex_supercon_Tc (any evaluator input format).")
+@click.option(
+    "--dft-3d",
+    "dft_3d",
+    type=click.Path(exists=True, path_type=Path),
+    help="Predictions for dft_3d_Tc_supercon (any evaluator input format).",
+)
+@click.option(
+    "--alex",
+    type=click.Path(exists=True, path_type=Path),
+    help="Predictions for alex_supercon_Tc (any evaluator input format).",
+)
 @click.option("--name", help="Contribution folder name (default: the model name, lower-case, '_' for spaces).")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (default: submissions/<name>).")
-@click.option("--metadata", "metadata_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML or JSON file with metadata.json fields; command-line options override it.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: submissions/<name>).",
+)
+@click.option(
+    "--metadata",
+    "metadata_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML or JSON file with metadata.json fields; command-line options override it.",
+)
 @click.option("--model-name")
 @click.option("--team-name", help="Default: the model name.")
 @click.option("--author-email")
@@ -75,8 +109,11 @@ def run_sh_text(inputs: dict[str, Path], predictions: dict, out_dir: Path, argv:
 @click.option("--database-version")
 @click.option("--language")
 @click.option("--os", "os_")
-@click.option("--fill-failures", is_flag=True,
-              help="Write a recorded one-atom He placeholder for failed predictions instead of refusing.")
+@click.option(
+    "--fill-failures",
+    is_flag=True,
+    help="Write a recorded one-atom He placeholder for failed predictions instead of refusing.",
+)
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 def package(dft_3d, alex, name, out, metadata_file, fill_failures, force, **options) -> None:
     """Write a JARVIS-Leaderboard AtomGenBench contribution folder.
@@ -93,8 +130,8 @@ def package(dft_3d, alex, name, out, metadata_file, fill_failures, force, **opti
     Example: atomgenbench package --dft-3d runs/cdvae_dft --alex runs/cdvae_alex
     --model-name CDVAE --author-email me@example.org --project-url https://arxiv.org/abs/2110.06197
     """
-    from evaluator.inputs import InputError, load_predictions
-    from evaluator.package import PackageError, package_contribution
+    from atomgenbench.evaluator.inputs import InputError, load_predictions
+    from atomgenbench.evaluator.package import PackageError, package_contribution
 
     inputs = {DATASETS[k]: p for k, p in (("dft_3d", dft_3d), ("alex", alex)) if p is not None}
     if not inputs:
@@ -116,21 +153,24 @@ def package(dft_3d, alex, name, out, metadata_file, fill_failures, force, **opti
     for bench, preds in predictions.items():
         total = sum(v for v in preds.time_taken_seconds.values() if isinstance(v, (int, float)))
         if total:
-            from benchmarks.atomgen.registry import get_spec
+            from atomgenbench.benchmarks.atomgen.registry import get_spec
 
             time_taken[get_spec(bench).leaderboard_file] = round(total, 1)
     argv = ["atomgenbench", "package", *_argv_from(inputs, out_dir)] + (["--fill-failures"] if fill_failures else [])
     run_sh = run_sh_text(inputs, predictions, out_dir, argv)
     try:
-        result = package_contribution(predictions, meta, out_dir, run_sh=run_sh, force=force,
-                                      fill_failures=fill_failures, time_taken=time_taken)
+        result = package_contribution(
+            predictions, meta, out_dir, run_sh=run_sh, force=force, fill_failures=fill_failures, time_taken=time_taken
+        )
     except PackageError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{out_dir}: cannot write the contribution folder ({exc.strerror or exc})") from None
     n_filled = sum(len(v) for v in result.filled.values())
-    click.echo(f"wrote {result.out_dir}: {len(result.files)} leaderboard files, metadata.json, run.sh, README.md"
-               + (f" ({n_filled} failed predictions filled with placeholders)" if n_filled else ""))
+    click.echo(
+        f"wrote {result.out_dir}: {len(result.files)} leaderboard files, metadata.json, run.sh, README.md"
+        + (f" ({n_filled} failed predictions filled with placeholders)" if n_filled else "")
+    )
     click.echo(f"next: atomgenbench validate {result.out_dir}")
 
 

@@ -17,30 +17,69 @@ def _names(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @click.command("reproduce")
-@click.option("--preset", type=click.Choice(["quick", "cpu", "paper"]), default="quick", show_default=True,
-              help="quick: every stage in minutes on a laptop (models use their 'smoke' preset); "
-                   "cpu: real runs on 2 CPU cores; paper: the paper's hyper-parameters, for GPUs.")
+@click.option(
+    "--preset",
+    type=click.Choice(["quick", "cpu", "paper"]),
+    default="quick",
+    show_default=True,
+    help="quick: every stage in minutes on a laptop (models use their 'smoke' preset); "
+    "cpu: real runs on 2 CPU cores; paper: the paper's hyper-parameters, for GPUs.",
+)
 @click.option("--models", help="Comma-separated models (default: atomgpt,cdvae,flowmm; 'none' for none).")
 @click.option("--baselines", help="Comma-separated baselines (default: oracle,prior,nearest; 'none' for none).")
-@click.option("--benchmarks", help="Comma-separated structure benchmarks "
-              "(default: dft_3d_Tc_supercon,alex_supercon_Tc).")
-@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (runs/, submissions/, eval/, report/, report.md, stages.json).")
+@click.option(
+    "--benchmarks", help="Comma-separated structure benchmarks (default: dft_3d_Tc_supercon,alex_supercon_Tc)."
+)
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (runs/, submissions/, eval/, report/, report.md, stages.json).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for training, sampling and bootstrap.")
-@click.option("--workers", "-j", type=click.IntRange(1), default=2, show_default=True,
-              help="Processes for structure matching.")
-@click.option("--n-bootstrap", type=click.IntRange(10), default=1000, show_default=True,
-              help="Bootstrap resamples for the 95% CIs.")
+@click.option(
+    "--workers", "-j", type=click.IntRange(1), default=2, show_default=True, help="Processes for structure matching."
+)
+@click.option(
+    "--n-bootstrap",
+    type=click.IntRange(10),
+    default=1000,
+    show_default=True,
+    help="Bootstrap resamples for the 95% CIs.",
+)
 @click.option("--team-name", default="atomgenbench", show_default=True, help="metadata.json team_name.")
-@click.option("--author-email", default="atomgenbench@users.noreply.github.com", show_default=True,
-              help="metadata.json author_email (set your own before submitting).")
-@click.option("--project-url", default="https://github.com/atomgenbench/atomgenbench", show_default=True,
-              help="metadata.json project_url.")
+@click.option(
+    "--author-email",
+    default="atomgenbench@users.noreply.github.com",
+    show_default=True,
+    help="metadata.json author_email (set your own before submitting).",
+)
+@click.option(
+    "--project-url",
+    default="https://github.com/atomgenbench/atomgenbench",
+    show_default=True,
+    help="metadata.json project_url.",
+)
 @click.option("--accelerator", default="cpu", show_default=True, help="Lightning accelerator for the models.")
 @click.option("--devices", default="1", show_default=True, help="Lightning devices for the models.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-def reproduce(preset, models, baselines, benchmarks, out, seed, workers, n_bootstrap, team_name, author_email,
-              project_url, accelerator, devices, no_progress) -> None:
+def reproduce(
+    preset,
+    models,
+    baselines,
+    benchmarks,
+    out,
+    seed,
+    workers,
+    n_bootstrap,
+    team_name,
+    author_email,
+    project_url,
+    accelerator,
+    devices,
+    no_progress,
+) -> None:
     """Fit every selected model and baseline on both AtomGenBench datasets, evaluate,
     compare, package and validate — one command, one progress bar.
 
@@ -50,16 +89,26 @@ def reproduce(preset, models, baselines, benchmarks, out, seed, workers, n_boots
     ours), OUT/submissions/atomgenbench-<model>-<preset>/ (validated contribution
     folders), OUT/eval/ (per-model metrics.json, rows.csv, figures).
     """
+    from atomgenbench.benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE
     from atomgenbench.reproduce import DEFAULT_BASELINES, DEFAULT_MODELS, ReproduceConfig, ReproduceError
     from atomgenbench.reproduce import reproduce as run_reproduce
-    from benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE
-    from runners.base import TrainerOptions
+    from atomgenbench.runners.base import TrainerOptions
 
     cfg = ReproduceConfig(
-        preset=preset, out=out, models=_names(models, DEFAULT_MODELS), baselines=_names(baselines, DEFAULT_BASELINES),
-        benchmarks=_names(benchmarks, ATOMGENBENCH_STRUCTURE), seed=seed, workers=workers, n_bootstrap=n_bootstrap,
-        metadata={"team_name": team_name, "author_email": author_email, "project_url": project_url,
-                  "git_url": [project_url]},
+        preset=preset,
+        out=out,
+        models=_names(models, DEFAULT_MODELS),
+        baselines=_names(baselines, DEFAULT_BASELINES),
+        benchmarks=_names(benchmarks, ATOMGENBENCH_STRUCTURE),
+        seed=seed,
+        workers=workers,
+        n_bootstrap=n_bootstrap,
+        metadata={
+            "team_name": team_name,
+            "author_email": author_email,
+            "project_url": project_url,
+            "git_url": [project_url],
+        },
         trainer=TrainerOptions(accelerator=accelerator, devices=int(devices) if devices.isdigit() else devices),
         argv=["atomgenbench", *sys.argv[1:]] if sys.argv and sys.argv[0].endswith("atomgenbench") else [],
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from runners.base import PRESETS, TrainerOptions
-from runners.registry import RUNNERS
+from atomgenbench.runners.base import PRESETS, TrainerOptions
+from atomgenbench.runners.registry import RUNNERS
 
 
 def _devices(value: str) -> int | str:
@@ -14,23 +14,47 @@ def _devices(value: str) -> int | str:
 
 @click.command(name="run")
 @click.argument("model", type=click.Choice(sorted(RUNNERS)), metavar="MODEL")
-@click.option("--benchmark", "-b", required=True, help="Structure benchmark, e.g. dft_3d_Tc_supercon or alex_supercon_Tc.")
-@click.option("--preset", "-p", type=click.Choice(PRESETS), default="cpu", show_default=True,
-              help="smoke: seconds (tests); cpu: a real run on 2 cores; paper: the paper's settings (GPU).")
-@click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Output folder: predictions.csv, predictions.json, and work/ (checkpoints, partial results).")
+@click.option(
+    "--benchmark", "-b", required=True, help="Structure benchmark, e.g. dft_3d_Tc_supercon or alex_supercon_Tc."
+)
+@click.option(
+    "--preset",
+    "-p",
+    type=click.Choice(PRESETS),
+    default="cpu",
+    show_default=True,
+    help="smoke: seconds (tests); cpu: a real run on 2 cores; paper: the paper's settings (GPU).",
+)
+@click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output folder: predictions.csv, predictions.json, and work/ (checkpoints, partial results).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option("--set", "set_pairs", multiple=True, metavar="KEY=VALUE",
-              help="Override one preset parameter (value read as a YAML scalar); repeatable.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False),
-              help="YAML file of parameter overrides (applied before --set).")
+@click.option(
+    "--set",
+    "set_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override one preset parameter (value read as a YAML scalar); repeatable.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="YAML file of parameter overrides (applied before --set).",
+)
 @click.option("--accelerator", default="cpu", show_default=True, help="Lightning accelerator (cpu, gpu, auto).")
 @click.option("--devices", default="1", show_default=True, help="Lightning devices (a number or 'auto').")
 @click.option("--num-nodes", type=int, default=1, show_default=True, help="Lightning num_nodes.")
 @click.option("--strategy", default="auto", show_default=True, help="Lightning strategy (auto, ddp, ...).")
 @click.option("--progress/--no-progress", default=True, help="Show tqdm progress bars.")
-def run(model, benchmark, preset, out_dir, seed, set_pairs, config_file, accelerator, devices, num_nodes,
-        strategy, progress) -> None:
+def run(
+    model, benchmark, preset, out_dir, seed, set_pairs, config_file, accelerator, devices, num_nodes, strategy, progress
+) -> None:
     """Fit MODEL on a benchmark's training split and reconstruct every test crystal.
 
     MODEL is a native model (atomgpt, cdvae, flowmm) or a baseline (oracle, prior,
@@ -40,24 +64,26 @@ def run(model, benchmark, preset, out_dir, seed, set_pairs, config_file, acceler
 
         atomgenbench run nearest --benchmark dft_3d_Tc_supercon --preset cpu --out runs/nearest
     """
-    from benchmarks.atomgen.registry import UnknownBenchmarkError
-    from benchmarks.atomgen.sources import DataError
-    from runners.config import ConfigError, load_yaml_overrides, merge_overrides, parse_set_pairs
+    from atomgenbench.benchmarks.atomgen.registry import UnknownBenchmarkError
+    from atomgenbench.benchmarks.atomgen.sources import DataError
+    from atomgenbench.runners.config import ConfigError, load_yaml_overrides, merge_overrides, parse_set_pairs
 
     try:
-        overrides = merge_overrides(load_yaml_overrides(config_file) if config_file else None,
-                                    parse_set_pairs(set_pairs))
+        overrides = merge_overrides(
+            load_yaml_overrides(config_file) if config_file else None, parse_set_pairs(set_pairs)
+        )
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    trainer = TrainerOptions(accelerator=accelerator, devices=_devices(devices), num_nodes=num_nodes,
-                             strategy=strategy)
+    trainer = TrainerOptions(accelerator=accelerator, devices=_devices(devices), num_nodes=num_nodes, strategy=strategy)
     try:
-        from runners.api import RunError, run as run_model
+        from atomgenbench.runners.api import RunError
+        from atomgenbench.runners.api import run as run_model
     except ModuleNotFoundError as exc:  # pragma: no cover - core deps are required
         raise click.ClickException(f"missing dependency {exc.name!r}") from None
     try:
-        preds = run_model(model, benchmark, preset, out_dir, seed=seed, overrides=overrides, trainer=trainer,
-                          progress=progress)
+        preds = run_model(
+            model, benchmark, preset, out_dir, seed=seed, overrides=overrides, trainer=trainer, progress=progress
+        )
     except ModuleNotFoundError as exc:
         top = (exc.name or "").split(".")[0]
         if top in {"atomgenbench", "benchmarks", "runners", "evaluator"}:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from evaluator.validate_files import MAX_ATOMS, Finding
+from atomgenbench.evaluator.validate_files import MAX_ATOMS, Finding
 
 
 def _where(f: Finding) -> str:
@@ -23,23 +23,37 @@ def _print_human(report) -> None:
         click.echo("\nScores the leaderboard will show:")
         for path, s in report.scores.items():
             value = "nan" if s["value"] is None else f"{s['value']:g}"
-            click.echo(f"  {Path(path).parent.name}/{Path(path).name}  {s['metric']} = {value}  "
-                       f"({s['n_matched']}/{s['n_total']} matched)")
+            click.echo(
+                f"  {Path(path).parent.name}/{Path(path).name}  {s['metric']} = {value}  "
+                f"({s['n_matched']}/{s['n_total']} matched)"
+            )
     n_err, n_warn = len(report.errors), len(report.warnings)
     verdict = "VALID" if report.valid else "INVALID"
     click.echo(f"\n{verdict}: {len(report.folders)} folder(s), {n_err} error(s), {n_warn} warning(s)")
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(exists=True, file_okay=False, dir_okay=True, path_type=Path))
-@click.option("--json", "as_json", is_flag=True,
-              help='Print {"valid", "errors", "warnings", "scores"} as JSON instead of text.')
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, dir_okay=True, path_type=Path)
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help='Print {"valid", "errors", "warnings", "scores"} as JSON instead of text.'
+)
 @click.option("--no-scores", is_flag=True, help="Skip scoring (structure matching is slow on alex_supercon).")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Processes for structure matching while scoring.")
-@click.option("--max-atoms", type=click.IntRange(min=1), default=MAX_ATOMS, show_default=True,
-              help="Reject predicted cells with more atoms than this.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes for structure matching while scoring.",
+)
+@click.option(
+    "--max-atoms",
+    type=click.IntRange(min=1),
+    default=MAX_ATOMS,
+    show_default=True,
+    help="Reject predicted cells with more atoms than this.",
+)
 def validate(paths: tuple[Path, ...], as_json: bool, no_scores: bool, workers: int, max_atoms: int) -> None:
     """Check JARVIS-Leaderboard AtomGen contribution folders strictly.
 
@@ -53,10 +67,11 @@ def validate(paths: tuple[Path, ...], as_json: bool, no_scores: bool, workers: i
 
     Exit status: 0 valid, 1 invalid, 2 usage error.
     """
-    from evaluator.validate import validate_paths
+    from atomgenbench.evaluator.validate import validate_paths
 
-    report = validate_paths(list(paths), scores=not no_scores, workers=workers, max_atoms=max_atoms,
-                            progress=not as_json)
+    report = validate_paths(
+        list(paths), scores=not no_scores, workers=workers, max_atoms=max_atoms, progress=not as_json
+    )
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:

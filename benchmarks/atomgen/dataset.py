@@ -10,9 +10,10 @@ from functools import cached_property, lru_cache
 
 from pymatgen.core import Structure
 
-from benchmarks.atomgen.registry import BenchmarkSpec, get_spec
-from benchmarks.atomgen.sources import DataError, fetch
-from benchmarks.atomgen.structures import parse_poscar
+from atomgenbench.benchmarks.atomgen.registry import BenchmarkSpec, get_spec
+from atomgenbench.benchmarks.atomgen.sources import DataError, fetch
+from atomgenbench.benchmarks.atomgen.structures import parse_poscar
+from atomgenbench.benchmarks.atomgen.tc import tc_table
 
 
 @lru_cache(maxsize=32)
@@ -92,8 +93,6 @@ class BenchmarkData:
 
     @cached_property
     def tc(self) -> dict[str, float]:
-        from benchmarks.atomgen.conditioning import tc_table
-
         return tc_table(self.spec.family)
 
 

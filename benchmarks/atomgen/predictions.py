@@ -26,7 +26,8 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmarks.atomgen.structures import escape, unescape
+from atomgenbench.benchmarks.atomgen.structures import escape, unescape
+from atomgenbench.errors import PredictionsError
 
 SCHEMA_VERSION = 1
 CSV_NAME = "predictions.csv"
@@ -34,7 +35,7 @@ JSON_NAME = "predictions.json"
 CSV_HEADER = ("id", "prediction")
 
 
-class PredictionsFormatError(ValueError):
+class PredictionsFormatError(PredictionsError):
     """A predictions file that does not follow the standardized format."""
 
 
@@ -76,7 +77,7 @@ class Predictions:
 
     def write(self, out_dir: str | os.PathLike) -> Path:
         """Write ``predictions.csv`` and ``predictions.json`` atomically into ``out_dir``."""
-        from atomgenbench import __version__
+        from atomgenbench.versions import __version__
 
         if self.toolkit_version is None:
             self.toolkit_version = __version__
@@ -92,7 +93,7 @@ class Predictions:
         return out
 
     @classmethod
-    def read(cls, path: str | os.PathLike, *, benchmark: str | None = None, model: str | None = None) -> "Predictions":
+    def read(cls, path: str | os.PathLike, *, benchmark: str | None = None, model: str | None = None) -> Predictions:
         """Read a predictions folder, or a ``predictions.csv`` (its json beside it is optional)."""
         path = Path(path)
         csv_path = path / CSV_NAME if path.is_dir() else path
@@ -110,8 +111,9 @@ class Predictions:
                 raise PredictionsFormatError(f"{json_path}: must hold a JSON object, got {type(meta).__name__}")
         recorded = meta.get("failures") or {}
         if not isinstance(recorded, dict):
-            raise PredictionsFormatError(f"{json_path}: 'failures' must map ids to reasons, "
-                                         f"got {type(recorded).__name__}")
+            raise PredictionsFormatError(
+                f"{json_path}: 'failures' must map ids to reasons, got {type(recorded).__name__}"
+            )
         for key in failures:
             failures[key] = recorded.get(key, failures[key])
         return cls(

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from atomgenbench.errors import UsageError
+
 #: upstream repository and pinned commit of the live leaderboard ("current" line)
 UPSTREAM_REPO = "atomgptlab/jarvis_leaderboard"
 UPSTREAM_COMMIT = "7fbfa84ad19c95873112fc572ef877d7e349a3f3"
@@ -100,33 +102,75 @@ _SHA = {
 }
 
 
-def _family(dataset: str, base_prop: str, family: str, sizes: dict[str, int], id_pattern: str,
-            description: str) -> list[BenchmarkSpec]:
+def _family(
+    dataset: str, base_prop: str, family: str, sizes: dict[str, int], id_pattern: str, description: str
+) -> list[BenchmarkSpec]:
     base = f"{dataset}_{base_prop}"
-    specs = [BenchmarkSpec(base, dataset, base_prop, family, "structure", _SHA[base], sizes,
-                           id_pattern, description=description)]
+    specs = [
+        BenchmarkSpec(
+            base, dataset, base_prop, family, "structure", _SHA[base], sizes, id_pattern, description=description
+        )
+    ]
     for p in LATTICE_PARAMS:
         name = f"{base}_{p}"
         unit = "Å" if p in ("a", "b", "c") else "°"
-        specs.append(BenchmarkSpec(
-            name, dataset, f"{base_prop}_{p}", family, "float", _SHA[name], sizes, id_pattern,
-            lattice_param=p, structure_benchmark=base,
-            description=f"unreduced lattice parameter {p} ({unit}) of {base}",
-        ))
+        specs.append(
+            BenchmarkSpec(
+                name,
+                dataset,
+                f"{base_prop}_{p}",
+                family,
+                "float",
+                _SHA[name],
+                sizes,
+                id_pattern,
+                lattice_param=p,
+                structure_benchmark=base,
+                description=f"unreduced lattice parameter {p} ({unit}) of {base}",
+            )
+        )
     return specs
 
 
 _SPECS: list[BenchmarkSpec] = [
-    *_family("dft_3d", "Tc_supercon", "dft_3d", {"train": 953, "test": 105}, r"JVASP-\d+",
-             "JARVIS Supercon-3D: reconstruct 105 held-out superconductors (<= 18 atoms)"),
-    *_family("alex_supercon", "Tc", "alex_supercon", {"train": 7428, "test": 825}, r"agm\d+",
-             "Alexandria DS-A/B: reconstruct 825 held-out superconductors (<= 12 atoms)"),
-    BenchmarkSpec("carbon24_energy_per_atom", "carbon24", "energy_per_atom", "carbon24", "structure",
-                  _SHA["carbon24_energy_per_atom"], {"train": 6091, "val": 2032, "test": 2030},
-                  r"C-\d+-\d+-\d+", description="carbon24 (older benchmark, still listed)"),
-    BenchmarkSpec("perov5_heat_ref", "perov5", "heat_ref", "perov5", "structure",
-                  _SHA["perov5_heat_ref"], {"train": 11356, "val": 3787, "test": 3785},
-                  r"\d+", description="perov5 (excluded from upstream page rebuilds)"),
+    *_family(
+        "dft_3d",
+        "Tc_supercon",
+        "dft_3d",
+        {"train": 953, "test": 105},
+        r"JVASP-\d+",
+        "JARVIS Supercon-3D: reconstruct 105 held-out superconductors (<= 18 atoms)",
+    ),
+    *_family(
+        "alex_supercon",
+        "Tc",
+        "alex_supercon",
+        {"train": 7428, "test": 825},
+        r"agm\d+",
+        "Alexandria DS-A/B: reconstruct 825 held-out superconductors (<= 12 atoms)",
+    ),
+    BenchmarkSpec(
+        "carbon24_energy_per_atom",
+        "carbon24",
+        "energy_per_atom",
+        "carbon24",
+        "structure",
+        _SHA["carbon24_energy_per_atom"],
+        {"train": 6091, "val": 2032, "test": 2030},
+        r"C-\d+-\d+-\d+",
+        description="carbon24 (older benchmark, still listed)",
+    ),
+    BenchmarkSpec(
+        "perov5_heat_ref",
+        "perov5",
+        "heat_ref",
+        "perov5",
+        "structure",
+        _SHA["perov5_heat_ref"],
+        {"train": 11356, "val": 3787, "test": 3785},
+        r"\d+",
+        description="perov5 (excluded from upstream page rebuilds)",
+    ),
 ]
 
 REGISTRY: dict[str, BenchmarkSpec] = {s.name: s for s in _SPECS}
@@ -135,7 +179,7 @@ REGISTRY: dict[str, BenchmarkSpec] = {s.name: s for s in _SPECS}
 ATOMGENBENCH_STRUCTURE: tuple[str, ...] = ("dft_3d_Tc_supercon", "alex_supercon_Tc")
 
 
-class UnknownBenchmarkError(KeyError):
+class UnknownBenchmarkError(UsageError, KeyError):
     """Raised for a benchmark name that is not in the registry."""
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable

@@ -12,22 +12,26 @@ Resolution order for a data file with a path relative to the data root:
    file and only moves it into the cache after its sha256 matched.
 
 Auxiliary files whose upstream is another format (``url_path is None``) are built
-by :func:`benchmarks.atomgen.upstream.build` instead of downloaded; a built copy
+from their upstream source (converted by :mod:`atomgenbench.benchmarks.atomgen.upstream`)
+instead of downloaded; a built copy
 cannot be byte-identical to the mirror's, so such files are also accepted when
 their *content* digest (``content_sha256``, ids and T_c) matches.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
+import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import platformdirs
 
-from benchmarks.atomgen.registry import RAW_BASE_URL, REGISTRY, get_spec
+from atomgenbench.benchmarks.atomgen import upstream
+from atomgenbench.benchmarks.atomgen.files import sha256_of
+from atomgenbench.benchmarks.atomgen.registry import RAW_BASE_URL, REGISTRY, get_spec
+from atomgenbench.errors import DataError
 
 ENV_DATA = "ATOMGENBENCH_DATA"
 ENV_CACHE = "ATOMGENBENCH_CACHE"
@@ -35,17 +39,13 @@ ENV_BASE_URL = "ATOMGENBENCH_BASE_URL"
 ENV_OFFLINE = "ATOMGENBENCH_OFFLINE"
 
 
-class DataError(RuntimeError):
-    """A data file is missing, corrupted or could not be downloaded."""
-
-
 @dataclass(frozen=True)
 class DataFile:
     """A file of the data root with its pinned checksum and upstream address.
 
     ``url_path`` is the path under the download base URL; ``None`` marks files whose
-    upstream is another format (built by :mod:`benchmarks.atomgen.upstream`).
-    ``content_sha256`` is :func:`benchmarks.atomgen.upstream.content_digest` of the
+    upstream is another format (built by :mod:`atomgenbench.benchmarks.atomgen.upstream`).
+    ``content_sha256`` is :func:`atomgenbench.benchmarks.atomgen.upstream.content_digest` of the
     reference file, which a built copy must match.
     """
 
@@ -128,25 +128,14 @@ def offline() -> bool:
     return os.environ.get(ENV_OFFLINE, "").strip().lower() not in ("", "0", "false", "no")
 
 
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-@lru_cache(maxsize=None)
+@cache
 def _verified(path: str, mtime_ns: int, size: int, sha256: str, content_sha256: str | None) -> bool:
     if sha256_of(Path(path)) == sha256:
         return True
     if content_sha256 is None:
         return False
-    from benchmarks.atomgen.upstream import content_digest
-
     try:
-        return content_digest(Path(path)) == content_sha256
+        return upstream.content_digest(Path(path)) == content_sha256
     except Exception:  # unreadable content is simply not verified
         return False
 
@@ -160,9 +149,6 @@ def verify(path: Path, datafile: DataFile) -> None:
             f"{sha256_of(path)}). The file is corrupted or from another revision; delete it "
             "or restore the original."
         )
-
-
-_check = verify  # backwards-compatible name
 
 
 def where(datafile: DataFile) -> tuple[str, Path | None]:
@@ -200,9 +186,7 @@ def fetch(datafile: DataFile | str, *, progress: bool = True) -> Path:
     if found is not None:
         return found
     if datafile.url_path is None:
-        from benchmarks.atomgen import upstream  # conversion from the upstream format
-
-        return upstream.build(datafile, cache_dir() / datafile.path, progress=progress)
+        return _build(datafile, cache_dir() / datafile.path, progress=progress)
     return download(datafile, progress=progress)
 
 
@@ -216,11 +200,13 @@ def download(datafile: DataFile, *, progress: bool = True) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     url = f"{base_url()}/{datafile.url_path}"
     try:
-        path = pooch.retrieve(url, known_hash=f"sha256:{datafile.sha256}", fname=target.name,
-                              path=target.parent, progressbar=progress)
+        path = pooch.retrieve(
+            url, known_hash=f"sha256:{datafile.sha256}", fname=target.name, path=target.parent, progressbar=progress
+        )
     except ValueError as exc:  # pooch: hash mismatch (the temp file is removed)
-        raise DataError(f"{url}: downloaded file failed sha256 verification for {datafile.path}; "
-                        f"nothing was cached ({exc})") from None
+        raise DataError(
+            f"{url}: downloaded file failed sha256 verification for {datafile.path}; nothing was cached ({exc})"
+        ) from None
     except Exception as exc:  # network errors of any kind, incl. a truncated transfer
         raise DataError(missing_message(datafile, f"download from {url} failed: {exc}")) from None
     return Path(path)
@@ -235,4 +221,50 @@ def missing_message(datafile: DataFile, reason: str) -> str:
     )
 
 
-_missing_message = missing_message  # backwards-compatible name
+# --------------------------------------------------------------------------- built files
+
+
+def _build(datafile: DataFile, target: Path, *, progress: bool = True) -> Path:
+    """Download the upstream source of ``datafile``, convert, verify, and place it at ``target``.
+
+    Raises :class:`DataError` when offline, on a failed
+    download, a pinned-sha mismatch or converted content that differs from the
+    reference. Nothing is left at ``target`` on failure.
+    """
+    source = upstream.SOURCES.get(datafile.path)
+    if source is None:
+        raise DataError(f"{datafile.path}: no upstream source is known")
+    if offline():
+        raise DataError(missing_message(datafile, "downloads are disabled (ATOMGENBENCH_OFFLINE is set)"))
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-") as tmp:
+        raw = _download_upstream(source, Path(tmp), progress=progress, datafile=datafile)
+        converted = Path(tmp) / target.name
+        try:
+            upstream.convert(source.fmt, raw, converted, sha256=source.sha256)
+        except upstream.UpstreamError as exc:
+            raise DataError(f"{datafile.path}: cannot convert {source.url}: {exc}") from None
+        expected = getattr(datafile, "content_sha256", None)
+        if expected and upstream.content_digest(converted) != expected:
+            raise DataError(
+                f"{datafile.path}: content converted from {source.url} differs from the reference "
+                "(ids or T_c values); nothing was cached"
+            )
+        os.replace(converted, target)
+    return target
+
+
+def _download_upstream(source: upstream.UpstreamSource, folder: Path, *, progress: bool, datafile: DataFile) -> Path:
+    import pooch
+
+    name = source.url.rstrip("/").rsplit("/", 1)[-1] or "download"
+    known = f"sha256:{source.sha256}" if source.sha256 else None
+    try:
+        return Path(pooch.retrieve(source.url, known_hash=known, fname=name, path=folder, progressbar=progress))
+    except ValueError as exc:
+        raise DataError(
+            f"{source.url}: failed sha256 verification for {datafile.path}; nothing was cached ({exc})"
+        ) from None
+    except Exception as exc:  # network errors of any kind
+        raise DataError(missing_message(datafile, f"download from {source.url} failed: {exc}")) from None

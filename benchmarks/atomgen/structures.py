@@ -13,10 +13,12 @@ import math
 import numpy as np
 from pymatgen.core import Element, Structure
 
+from atomgenbench.errors import StructureError
+
 ESCAPED_NEWLINE = "\\n"
 
 
-class StructureParseError(ValueError):
+class StructureParseError(StructureError):
     """A POSCAR text that cannot be turned into a valid structure (message says why)."""
 
 

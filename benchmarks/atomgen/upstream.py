@@ -1,8 +1,9 @@
 """Build the auxiliary data files from their upstream formats.
 
 Two auxiliary files of the data root are not published upstream in the form the
-toolkit reads; :func:`build` downloads their upstream source, verifies it,
-converts it and writes the result into the cache:
+toolkit reads; their upstream source is downloaded, their upstream source, verifies it,
+converts it and writes the result into the cache (the download and placement are done by
+:func:`atomgenbench.benchmarks.atomgen.sources.fetch`; this module only converts and checks):
 
 * ``jarvis/supercon_3d_Tc.csv`` (``jid,Tc``) from the JARVIS ``supercon_3d``
   records — the zip that jarvis-tools ``jarvis.db.figshare.data("supercon_3d")``
@@ -35,14 +36,14 @@ import hashlib
 import io
 import json
 import math
-import os
-import tempfile
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from benchmarks.atomgen.sources import sha256_of
+from atomgenbench.benchmarks.atomgen.files import sha256_of
+from atomgenbench.errors import DataError
 
 SUPERCON_3D_URL = "https://ndownloader.figshare.com/files/38307921"  # as pinned in jarvis-tools
 SUPERCON_3D_MEMBER = "jarvis_epc_data_figshare_1058.json"
@@ -70,15 +71,19 @@ class UpstreamSource:
 SOURCES: dict[str, UpstreamSource] = {
     "jarvis/supercon_3d_Tc.csv": UpstreamSource(SUPERCON_3D_URL, None, "supercon_zip"),
     "alexandria/DS-A.json.gz": UpstreamSource(
-        f"{HYLLIOS_BASE}/DS-A.pk.bz2", "238359c7e0bbc24ca4cb06034ab434d1473bc22e0fc46cbba08a607e335a89b1",
-        "alexandria_pickle"),
+        f"{HYLLIOS_BASE}/DS-A.pk.bz2",
+        "238359c7e0bbc24ca4cb06034ab434d1473bc22e0fc46cbba08a607e335a89b1",
+        "alexandria_pickle",
+    ),
     "alexandria/DS-B.json.gz": UpstreamSource(
-        f"{HYLLIOS_BASE}/DS-B.pk.bz2", "00b45d3a4f225eef2b1dab42a86b2617303d80dedf2d6e3f5bd47bd6128142fc",
-        "alexandria_pickle"),
+        f"{HYLLIOS_BASE}/DS-B.pk.bz2",
+        "00b45d3a4f225eef2b1dab42a86b2617303d80dedf2d6e3f5bd47bd6128142fc",
+        "alexandria_pickle",
+    ),
 }
 
 
-class UpstreamError(ValueError):
+class UpstreamError(DataError, ValueError):
     """Upstream content that cannot be converted (message names file/record and problem)."""
 
 
@@ -187,39 +192,6 @@ def content_digest(path: Path) -> str:
 # --------------------------------------------------------------------------- build
 
 
-def build(datafile, target: Path, *, progress: bool = True) -> Path:
-    """Download the upstream source of ``datafile``, convert, verify, and place it at ``target``.
-
-    Raises :class:`benchmarks.atomgen.sources.DataError` when offline, on a failed
-    download, a pinned-sha mismatch or converted content that differs from the
-    reference. Nothing is left at ``target`` on failure.
-    """
-    from benchmarks.atomgen import sources
-
-    source = SOURCES.get(datafile.path)
-    if source is None:
-        raise sources.DataError(f"{datafile.path}: no upstream source is known")
-    if sources.offline():
-        raise sources.DataError(sources.missing_message(
-            datafile, "downloads are disabled (ATOMGENBENCH_OFFLINE is set)"))
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-") as tmp:
-        raw = _download(source, Path(tmp), progress=progress, datafile=datafile)
-        converted = Path(tmp) / target.name
-        try:
-            convert(source.fmt, raw, converted, sha256=source.sha256)
-        except UpstreamError as exc:
-            raise sources.DataError(f"{datafile.path}: cannot convert {source.url}: {exc}") from None
-        expected = getattr(datafile, "content_sha256", None)
-        if expected and content_digest(converted) != expected:
-            raise sources.DataError(
-                f"{datafile.path}: content converted from {source.url} differs from the reference "
-                "(ids or T_c values); nothing was cached")
-        os.replace(converted, target)
-    return target
-
-
 def convert(fmt: str, raw: Path, out: Path, *, sha256: str | None = None) -> None:
     """Convert an upstream file ``raw`` of format ``fmt`` to the data-root layout at ``out``."""
     if fmt == "supercon_zip":
@@ -232,22 +204,6 @@ def convert(fmt: str, raw: Path, out: Path, *, sha256: str | None = None) -> Non
             json.dump(records, fh)
     else:
         raise UpstreamError(f"unknown upstream format {fmt!r}")
-
-
-def _download(source: UpstreamSource, folder: Path, *, progress: bool, datafile) -> Path:
-    import pooch
-
-    from benchmarks.atomgen import sources
-
-    name = source.url.rstrip("/").rsplit("/", 1)[-1] or "download"
-    known = f"sha256:{source.sha256}" if source.sha256 else None
-    try:
-        return Path(pooch.retrieve(source.url, known_hash=known, fname=name, path=folder, progressbar=progress))
-    except ValueError as exc:
-        raise sources.DataError(f"{source.url}: failed sha256 verification for {datafile.path}; "
-                                f"nothing was cached ({exc})") from None
-    except Exception as exc:  # network errors of any kind
-        raise sources.DataError(sources.missing_message(datafile, f"download from {source.url} failed: {exc}")) from None
 
 
 def _finite(value: Any, where: str, *, allow_nan: bool = False) -> float:

@@ -20,9 +20,9 @@ sampled decoding are both constrained.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Sequence
+from functools import cache
 
 import torch
 from transformers import LogitsProcessor
@@ -41,7 +41,7 @@ class NumberField:
     def values(self) -> list[str]:
         if self.decimals == 0:
             return [str(v) for v in range(self.lo, self.hi + 1)]
-        scale = 10 ** self.decimals
+        scale = 10**self.decimals
         return [f"{v // scale}.{v % scale:0{self.decimals}d}" for v in range(self.lo, self.hi + 1)]
 
 
@@ -58,14 +58,14 @@ def _cell_ok(alpha: float, beta: float, gamma: float, margin: float = 1e-2) -> b
     return 1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg > margin
 
 
-@lru_cache(maxsize=None)
+@cache
 def _trie_of(values: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
     """(all non-empty prefixes, complete values) of a finite set of strings."""
     prefixes = {v[:k] for v in values for k in range(1, len(v) + 1)}
     return frozenset(prefixes), frozenset(values)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _trie(field: NumberField, ctx: tuple = ()) -> tuple[frozenset[str], frozenset[str]]:
     """Trie of a field; angles are restricted so that the cell can always be closed.
 
@@ -149,20 +149,24 @@ class OutputGrammar:
     def local_key(self, state: State) -> tuple:
         """What determines the allowed tokens: the next few segments, the partial text, the angles so far."""
         i, pre, ctx = state
-        return (self.segments[i:i + WINDOW], pre, ctx, i + WINDOW >= len(self.segments))
+        return (self.segments[i : i + WINDOW], pre, ctx, i + WINDOW >= len(self.segments))
 
 
 class GrammarLogitsProcessor(LogitsProcessor):
     """Masks tokens that would leave each row's :class:`OutputGrammar` (one per batch row)."""
 
-    def __init__(self, grammars: Sequence[OutputGrammar], token_texts: Sequence[str], eos_token_id: int,
-                 prompt_length: int):
+    def __init__(
+        self, grammars: Sequence[OutputGrammar], token_texts: Sequence[str], eos_token_id: int, prompt_length: int
+    ):
         self.grammars = list(grammars)
         self.states: list[State | None] = [g.start() for g in self.grammars]
         self.done = [False] * len(self.grammars)
         self.token_texts = list(token_texts)
-        self.candidates = [i for i, t in enumerate(self.token_texts) if t and len(t) <= 16
-                           and all(c.isalnum() or c in " .\n-" for c in t)]
+        self.candidates = [
+            i
+            for i, t in enumerate(self.token_texts)
+            if t and len(t) <= 16 and all(c.isalnum() or c in " .\n-" for c in t)
+        ]
         self.eos = eos_token_id
         self.prompt_length = prompt_length
         self.fed = 0
@@ -201,14 +205,15 @@ class GrammarLogitsProcessor(LogitsProcessor):
         i, pre, _ = state
         if not pre or i >= len(grammar.segments) or not isinstance(grammar.segments[i], str):
             return True
-        return self._literal_reachable(grammar.segments[i][len(pre):])
+        return self._literal_reachable(grammar.segments[i][len(pre) :])
 
     def _literal_reachable(self, rest: str) -> bool:
         if rest not in self._reach:
             self._reach[rest] = False  # guards against recursion on the same suffix
             texts = {self.token_texts[t] for t in self.candidates}
-            self._reach[rest] = any(t.startswith(rest) or (rest.startswith(t) and self._literal_reachable(rest[len(t):]))
-                                    for t in texts)
+            self._reach[rest] = any(
+                t.startswith(rest) or (rest.startswith(t) and self._literal_reachable(rest[len(t) :])) for t in texts
+            )
         return self._reach[rest]
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
@@ -220,7 +225,9 @@ class GrammarLogitsProcessor(LogitsProcessor):
                 if tid == self.eos:
                     self.done[row] = True
                     continue
-                new = self.grammars[row].feed(self.states[row], self.token_texts[tid] if tid < len(self.token_texts) else "")
+                new = self.grammars[row].feed(
+                    self.states[row], self.token_texts[tid] if tid < len(self.token_texts) else ""
+                )
                 if new is None:
                     self.invalid += 1
                 self.states[row] = new
@@ -261,9 +268,15 @@ class DecodeOptions:
     max_new_tokens: int = 1024
 
 
-def generate_outputs(model, tokenizer, prompts: Sequence[str], grammars: Sequence[OutputGrammar],
-                     options: DecodeOptions, token_texts: Sequence[str] | None = None,
-                     on_batch=None) -> list[str]:
+def generate_outputs(
+    model,
+    tokenizer,
+    prompts: Sequence[str],
+    grammars: Sequence[OutputGrammar],
+    options: DecodeOptions,
+    token_texts: Sequence[str] | None = None,
+    on_batch=None,
+) -> list[str]:
     """Generate the output text of each prompt (batched, left padded).
 
     ``on_batch(start, texts)`` is called after each batch. With
@@ -272,7 +285,7 @@ def generate_outputs(model, tokenizer, prompts: Sequence[str], grammars: Sequenc
     """
     from transformers import LogitsProcessorList
 
-    from runners.atomgpt.tokenizer import token_strings
+    from atomgenbench.runners.atomgpt.tokenizer import token_strings
 
     token_texts = token_texts if token_texts is not None else token_strings(tokenizer)
     device = next(model.parameters()).device
@@ -280,18 +293,23 @@ def generate_outputs(model, tokenizer, prompts: Sequence[str], grammars: Sequenc
     outputs: list[str] = []
     model.eval()
     for start in range(0, len(prompts), options.batch_size):
-        batch = list(prompts[start:start + options.batch_size])
+        batch = list(prompts[start : start + options.batch_size])
         enc = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
         plen = enc["input_ids"].shape[1]
-        kwargs = dict(max_new_tokens=options.max_new_tokens, do_sample=options.do_sample,
-                      pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+        kwargs = dict(
+            max_new_tokens=options.max_new_tokens,
+            do_sample=options.do_sample,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+        )
         if options.do_sample:
             kwargs.update(temperature=options.temperature, top_k=options.top_k or None)
         if options.constrained:
-            rows = grammars[start:start + options.batch_size]
+            rows = grammars[start : start + options.batch_size]
             kwargs["max_new_tokens"] = max(g.max_chars() for g in rows) + 2
             kwargs["logits_processor"] = LogitsProcessorList(
-                [GrammarLogitsProcessor(rows, token_texts, tokenizer.eos_token_id, plen)])
+                [GrammarLogitsProcessor(rows, token_texts, tokenizer.eos_token_id, plen)]
+            )
         with torch.no_grad():
             out = model.generate(**enc, **kwargs)
         texts = tokenizer.batch_decode(out[:, plen:], skip_special_tokens=True)

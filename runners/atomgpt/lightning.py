@@ -9,8 +9,9 @@ whole sequence). Batches are right padded for training.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -66,8 +67,14 @@ class Collate:
 
 def make_loader(examples: Sequence[Example], pad_id: int, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
     generator = torch.Generator().manual_seed(seed)
-    return DataLoader(TextDataset(examples), batch_size=batch_size, shuffle=shuffle, collate_fn=Collate(pad_id),
-                      generator=generator if shuffle else None, num_workers=0)
+    return DataLoader(
+        TextDataset(examples),
+        batch_size=batch_size,
+        shuffle=shuffle,
+        collate_fn=Collate(pad_id),
+        generator=generator if shuffle else None,
+        num_workers=0,
+    )
 
 
 class CausalLMModule(pl.LightningModule):
@@ -77,8 +84,9 @@ class CausalLMModule(pl.LightningModule):
     ``trainable_only`` (LoRA) checkpoints hold only the trainable weights.
     """
 
-    def __init__(self, model, lr: float = 2e-4, weight_decay: float = 0.0, warmup_steps: int = 3,
-                 trainable_only: bool = False):
+    def __init__(
+        self, model, lr: float = 2e-4, weight_decay: float = 0.0, warmup_steps: int = 3, trainable_only: bool = False
+    ):
         super().__init__()
         self.model = model
         self.lr, self.weight_decay, self.warmup_steps = lr, weight_decay, warmup_steps
@@ -89,8 +97,9 @@ class CausalLMModule(pl.LightningModule):
         return self.model(**batch)
 
     def _loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                          labels=batch["labels"]).loss
+        return self.model(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]
+        ).loss
 
     def training_step(self, batch, batch_idx):
         loss = self._loss(batch)

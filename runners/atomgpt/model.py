@@ -4,7 +4,7 @@
 
 * ``"scratch-llama"`` / ``"scratch-mistral"`` — a small decoder configured from the
   ``scratch`` parameters (``hidden``, ``layers``, ``heads``, ``intermediate``) with
-  the corpus-trained tokenizer (:mod:`runners.atomgpt.tokenizer`); fp32, CPU friendly.
+  the corpus-trained tokenizer (:mod:`atomgenbench.runners.atomgpt.tokenizer`); fp32, CPU friendly.
 * anything else — a model name or local directory given to
   ``AutoModelForCausalLM.from_pretrained(..., local_files_only=True)``; nothing is
   downloaded (works with ``HF_HUB_OFFLINE=1``; a name must already be in the local
@@ -68,7 +68,8 @@ def pretrained_model(name_or_path: str, load_in_4bit: bool = False):
         from transformers import BitsAndBytesConfig
 
         kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16
+        )
         kwargs["device_map"] = {"": torch.cuda.current_device()}
     else:
         kwargs["dtype"] = torch.float32
@@ -91,9 +92,14 @@ def add_lora(model, lora: dict[str, Any], quantized: bool = False):
     targets = [t for t in lora.get("targets", LORA_TARGETS) if t in present]
     if not targets:
         raise ValueError(f"none of the LoRA target modules {list(LORA_TARGETS)} exist in this model")
-    config = LoraConfig(r=int(lora.get("r", 16)), lora_alpha=int(lora.get("alpha", 16)),
-                        lora_dropout=float(lora.get("dropout", 0.0)), bias=lora.get("bias", "none"),
-                        target_modules=targets, task_type="CAUSAL_LM")
+    config = LoraConfig(
+        r=int(lora.get("r", 16)),
+        lora_alpha=int(lora.get("alpha", 16)),
+        lora_dropout=float(lora.get("dropout", 0.0)),
+        bias=lora.get("bias", "none"),
+        target_modules=targets,
+        task_type="CAUSAL_LM",
+    )
     return get_peft_model(model, config)
 
 

@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from benchmarks.atomgen.dataset import BenchmarkData
-from benchmarks.atomgen.predictions import Predictions
-from benchmarks.atomgen.structures import to_poscar
-from runners.atomgpt import schema
-from runners.base import RunConfig, Runner
+from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
+from atomgenbench.benchmarks.atomgen.predictions import Predictions
+from atomgenbench.benchmarks.atomgen.structures import to_poscar
+from atomgenbench.runners.atomgpt import schema
+from atomgenbench.runners.base import RunConfig, Runner
 
 META_NAME = "atomgpt_meta.json"
 
@@ -66,18 +67,44 @@ _COMMON: dict[str, Any] = {
 
 PRESETS: dict[str, dict[str, Any]] = {
     # seconds: a few hundred thousand parameters, two optimiser steps
-    "smoke": {**_COMMON, "scratch": {"hidden": 64, "layers": 1, "heads": 2, "intermediate": 128},
-              "max_train": 16, "batch_size": 8, "max_epochs": 1, "lr": 1e-3,
-              "gen_batch_size": 105, "log_every_n_steps": 1},
+    "smoke": {
+        **_COMMON,
+        "scratch": {"hidden": 64, "layers": 1, "heads": 2, "intermediate": 128},
+        "max_train": 16,
+        "batch_size": 8,
+        "max_epochs": 1,
+        "lr": 1e-3,
+        "gen_batch_size": 105,
+        "log_every_n_steps": 1,
+    },
     # a real run on 2 CPU cores: ~14 min of training, early stopping on val loss
-    "cpu": {**_COMMON, "scratch": {"hidden": 128, "layers": 4, "heads": 4, "intermediate": 384},
-            "loss_on_prompt": False, "batch_size": 16, "lr": 2e-3, "warmup_steps": 50, "weight_decay": 0.01,
-            "max_epochs": 60, "max_minutes": 14.0, "patience": 6, "gen_batch_size": 64},
+    "cpu": {
+        **_COMMON,
+        "scratch": {"hidden": 128, "layers": 4, "heads": 4, "intermediate": 384},
+        "loss_on_prompt": False,
+        "batch_size": 16,
+        "lr": 2e-3,
+        "warmup_steps": 50,
+        "weight_decay": 0.01,
+        "max_epochs": 60,
+        "max_minutes": 14.0,
+        "patience": 6,
+        "gen_batch_size": 64,
+    },
     # the paper's intent (§3.6/§6): 4-bit Mistral-7B + LoRA, lr 2e-4, 2 epochs, max_seq 2048; needs a GPU
-    "paper": {**_COMMON, "base_model": "unsloth/mistral-7b-bnb-4bit", "load_in_4bit": True,
-              "lora": {"r": 16, "alpha": 16, "dropout": 0.0, "bias": "none"},
-              "max_seq_length": 2048, "batch_size": 16, "lr": 2e-4, "max_epochs": 2, "warmup_steps": 3,
-              "val_fraction": 0.05, "gen_batch_size": 16},
+    "paper": {
+        **_COMMON,
+        "base_model": "unsloth/mistral-7b-bnb-4bit",
+        "load_in_4bit": True,
+        "lora": {"r": 16, "alpha": 16, "dropout": 0.0, "bias": "none"},
+        "max_seq_length": 2048,
+        "batch_size": 16,
+        "lr": 2e-4,
+        "max_epochs": 2,
+        "warmup_steps": 3,
+        "val_fraction": 0.05,
+        "gen_batch_size": 16,
+    },
 }
 
 
@@ -123,10 +150,10 @@ class AtomGPTRunner(Runner):
     def fit(self, data: BenchmarkData, config: RunConfig) -> Path:
         import torch
 
-        from runners.atomgpt.lightning import CausalLMModule, make_loader, tokenize_example
-        from runners.atomgpt.model import build_model, is_scratch, save_model
-        from runners.atomgpt.tokenizer import load_tokenizer, train_tokenizer
-        from runners.training import fit_module
+        from atomgenbench.runners.atomgpt.lightning import CausalLMModule, make_loader, tokenize_example
+        from atomgenbench.runners.atomgpt.model import build_model, is_scratch, save_model
+        from atomgenbench.runners.atomgpt.tokenizer import load_tokenizer, train_tokenizer
+        from atomgenbench.runners.training import fit_module
 
         params = {**self.presets[config.preset], **config.params}
         work = config.work_dir
@@ -154,8 +181,13 @@ class AtomGPTRunner(Runner):
         longest = max(len(e.input_ids) for e in examples.values())
         torch.manual_seed(config.seed)
         model = build_model(params, tokenizer, max_positions=msl)
-        module = CausalLMModule(model, lr=float(params["lr"]), weight_decay=float(params["weight_decay"]),
-                                warmup_steps=int(params["warmup_steps"]), trainable_only=bool(params["lora"]))
+        module = CausalLMModule(
+            model,
+            lr=float(params["lr"]),
+            weight_decay=float(params["weight_decay"]),
+            warmup_steps=int(params["warmup_steps"]),
+            trainable_only=bool(params["lora"]),
+        )
         bs = int(params["batch_size"])
         train_loader = make_loader([examples[k] for k in train_ids], tokenizer.pad_token_id, bs, True, config.seed)
         val_loader = make_loader([examples[k] for k in val_ids], tokenizer.pad_token_id, bs, False, config.seed)
@@ -168,8 +200,12 @@ class AtomGPTRunner(Runner):
         save_model(module.model, tokenizer, tmp, merge_lora=scratch)
         lengths = [x for p, o in texts.values() for x in schema.parse_output(o).lengths]
         meta = {
-            "base_model": params["base_model"], "lora": params["lora"], "train_ids": len(train_ids),
-            "val_ids": len(val_ids), "longest_tokens": longest, "lightning_checkpoint": str(final),
+            "base_model": params["base_model"],
+            "lora": params["lora"],
+            "train_ids": len(train_ids),
+            "val_ids": len(val_ids),
+            "longest_tokens": longest,
+            "lightning_checkpoint": str(final),
             "n_parameters": sum(p.numel() for p in module.model.parameters()),
             "length_range": [max(0.5, round(0.8 * min(lengths), 2)), round(1.25 * max(lengths), 2)],
             "angle_range": [15, 165],
@@ -183,12 +219,18 @@ class AtomGPTRunner(Runner):
         return export
 
     # ---------------------------------------------------------- reconstruct
-    def reconstruct(self, data: BenchmarkData, checkpoint: Path, config: RunConfig, ids: list[str] | None = None,
-                    on_result: Callable[[str, str, str | None], None] | None = None) -> Predictions:
-        from benchmarks.atomgen.conditioning import conditioning_for
-        from runners.atomgpt.decoding import DecodeOptions, OutputGrammar
-        from runners.atomgpt.model import load_saved_model
-        from runners.atomgpt.tokenizer import load_tokenizer
+    def reconstruct(
+        self,
+        data: BenchmarkData,
+        checkpoint: Path,
+        config: RunConfig,
+        ids: list[str] | None = None,
+        on_result: Callable[[str, str, str | None], None] | None = None,
+    ) -> Predictions:
+        from atomgenbench.benchmarks.atomgen.conditioning import conditioning_for
+        from atomgenbench.runners.atomgpt.decoding import DecodeOptions, OutputGrammar
+        from atomgenbench.runners.atomgpt.model import load_saved_model
+        from atomgenbench.runners.atomgpt.tokenizer import load_tokenizer
 
         params = {**self.presets[config.preset], **config.params}
         checkpoint = Path(checkpoint)
@@ -205,9 +247,14 @@ class AtomGPTRunner(Runner):
         species = {k: [el for el, n in cond[k].composition.items() for _ in range(n)] for k in ids}
         prompts = [self.prompt(params, cond[k].composition, cond[k].tc) for k in ids]
         grammars = [OutputGrammar(species[k], tuple(meta["length_range"]), tuple(meta["angle_range"])) for k in ids]
-        options = DecodeOptions(do_sample=bool(params["do_sample"]), temperature=float(params["temperature"]),
-                                top_k=int(params["top_k"]), batch_size=int(params["gen_batch_size"]),
-                                constrained=bool(params["constrained"]), max_new_tokens=int(params["max_new_tokens"]))
+        options = DecodeOptions(
+            do_sample=bool(params["do_sample"]),
+            temperature=float(params["temperature"]),
+            top_k=int(params["top_k"]),
+            batch_size=int(params["gen_batch_size"]),
+            constrained=bool(params["constrained"]),
+            max_new_tokens=int(params["max_new_tokens"]),
+        )
         if options.do_sample:
             import torch
 
@@ -217,7 +264,7 @@ class AtomGPTRunner(Runner):
         raw: dict[str, str] = {}
 
         def handle(start: int, texts: list[str]) -> None:
-            for key, text in zip(ids[start:start + len(texts)], texts):
+            for key, text in zip(ids[start : start + len(texts)], texts):
                 raw[key] = text
                 poscar, reason = self.to_poscar(text)
                 structures[key] = poscar
@@ -228,15 +275,27 @@ class AtomGPTRunner(Runner):
 
         self._progress_generate(model, tokenizer, prompts, grammars, options, handle, config.progress)
         return Predictions(
-            benchmark=data.name, model=self.name, structures=structures, failures=failures,
-            preset=config.preset, seed=config.seed, conditioning=self.conditioning,
-            extra={"checkpoint": str(checkpoint), "base_model": meta["base_model"],
-                   "n_parameters": meta["n_parameters"],
-                   "sampler": {**options.__dict__, "length_range": meta["length_range"],
-                               "angle_range": meta["angle_range"]},
-                   "model_sees": "prompt: reduced formula + T_c (prop '%s'); grammar: cell species and counts"
-                                 % params["prop"] if options.constrained else
-                                 "prompt: reduced formula + T_c only (unconstrained)"},
+            benchmark=data.name,
+            model=self.name,
+            structures=structures,
+            failures=failures,
+            preset=config.preset,
+            seed=config.seed,
+            conditioning=self.conditioning,
+            extra={
+                "checkpoint": str(checkpoint),
+                "base_model": meta["base_model"],
+                "n_parameters": meta["n_parameters"],
+                "sampler": {
+                    **options.__dict__,
+                    "length_range": meta["length_range"],
+                    "angle_range": meta["angle_range"],
+                },
+                "model_sees": f"prompt: reduced formula + T_c (prop '{params['prop']}'); "
+                "grammar: cell species and counts"
+                if options.constrained
+                else "prompt: reduced formula + T_c only (unconstrained)",
+            },
         )
 
     @staticmethod
@@ -254,7 +313,7 @@ class AtomGPTRunner(Runner):
     def _progress_generate(model, tokenizer, prompts, grammars, options, handle, progress: bool) -> None:
         from tqdm.auto import tqdm
 
-        from runners.atomgpt.decoding import generate_outputs
+        from atomgenbench.runners.atomgpt.decoding import generate_outputs
 
         bar = tqdm(total=len(prompts), desc="atomgpt generate", unit="crystal", disable=not progress)
 

@@ -20,15 +20,14 @@ Everything here follows ``model_reference.md`` §3.2–3.4 exactly:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
 INSTRUCTION = "Below is a superconducting transition temperature."
 OUTPUT_PROMPT = (
-    "Generate a correct corresponding bulk crystal POSCAR with lattice lengths, angles, "
-    "coordinates and atom types."
+    "Generate a correct corresponding bulk crystal POSCAR with lattice lengths, angles, coordinates and atom types."
 )
 DEFAULT_PROP = "Tc_supercon"
 OUTPUT_MARKER = "### Output:\n"
@@ -65,8 +64,9 @@ def make_prompt(input_text: str, instruction: str = INSTRUCTION) -> str:
     return TEMPLATE.format(instruction=instruction, input=input_text, output="")
 
 
-def format_output(lengths: Sequence[float], angles: Sequence[float], species: Sequence[str],
-                  frac_coords: Sequence[Sequence[float]]) -> str:
+def format_output(
+    lengths: Sequence[float], angles: Sequence[float], species: Sequence[str], frac_coords: Sequence[Sequence[float]]
+) -> str:
     """The output text for explicit lattice parameters, species and fractional coordinates."""
     lines = [" ".join(f"{x:.2f}" for x in lengths), " ".join(str(int(x)) for x in angles)]
     for el, xyz in zip(species, frac_coords):
@@ -120,7 +120,7 @@ def extract_output(generated: str) -> str:
     """The text after the last ``### Output:`` marker (the whole text if there is none)."""
     marker = OUTPUT_MARKER.strip()
     idx = generated.rfind(marker)
-    return generated[idx + len(marker):] if idx >= 0 else generated
+    return generated[idx + len(marker) :] if idx >= 0 else generated
 
 
 def _floats(tokens: Sequence[str], what: str) -> list[float]:

@@ -11,8 +11,9 @@ Decoding concatenates tokens, so ``decode(encode(text)) == text`` exactly.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 PAD, EOS, BOS, UNK = "<pad>", "</s>", "<s>", "<unk>"
 SPLIT_PATTERN = r"\d|[A-Z][a-z]*|[a-z]+|\s|[^\sA-Za-z\d]"
@@ -41,8 +42,15 @@ def wrap(tok):
     """Wrap a ``tokenizers.Tokenizer`` as a Hugging Face fast tokenizer with our special tokens."""
     from transformers import PreTrainedTokenizerFast
 
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token=PAD, eos_token=EOS, bos_token=BOS,
-                                   unk_token=UNK, padding_side="left", clean_up_tokenization_spaces=False)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token=PAD,
+        eos_token=EOS,
+        bos_token=BOS,
+        unk_token=UNK,
+        padding_side="left",
+        clean_up_tokenization_spaces=False,
+    )
 
 
 def load_tokenizer(path: str | Path):
@@ -70,10 +78,8 @@ def token_strings(tokenizer) -> list[str]:
         if piece in special:
             continue
         if piece.startswith("<0x") and piece.endswith(">") and len(piece) == 6:
-            try:
+            with contextlib.suppress(ValueError):
                 out[idx] = chr(int(piece[3:5], 16))
-            except ValueError:
-                pass
             continue
         out[idx] = piece.replace("▁", " ").replace("Ġ", " ").replace("Ċ", "\n")
     return out

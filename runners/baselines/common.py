@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from pymatgen.core import Structure
 from tqdm.auto import tqdm
 
-from benchmarks.atomgen.dataset import BenchmarkData
-from benchmarks.atomgen.predictions import Predictions, atomic_write_text
-from benchmarks.atomgen.structures import to_poscar
-from runners.base import RunConfig, Runner
+from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
+from atomgenbench.benchmarks.atomgen.predictions import Predictions, atomic_write_text
+from atomgenbench.benchmarks.atomgen.structures import to_poscar
+from atomgenbench.runners.base import RunConfig, Runner
 
 #: the baselines have no hyper-parameters worth tuning; all presets are the same
 BASELINE_PRESETS: dict[str, dict] = {"smoke": {}, "cpu": {}, "paper": {}}
@@ -70,5 +70,12 @@ def reconstruct_each(
             failures[key] = reason
         if on_result is not None:
             on_result(key, poscar, reason)
-    return Predictions(benchmark=data.name, model=runner.name, structures=structures, failures=failures,
-                       preset=config.preset, seed=config.seed, conditioning=runner.conditioning)
+    return Predictions(
+        benchmark=data.name,
+        model=runner.name,
+        structures=structures,
+        failures=failures,
+        preset=config.preset,
+        seed=config.seed,
+        conditioning=runner.conditioning,
+    )

@@ -26,19 +26,23 @@ The "checkpoint" holds the fitted per-element volumes.
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from pymatgen.core import Element, Structure
 from scipy.optimize import linear_sum_assignment, nnls
 
-from benchmarks.atomgen.dataset import BenchmarkData
-from benchmarks.atomgen.predictions import Predictions
-from runners.base import RunConfig, Runner
-from runners.baselines.common import (
-    BASELINE_PRESETS, cell_counts, read_checkpoint, reconstruct_each, write_checkpoint,
+from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
+from atomgenbench.benchmarks.atomgen.predictions import Predictions
+from atomgenbench.runners.base import RunConfig, Runner
+from atomgenbench.runners.baselines.common import (
+    BASELINE_PRESETS,
+    cell_counts,
+    read_checkpoint,
+    reconstruct_each,
+    write_checkpoint,
 )
 
 COUNT_WEIGHT = 100.0
@@ -59,7 +63,7 @@ def element_volumes(data: BenchmarkData) -> dict[str, float]:
     return {el: round(float(x) if x > 0 else mean, 4) for el, x in zip(elements, v)} | {"_mean": round(mean, 4)}
 
 
-@lru_cache(maxsize=None)
+@cache
 def mendeleev(symbol: str) -> float:
     """Pettifor's Mendeleev number (a 1-D chemical-similarity scale); atomic number if unknown."""
     el = Element(symbol)
@@ -143,12 +147,23 @@ class NearestRunner(Runner):
     trivial_fit = True
 
     def fit(self, data: BenchmarkData, config: RunConfig) -> Path:
-        return write_checkpoint(config, self.name, {"element_volumes": element_volumes(data),
-                                                    "rule": "prototype substitution, see runners/baselines/nearest.py"})
+        return write_checkpoint(
+            config,
+            self.name,
+            {
+                "element_volumes": element_volumes(data),
+                "rule": "prototype substitution, see runners/baselines/nearest.py",
+            },
+        )
 
-    def reconstruct(self, data: BenchmarkData, checkpoint: Path, config: RunConfig,
-                    ids: list[str] | None = None,
-                    on_result: Callable[[str, str, str | None], None] | None = None) -> Predictions:
+    def reconstruct(
+        self,
+        data: BenchmarkData,
+        checkpoint: Path,
+        config: RunConfig,
+        ids: list[str] | None = None,
+        on_result: Callable[[str, str, str | None], None] | None = None,
+    ) -> Predictions:
         volumes = read_checkpoint(checkpoint)["element_volumes"]
         # unique training compositions by atom count, first crystal in file order for each
         by_n: dict[int, dict[tuple, str]] = {}

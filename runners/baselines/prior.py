@@ -12,16 +12,20 @@ The "checkpoint" is the table ``{N: [[a, b, c, α, β, γ], ...]}`` in a JSON fi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from pymatgen.core import Lattice, Structure
 
-from benchmarks.atomgen.dataset import BenchmarkData
-from benchmarks.atomgen.predictions import Predictions
-from runners.base import RunConfig, Runner
-from runners.baselines.common import (
-    BASELINE_PRESETS, id_rng, read_checkpoint, reconstruct_each, write_checkpoint,
+from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
+from atomgenbench.benchmarks.atomgen.predictions import Predictions
+from atomgenbench.runners.base import RunConfig, Runner
+from atomgenbench.runners.baselines.common import (
+    BASELINE_PRESETS,
+    id_rng,
+    read_checkpoint,
+    reconstruct_each,
+    write_checkpoint,
 )
 
 
@@ -46,11 +50,18 @@ class PriorRunner(Runner):
 
     def fit(self, data: BenchmarkData, config: RunConfig) -> Path:
         table = lattice_table(data)
-        return write_checkpoint(config, self.name, {"lattices_by_natoms": {str(k): v for k, v in sorted(table.items())}})
+        return write_checkpoint(
+            config, self.name, {"lattices_by_natoms": {str(k): v for k, v in sorted(table.items())}}
+        )
 
-    def reconstruct(self, data: BenchmarkData, checkpoint: Path, config: RunConfig,
-                    ids: list[str] | None = None,
-                    on_result: Callable[[str, str, str | None], None] | None = None) -> Predictions:
+    def reconstruct(
+        self,
+        data: BenchmarkData,
+        checkpoint: Path,
+        config: RunConfig,
+        ids: list[str] | None = None,
+        on_result: Callable[[str, str, str | None], None] | None = None,
+    ) -> Predictions:
         table = {int(k): v for k, v in read_checkpoint(checkpoint)["lattices_by_natoms"].items()}
         counts = sorted(table)
 

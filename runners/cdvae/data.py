@@ -10,7 +10,7 @@ import torch
 from pymatgen.core import Lattice, Structure
 from torch_geometric.data import Data
 
-from runners.cdvae.encoder import MAX_Z
+from atomgenbench.runners.cdvae.encoder import MAX_Z
 
 
 def crystal_record(structure: Structure, tc: float = float("nan"), identifier: str = "") -> Data:
@@ -47,5 +47,9 @@ def fill_tc(records: list[Data], mean: float) -> None:
 
 def to_structure(frac: torch.Tensor, types: torch.Tensor, lattice: torch.Tensor) -> Structure:
     """A pymatgen structure from one crystal's sample tensors (lattice rows in Å)."""
-    return Structure(Lattice(lattice.detach().cpu().double().numpy()), [int(z) for z in types.tolist()],
-                     frac.detach().cpu().double().numpy(), coords_are_cartesian=False)
+    return Structure(
+        Lattice(lattice.detach().cpu().double().numpy()),
+        [int(z) for z in types.tolist()],
+        frac.detach().cpu().double().numpy(),
+        coords_are_cartesian=False,
+    )

@@ -23,8 +23,8 @@ import torch
 from torch import nn
 from torch_geometric.utils import scatter
 
-from runners.cdvae.encoder import MAX_Z, EdgeFeatures, InteractionBlock, PairMLP, mlp
-from runners.cdvae.graph import periodic_radius_graph
+from atomgenbench.runners.cdvae.encoder import MAX_Z, EdgeFeatures, InteractionBlock, PairMLP, mlp
+from atomgenbench.runners.cdvae.graph import periodic_radius_graph
 
 NUM_SIGMA_FEATURES = 8
 
@@ -39,8 +39,17 @@ def sigma_features(sigma: torch.Tensor) -> torch.Tensor:
 class Decoder(nn.Module):
     """Noise-conditional score network conditioned on z (and optionally scaled T_c)."""
 
-    def __init__(self, latent_dim: int = 128, hidden: int = 128, num_blocks: int = 3, cutoff: float = 7.0,
-                 max_neighbors: int = 20, num_rbf: int = 32, use_sigma: bool = True, cond_dim: int = 0):
+    def __init__(
+        self,
+        latent_dim: int = 128,
+        hidden: int = 128,
+        num_blocks: int = 3,
+        cutoff: float = 7.0,
+        max_neighbors: int = 20,
+        num_rbf: int = 32,
+        use_sigma: bool = True,
+        cond_dim: int = 0,
+    ):
         super().__init__()
         self.cutoff, self.max_neighbors, self.use_sigma = cutoff, max_neighbors, use_sigma
         self.type_embed = nn.Linear(MAX_Z, hidden, bias=False)
@@ -51,9 +60,17 @@ class Decoder(nn.Module):
         self.edge_weight = PairMLP(hidden, num_rbf, 1, act_last=False)
         self.type_head = nn.Linear(hidden, MAX_Z)
 
-    def forward(self, frac: torch.Tensor, type_probs: torch.Tensor, lattice: torch.Tensor,
-                num_atoms: torch.Tensor, batch: torch.Tensor, z: torch.Tensor, sigma_per_atom: torch.Tensor,
-                cond: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        frac: torch.Tensor,
+        type_probs: torch.Tensor,
+        lattice: torch.Tensor,
+        num_atoms: torch.Tensor,
+        batch: torch.Tensor,
+        z: torch.Tensor,
+        sigma_per_atom: torch.Tensor,
+        cond: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``type_probs`` is (N, MAX_Z) over Z = 1..MAX_Z; returns (score (N,3), type logits (N, MAX_Z))."""
         graph = periodic_radius_graph(frac, lattice, num_atoms, self.cutoff, self.max_neighbors)
         rbf = self.edges(graph)

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch_geometric.utils import scatter
 
-from runners.cdvae.graph import PeriodicGraph, cosine_envelope, gaussian_rbf, periodic_radius_graph
+from atomgenbench.runners.cdvae.graph import PeriodicGraph, cosine_envelope, gaussian_rbf, periodic_radius_graph
 
 MAX_Z = 100
 
@@ -80,8 +80,15 @@ class InteractionBlock(nn.Module):
 class Encoder(nn.Module):
     """Periodic crystal -> per-crystal (mu, logvar) of dimension ``latent_dim``."""
 
-    def __init__(self, hidden: int = 128, latent_dim: int = 128, num_blocks: int = 3, cutoff: float = 7.0,
-                 max_neighbors: int = 20, num_rbf: int = 32):
+    def __init__(
+        self,
+        hidden: int = 128,
+        latent_dim: int = 128,
+        num_blocks: int = 3,
+        cutoff: float = 7.0,
+        max_neighbors: int = 20,
+        num_rbf: int = 32,
+    ):
         super().__init__()
         self.cutoff, self.max_neighbors = cutoff, max_neighbors
         self.embed = nn.Embedding(MAX_Z + 1, hidden)
@@ -91,8 +98,14 @@ class Encoder(nn.Module):
         self.fc_mu = nn.Linear(hidden, latent_dim)
         self.fc_logvar = nn.Linear(hidden, latent_dim)
 
-    def forward(self, frac: torch.Tensor, atom_types: torch.Tensor, lattice: torch.Tensor,
-                num_atoms: torch.Tensor, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        frac: torch.Tensor,
+        atom_types: torch.Tensor,
+        lattice: torch.Tensor,
+        num_atoms: torch.Tensor,
+        batch: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         graph = periodic_radius_graph(frac, lattice, num_atoms, self.cutoff, self.max_neighbors)
         rbf = self.edges(graph)
         h = self.embed(atom_types)

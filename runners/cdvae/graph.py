@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from runners.cdvae.lattice import frac_to_cart
+from atomgenbench.runners.cdvae.lattice import frac_to_cart
 
 #: all 27 translations in {-1, 0, 1}^3
 NEIGHBOUR_SHIFTS = torch.tensor(list(itertools.product((-1, 0, 1), repeat=3)), dtype=torch.float32)
@@ -42,8 +42,14 @@ def interplanar_spacings(lattice: torch.Tensor) -> torch.Tensor:
     """(B,3,3) -> (B,3) distances between lattice planes (V / |b x c| etc.)."""
     a, b, c = lattice.unbind(-2)
     vol = torch.linalg.det(lattice).abs()
-    areas = torch.stack([torch.cross(b, c, dim=-1).norm(dim=-1), torch.cross(c, a, dim=-1).norm(dim=-1),
-                         torch.cross(a, b, dim=-1).norm(dim=-1)], -1)
+    areas = torch.stack(
+        [
+            torch.cross(b, c, dim=-1).norm(dim=-1),
+            torch.cross(c, a, dim=-1).norm(dim=-1),
+            torch.cross(a, b, dim=-1).norm(dim=-1),
+        ],
+        -1,
+    )
     return vol.unsqueeze(-1) / areas.clamp_min(1e-12)
 
 
@@ -70,8 +76,14 @@ def image_reach(lattice: torch.Tensor, cutoff: float, max_image: int) -> torch.T
     return (torch.ceil(bound) - 1).clamp(0, max_image).long()
 
 
-def periodic_radius_graph(frac: torch.Tensor, lattice: torch.Tensor, num_atoms: torch.Tensor,
-                          cutoff: float, max_neighbors: int, max_image: int = 4) -> PeriodicGraph:
+def periodic_radius_graph(
+    frac: torch.Tensor,
+    lattice: torch.Tensor,
+    num_atoms: torch.Tensor,
+    cutoff: float,
+    max_neighbors: int,
+    max_image: int = 4,
+) -> PeriodicGraph:
     """Radius graph with periodic images; ``lattice`` is (B,3,3), ``frac`` (sum N,3).
 
     Each crystal enumerates only its own translations (so large cells cost one image),
@@ -115,8 +127,9 @@ def periodic_radius_graph(frac: torch.Tensor, lattice: torch.Tensor, num_atoms: 
     return PeriodicGraph(src=src, dst=dst, vec=vec, dist=vec.norm(dim=-1))
 
 
-def min_image_displacement(frac_from: torch.Tensor, frac_to: torch.Tensor,
-                           lattice_per_atom: torch.Tensor) -> torch.Tensor:
+def min_image_displacement(
+    frac_from: torch.Tensor, frac_to: torch.Tensor, lattice_per_atom: torch.Tensor
+) -> torch.Tensor:
     """Shortest Cartesian vector from ``frac_from`` to any periodic image of ``frac_to``.
 
     Wraps the fractional difference into [-0.5, 0.5) and then checks the 27
@@ -139,7 +152,7 @@ def gaussian_rbf(dist: torch.Tensor, cutoff: float, num: int) -> torch.Tensor:
     """(E,) distances -> (E,num) Gaussian radial features on [0, cutoff]."""
     centers = torch.linspace(0.0, cutoff, num, device=dist.device, dtype=dist.dtype)
     width = cutoff / max(num - 1, 1)
-    return torch.exp(-((dist.unsqueeze(-1) - centers) / width) ** 2)
+    return torch.exp(-(((dist.unsqueeze(-1) - centers) / width) ** 2))
 
 
 def cosine_envelope(dist: torch.Tensor, cutoff: float) -> torch.Tensor:

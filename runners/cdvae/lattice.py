@@ -24,9 +24,14 @@ def params_to_matrix(lengths: torch.Tensor, angles: torch.Tensor) -> torch.Tenso
     gamma_star = torch.arccos(val.clamp(-1.0, 1.0))
     zero = torch.zeros_like(a)
     va = torch.stack([a * torch.sin(beta), zero, a * torch.cos(beta)], -1)
-    vb = torch.stack([-b * torch.sin(alpha) * torch.cos(gamma_star),
-                      b * torch.sin(alpha) * torch.sin(gamma_star),
-                      b * torch.cos(alpha)], -1)
+    vb = torch.stack(
+        [
+            -b * torch.sin(alpha) * torch.cos(gamma_star),
+            b * torch.sin(alpha) * torch.sin(gamma_star),
+            b * torch.cos(alpha),
+        ],
+        -1,
+    )
     vc = torch.stack([zero, zero, c], -1)
     return torch.stack([va, vb, vc], -2)
 
@@ -61,8 +66,9 @@ def volume(matrix: torch.Tensor) -> torch.Tensor:
 def usable(matrix: torch.Tensor, num_atoms: torch.Tensor, min_volume_per_atom: float = 1.0) -> torch.Tensor:
     """(B,) True where a cell is finite and not degenerate (volume per atom above the floor, Å^3)."""
     finite = torch.isfinite(matrix).flatten(1).all(-1)
-    vol = torch.linalg.det(torch.where(finite[:, None, None], matrix, torch.eye(3, dtype=matrix.dtype,
-                                                                                 device=matrix.device)))
+    vol = torch.linalg.det(
+        torch.where(finite[:, None, None], matrix, torch.eye(3, dtype=matrix.dtype, device=matrix.device))
+    )
     return finite & (vol > min_volume_per_atom * num_atoms.to(vol.dtype))
 
 
@@ -74,7 +80,7 @@ class LatticeScaler:
     std: list[float]
 
     @classmethod
-    def fit(cls, lengths: torch.Tensor, angles: torch.Tensor, num_atoms: torch.Tensor) -> "LatticeScaler":
+    def fit(cls, lengths: torch.Tensor, angles: torch.Tensor, num_atoms: torch.Tensor) -> LatticeScaler:
         feats = lattice_features(lengths, angles, num_atoms)
         return cls(feats.mean(0).tolist(), (feats.std(0, unbiased=False) + EPS).tolist())
 

@@ -1,4 +1,4 @@
-"""Lightning wrapper around :class:`runners.cdvae.model.CDVAE`.
+"""Lightning wrapper around :class:`atomgenbench.runners.cdvae.model.CDVAE`.
 
 Logs every loss term; ``val_loss`` is CDVAE's monitored quantity
 (10·coord + 1·type with the default weights), computed with noise drawn from a
@@ -12,16 +12,25 @@ from __future__ import annotations
 import pytorch_lightning as pl
 import torch
 
-from runners.cdvae.lattice import LatticeScaler
-from runners.cdvae.model import CDVAE, CDVAEConfig
+from atomgenbench.runners.cdvae.lattice import LatticeScaler
+from atomgenbench.runners.cdvae.model import CDVAE, CDVAEConfig
 
 
 class CDVAEModule(pl.LightningModule):
     """Trains a CDVAE; all constructor arguments are saved in the checkpoint."""
 
-    def __init__(self, model_config: dict, scaler: dict, tc_stats: tuple[float, float] = (0.0, 1.0),
-                 lr: float = 1e-3, lr_patience: int = 30, lr_factor: float = 0.6, min_lr: float = 1e-4,
-                 teacher_forcing_max_epoch: int = 20, val_every: int = 1):
+    def __init__(
+        self,
+        model_config: dict,
+        scaler: dict,
+        tc_stats: tuple[float, float] = (0.0, 1.0),
+        lr: float = 1e-3,
+        lr_patience: int = 30,
+        lr_factor: float = 0.6,
+        min_lr: float = 1e-4,
+        teacher_forcing_max_epoch: int = 20,
+        val_every: int = 1,
+    ):
         super().__init__()
         self.save_hyperparameters()
         self.model = CDVAE(CDVAEConfig(**model_config), LatticeScaler(**scaler), tuple(tc_stats))
@@ -29,8 +38,13 @@ class CDVAEModule(pl.LightningModule):
     def _log_terms(self, out: dict, prefix: str, batch_size: int) -> None:
         for key, value in out.items():
             name = key if key == "val_loss" and prefix == "val" else f"{prefix}_{key}"
-            self.log(name, value, batch_size=batch_size, prog_bar=name in ("train_loss", "val_loss"),
-                     sync_dist=prefix == "val")
+            self.log(
+                name,
+                value,
+                batch_size=batch_size,
+                prog_bar=name in ("train_loss", "val_loss"),
+                sync_dist=prefix == "val",
+            )
 
     def training_step(self, batch, batch_idx):
         tf = self.current_epoch < self.hparams.teacher_forcing_max_epoch
@@ -46,7 +60,15 @@ class CDVAEModule(pl.LightningModule):
     def configure_optimizers(self):
         hp = self.hparams
         opt = torch.optim.Adam(self.parameters(), lr=hp.lr)
-        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=hp.lr_factor, patience=hp.lr_patience,
-                                                           min_lr=hp.min_lr)
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": "val_loss",
-                                                  "frequency": max(1, int(hp.val_every)), "strict": False}}
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            opt, factor=hp.lr_factor, patience=hp.lr_patience, min_lr=hp.min_lr
+        )
+        return {
+            "optimizer": opt,
+            "lr_scheduler": {
+                "scheduler": sched,
+                "monitor": "val_loss",
+                "frequency": max(1, int(hp.val_every)),
+                "strict": False,
+            },
+        }

@@ -22,13 +22,20 @@ import torch.nn.functional as F
 from torch import nn
 from torch_geometric.utils import scatter
 
-from runners.cdvae.decoder import Decoder
-from runners.cdvae.encoder import MAX_Z, Encoder
-from runners.cdvae.graph import min_image_displacement
-from runners.cdvae.lattice import LatticeScaler, cart_to_frac, frac_to_cart, params_to_matrix, usable
+from atomgenbench.runners.cdvae.decoder import Decoder
+from atomgenbench.runners.cdvae.encoder import MAX_Z, Encoder
+from atomgenbench.runners.cdvae.graph import min_image_displacement
+from atomgenbench.runners.cdvae.lattice import LatticeScaler, cart_to_frac, frac_to_cart, params_to_matrix, usable
 
-DEFAULT_WEIGHTS = {"natom": 1.0, "lattice": 10.0, "coord": 10.0, "type": 1.0, "kl": 0.01,
-                   "composition": 1.0, "property": 1.0}
+DEFAULT_WEIGHTS = {
+    "natom": 1.0,
+    "lattice": 10.0,
+    "coord": 10.0,
+    "type": 1.0,
+    "kl": 0.01,
+    "composition": 1.0,
+    "property": 1.0,
+}
 
 
 @dataclass
@@ -79,15 +86,22 @@ class CDVAE(nn.Module):
         self.config, self.scaler, self.tc_stats = config, scaler, tc_stats
         c = config
         self.encoder = Encoder(c.hidden, c.latent_dim, c.enc_blocks, c.cutoff, c.max_neighbors, c.num_rbf)
-        self.decoder = Decoder(c.latent_dim, c.hidden, c.dec_blocks, c.cutoff, c.max_neighbors, c.num_rbf,
-                               use_sigma=c.sigma_features, cond_dim=1 if c.condition_tc else 0)
+        self.decoder = Decoder(
+            c.latent_dim,
+            c.hidden,
+            c.dec_blocks,
+            c.cutoff,
+            c.max_neighbors,
+            c.num_rbf,
+            use_sigma=c.sigma_features,
+            cond_dim=1 if c.condition_tc else 0,
+        )
         self.fc_num_atoms = head(c.latent_dim, c.head_hidden, c.max_atoms + 1)
         self.fc_lattice = head(c.latent_dim, c.head_hidden, 6)
         self.fc_composition = head(c.latent_dim, c.head_hidden, MAX_Z)
         self.fc_property = head(c.latent_dim, c.head_hidden, 1) if c.predict_property else None
         self.register_buffer("sigmas", geometric_sigmas(c.sigma_begin, c.sigma_end, c.num_noise_levels))
-        self.register_buffer("type_sigmas", geometric_sigmas(c.type_sigma_begin, c.type_sigma_end,
-                                                             c.num_noise_levels))
+        self.register_buffer("type_sigmas", geometric_sigmas(c.type_sigma_begin, c.type_sigma_end, c.num_noise_levels))
 
     # -- encoding and aggregate properties -------------------------------------------------
     def encode(self, batch, sample: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -102,7 +116,9 @@ class CDVAE(nn.Module):
         mean, std = self.tc_stats
         return ((tc - mean) / std).reshape(-1, 1)
 
-    def lattice_from_z(self, z: torch.Tensor, num_atoms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def lattice_from_z(
+        self, z: torch.Tensor, num_atoms: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(scaled head output, lengths Å, angles °) for crystals with ``num_atoms`` atoms."""
         scaled = self.fc_lattice(z)
         lengths, angles = self.scaler.inverse(scaled, num_atoms)
@@ -113,22 +129,24 @@ class CDVAE(nn.Module):
         return self.decoder(frac, type_probs, lattice, num_atoms, batch, z, sigma_per_atom, cond)
 
     # -- training objective ----------------------------------------------------------------
-    def losses(self, batch, teacher_forcing: bool = True, generator: torch.Generator | None = None,
-               sample_z: bool = True) -> dict[str, torch.Tensor]:
+    def losses(
+        self, batch, teacher_forcing: bool = True, generator: torch.Generator | None = None, sample_z: bool = True
+    ) -> dict[str, torch.Tensor]:
         """Every loss term and the weighted ``loss``; ``generator`` makes the noise reproducible."""
         c, w = self.config, self.config.weights
         num, n = len(batch.num_atoms), batch.num_atoms
         bidx = batch.batch
         z, mu, logvar = self.encode(batch, sample=sample_z)
         out: dict[str, torch.Tensor] = {}
-        out["kl"] = torch.mean(-0.5 * torch.sum(1 + logvar - mu ** 2 - logvar.exp(), dim=1))
+        out["kl"] = torch.mean(-0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1))
         out["natom"] = F.cross_entropy(self.fc_num_atoms(z), n.clamp(max=c.max_atoms))
         scaled, lengths, angles = self.lattice_from_z(z, n)
         out["lattice"] = F.mse_loss(scaled, self.scaler.transform(batch.lengths, batch.angles, n))
         comp_logits = self.fc_composition(z)
         target_types = batch.atom_types - 1
-        out["composition"] = per_crystal_mean(F.cross_entropy(comp_logits[bidx], target_types, reduction="none"),
-                                              bidx, num)
+        out["composition"] = per_crystal_mean(
+            F.cross_entropy(comp_logits[bidx], target_types, reduction="none"), bidx, num
+        )
         if self.fc_property is not None:
             out["property"] = F.mse_loss(self.fc_property(z), self.scaled_tc(batch.tc))
 
@@ -149,11 +167,11 @@ class CDVAE(nn.Module):
         probs = probs + type_sigma.unsqueeze(-1) * F.softmax(comp_logits.detach(), -1)[bidx]
         noisy_types = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
         cond = self.scaled_tc(batch.tc) if c.condition_tc else None
-        pred, type_logits = self.denoise(noisy, F.one_hot(noisy_types, MAX_Z).float(), lattice, n, bidx, z,
-                                         sigma, cond)
+        pred, type_logits = self.denoise(noisy, F.one_hot(noisy_types, MAX_Z).float(), lattice, n, bidx, z, sigma, cond)
         out["coord"] = per_crystal_mean(0.5 * ((pred - target) ** 2).sum(-1), bidx, num)
-        out["type"] = per_crystal_mean(F.cross_entropy(type_logits, target_types, reduction="none") / type_sigma,
-                                       bidx, num)
+        out["type"] = per_crystal_mean(
+            F.cross_entropy(type_logits, target_types, reduction="none") / type_sigma, bidx, num
+        )
         out["loss"] = sum(w[k] * v for k, v in out.items())
         out["val_loss"] = w["coord"] * out["coord"] + w["type"] * out["type"]
         return out

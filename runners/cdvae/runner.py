@@ -5,7 +5,7 @@ comes from the lattice head, atom types and counts are forced from the target
 (``force_types=True``, the AtomBench run) or predicted by the num-atoms and
 composition heads (``force_types=False``), and coordinates come from annealed
 Langevin dynamics over ``num_noise_levels`` geometric σ levels (see
-:mod:`runners.cdvae.sampling`). ``num_noise_levels=1`` with the default σ_begin
+:mod:`atomgenbench.runners.cdvae.sampling`). ``num_noise_levels=1`` with the default σ_begin
 reproduces AtomBench's degenerate single-level run (random coordinates) and is
 offered only for comparison. ``condition_tc=True`` additionally conditions the
 decoder on the crystal's (standardised) T_c, the paper's proposed future work.
@@ -25,47 +25,105 @@ are replaced by the true cell in training and become failure rows at reconstruct
 
 All parameters can be overridden (``--set key=value``); sampler settings are
 ``n_step_each``, ``step_lr``, ``min_sigma``, ``force_types``; model ones are the
-fields of :class:`runners.cdvae.model.CDVAEConfig` (loss weights are the published ones).
+fields of :class:`atomgenbench.runners.cdvae.model.CDVAEConfig` (loss weights are the published ones).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch_geometric.data import Batch
 from tqdm.auto import tqdm
 
-from benchmarks.atomgen.dataset import BenchmarkData
-from benchmarks.atomgen.predictions import Predictions
-from benchmarks.atomgen.structures import to_poscar
-from runners.base import RunConfig, Runner
-from runners.cdvae.data import crystal_record, fill_tc, split_train_val, to_structure
-from runners.cdvae.lattice import LatticeScaler, params_to_matrix, usable
-from runners.cdvae.model import CDVAEConfig
-from runners.cdvae.sampling import SamplerSettings, composition_types, langevin
+from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
+from atomgenbench.benchmarks.atomgen.predictions import Predictions
+from atomgenbench.benchmarks.atomgen.structures import to_poscar
+from atomgenbench.runners.base import RunConfig, Runner
+from atomgenbench.runners.cdvae.data import crystal_record, fill_tc, split_train_val, to_structure
+from atomgenbench.runners.cdvae.lattice import LatticeScaler, params_to_matrix, usable
+from atomgenbench.runners.cdvae.model import CDVAEConfig
+from atomgenbench.runners.cdvae.sampling import SamplerSettings, composition_types, langevin
 
-_MODEL = {"hidden": 128, "latent_dim": 128, "head_hidden": 128, "enc_blocks": 3, "dec_blocks": 3,
-          "cutoff": 7.0, "max_neighbors": 16, "num_rbf": 32, "max_atoms": 20, "sigma_begin": 10.0,
-          "sigma_end": 0.01, "type_sigma_begin": 5.0, "type_sigma_end": 0.01, "num_noise_levels": 10,
-          "sigma_features": True, "predict_property": False, "condition_tc": False}
-_TRAIN = {"batch_size": 64, "lr": 1e-3, "lr_patience": 30, "lr_factor": 0.6, "min_lr": 1e-4,
-          "teacher_forcing_max_epoch": 10000, "max_epochs": 1000, "max_steps": -1, "max_minutes": 15.0,
-          "patience": 0, "check_val_every_n_epoch": 5, "grad_clip": 0.5, "grad_clip_algorithm": "value",
-          "val_fraction": 0.1, "max_train": 0, "log_every_n_steps": 10}
+_MODEL = {
+    "hidden": 128,
+    "latent_dim": 128,
+    "head_hidden": 128,
+    "enc_blocks": 3,
+    "dec_blocks": 3,
+    "cutoff": 7.0,
+    "max_neighbors": 16,
+    "num_rbf": 32,
+    "max_atoms": 20,
+    "sigma_begin": 10.0,
+    "sigma_end": 0.01,
+    "type_sigma_begin": 5.0,
+    "type_sigma_end": 0.01,
+    "num_noise_levels": 10,
+    "sigma_features": True,
+    "predict_property": False,
+    "condition_tc": False,
+}
+_TRAIN = {
+    "batch_size": 64,
+    "lr": 1e-3,
+    "lr_patience": 30,
+    "lr_factor": 0.6,
+    "min_lr": 1e-4,
+    "teacher_forcing_max_epoch": 10000,
+    "max_epochs": 1000,
+    "max_steps": -1,
+    "max_minutes": 15.0,
+    "patience": 0,
+    "check_val_every_n_epoch": 5,
+    "grad_clip": 0.5,
+    "grad_clip_algorithm": "value",
+    "val_fraction": 0.1,
+    "max_train": 0,
+    "log_every_n_steps": 10,
+}
 _SAMPLE = {"force_types": True, "n_step_each": 20, "step_lr": 1e-4, "min_sigma": 0.0, "recon_batch_size": 128}
 
 PRESETS = {
-    "smoke": {**_MODEL, **_TRAIN, **_SAMPLE, "hidden": 32, "latent_dim": 32, "head_hidden": 32, "enc_blocks": 1,
-              "dec_blocks": 1, "cutoff": 5.0, "max_neighbors": 8, "num_rbf": 8, "num_noise_levels": 5,
-              "max_epochs": 1, "max_steps": 4, "max_minutes": 1.0, "check_val_every_n_epoch": 1,
-              "teacher_forcing_max_epoch": 1, "max_train": 128, "n_step_each": 2},
+    "smoke": {
+        **_MODEL,
+        **_TRAIN,
+        **_SAMPLE,
+        "hidden": 32,
+        "latent_dim": 32,
+        "head_hidden": 32,
+        "enc_blocks": 1,
+        "dec_blocks": 1,
+        "cutoff": 5.0,
+        "max_neighbors": 8,
+        "num_rbf": 8,
+        "num_noise_levels": 5,
+        "max_epochs": 1,
+        "max_steps": 4,
+        "max_minutes": 1.0,
+        "check_val_every_n_epoch": 1,
+        "teacher_forcing_max_epoch": 1,
+        "max_train": 128,
+        "n_step_each": 2,
+    },
     "cpu": {**_MODEL, **_TRAIN, **_SAMPLE},
-    "paper": {**_MODEL, **_TRAIN, **_SAMPLE, "latent_dim": 256, "enc_blocks": 4, "max_neighbors": 20,
-              "num_noise_levels": 50, "predict_property": True, "max_epochs": 100, "patience": 5,
-              "teacher_forcing_max_epoch": 20, "max_minutes": None, "n_step_each": 100},
+    "paper": {
+        **_MODEL,
+        **_TRAIN,
+        **_SAMPLE,
+        "latent_dim": 256,
+        "enc_blocks": 4,
+        "max_neighbors": 20,
+        "num_noise_levels": 50,
+        "predict_property": True,
+        "max_epochs": 100,
+        "patience": 5,
+        "teacher_forcing_max_epoch": 20,
+        "max_minutes": None,
+        "n_step_each": 100,
+    },
 }
 
 
@@ -88,8 +146,7 @@ class CDVAERunner(Runner):
     def fit(self, data: BenchmarkData, config: RunConfig) -> Path:
         from torch_geometric.loader import DataLoader
 
-        from runners.cdvae.lightning import CDVAEModule
-        from runners.training import fit_module
+        from atomgenbench.runners.training import fit_module
 
         p = config.params
         ids = [i for i in data.train_ids if len(data.structure(i)) <= p["max_atoms"]]
@@ -108,10 +165,15 @@ class CDVAERunner(Runner):
         return fit_module(module, train_loader, val_loader, config, p)
 
     # -- reconstruction ------------------------------------------------------------------
-    def reconstruct(self, data: BenchmarkData, checkpoint: Path, config: RunConfig,
-                    ids: list[str] | None = None,
-                    on_result: Callable[[str, str, str | None], None] | None = None) -> Predictions:
-        from runners.cdvae.lightning import CDVAEModule
+    def reconstruct(
+        self,
+        data: BenchmarkData,
+        checkpoint: Path,
+        config: RunConfig,
+        ids: list[str] | None = None,
+        on_result: Callable[[str, str, str | None], None] | None = None,
+    ) -> Predictions:
+        from atomgenbench.runners.cdvae.lightning import CDVAEModule
 
         p = config.params
         device = pick_device(config)
@@ -125,7 +187,7 @@ class CDVAERunner(Runner):
         bs = max(1, int(p["recon_batch_size"]))
         bar = tqdm(total=len(todo), desc=f"cdvae {data.name}", unit="crystal", disable=not config.progress)
         for start in range(0, len(todo), bs):
-            chunk = todo[start:start + bs]
+            chunk = todo[start : start + bs]
             try:
                 results = decode_chunk(model, data, chunk, settings, bool(p["force_types"]), device, gen)
             except Exception as exc:  # a failed decode is a failure row per id, never a missing row
@@ -139,18 +201,32 @@ class CDVAERunner(Runner):
                     on_result(key, poscar, reason)
             bar.update(len(chunk))
         bar.close()
-        extra = {"checkpoint": str(checkpoint), "sampler": "annealed Langevin",
-                 "sigmas": [round(float(s), 6) for s in model.sigmas], "n_step_each": settings.n_step_each,
-                 "step_lr": settings.step_lr, "min_sigma": settings.min_sigma,
-                 "force_types": bool(p["force_types"]), "condition_tc": bool(p.get("condition_tc")),
-                 "latent": "mu"}
-        return Predictions(benchmark=data.name, model=self.name, structures=structures, failures=failures,
-                           preset=config.preset, seed=config.seed, conditioning=self.conditioning, extra=extra)
+        extra = {
+            "checkpoint": str(checkpoint),
+            "sampler": "annealed Langevin",
+            "sigmas": [round(float(s), 6) for s in model.sigmas],
+            "n_step_each": settings.n_step_each,
+            "step_lr": settings.step_lr,
+            "min_sigma": settings.min_sigma,
+            "force_types": bool(p["force_types"]),
+            "condition_tc": bool(p.get("condition_tc")),
+            "latent": "mu",
+        }
+        return Predictions(
+            benchmark=data.name,
+            model=self.name,
+            structures=structures,
+            failures=failures,
+            preset=config.preset,
+            seed=config.seed,
+            conditioning=self.conditioning,
+            extra=extra,
+        )
 
 
 def build_module(train: list, p: dict):
     """A fresh :class:`CDVAEModule` whose scalers are fitted on ``train``."""
-    from runners.cdvae.lightning import CDVAEModule
+    from atomgenbench.runners.cdvae.lightning import CDVAEModule
 
     if not train:
         raise ValueError("cdvae: no training crystals with at most max_atoms atoms")
@@ -161,15 +237,29 @@ def build_module(train: list, p: dict):
     tcs = torch.cat([r.tc for r in train])
     tcs = tcs[~torch.isnan(tcs)]
     tc_stats = (float(tcs.mean()), float(tcs.std(unbiased=False)) + 1e-6) if len(tcs) else (0.0, 1.0)
-    return CDVAEModule(model_config(p), scaler.to_dict(), tc_stats, lr=float(p["lr"]),
-                       lr_patience=int(p["lr_patience"]), lr_factor=float(p["lr_factor"]),
-                       min_lr=float(p["min_lr"]), teacher_forcing_max_epoch=int(p["teacher_forcing_max_epoch"]),
-                       val_every=int(p["check_val_every_n_epoch"]))
+    return CDVAEModule(
+        model_config(p),
+        scaler.to_dict(),
+        tc_stats,
+        lr=float(p["lr"]),
+        lr_patience=int(p["lr_patience"]),
+        lr_factor=float(p["lr_factor"]),
+        min_lr=float(p["min_lr"]),
+        teacher_forcing_max_epoch=int(p["teacher_forcing_max_epoch"]),
+        val_every=int(p["check_val_every_n_epoch"]),
+    )
 
 
 @torch.no_grad()
-def decode_chunk(model, data: BenchmarkData, ids: list[str], settings: SamplerSettings, force_types: bool,
-                 device: torch.device, gen: torch.Generator) -> dict[str, tuple[str, str | None]]:
+def decode_chunk(
+    model,
+    data: BenchmarkData,
+    ids: list[str],
+    settings: SamplerSettings,
+    force_types: bool,
+    device: torch.device,
+    gen: torch.Generator,
+) -> dict[str, tuple[str, str | None]]:
     """Encode and decode the crystals ``ids``; return ``{id: (poscar, failure reason or None)}``."""
     tc = data.tc
     records = [crystal_record(data.structure(i), tc.get(i, float("nan")), i) for i in ids]
@@ -186,8 +276,9 @@ def decode_chunk(model, data: BenchmarkData, ids: list[str], settings: SamplerSe
     ok = usable(lattice, num_atoms)
     safe = torch.where(ok[:, None, None], lattice, torch.eye(3, device=device).expand_as(lattice) * 3.0)
     cond = model.scaled_tc(batch.tc) if model.config.condition_tc else None
-    sample = langevin(model, z, safe, num_atoms, types, settings, update_types=not force_types, cond=cond,
-                      generator=gen)
+    sample = langevin(
+        model, z, safe, num_atoms, types, settings, update_types=not force_types, cond=cond, generator=gen
+    )
     out: dict[str, tuple[str, str | None]] = {}
     offsets = torch.cumsum(sample.num_atoms, 0) - sample.num_atoms
     for k, key in enumerate(ids):

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from runners.cdvae.encoder import MAX_Z
-from runners.cdvae.graph import batch_index
-from runners.cdvae.lattice import cart_to_frac, frac_to_cart
+from atomgenbench.runners.cdvae.encoder import MAX_Z
+from atomgenbench.runners.cdvae.graph import batch_index
+from atomgenbench.runners.cdvae.lattice import cart_to_frac, frac_to_cart
 
 
 @dataclass
@@ -63,9 +63,17 @@ def composition_types(comp_logits: torch.Tensor, num_atoms: torch.Tensor) -> tor
 
 
 @torch.no_grad()
-def langevin(model, z: torch.Tensor, lattice: torch.Tensor, num_atoms: torch.Tensor, atom_types: torch.Tensor,
-             settings: SamplerSettings, update_types: bool = False, cond: torch.Tensor | None = None,
-             generator: torch.Generator | None = None) -> Sample:
+def langevin(
+    model,
+    z: torch.Tensor,
+    lattice: torch.Tensor,
+    num_atoms: torch.Tensor,
+    atom_types: torch.Tensor,
+    settings: SamplerSettings,
+    update_types: bool = False,
+    cond: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> Sample:
     """Annealed Langevin sampling of coordinates (and types if ``update_types``)."""
     bidx = batch_index(num_atoms)
     lat_atom = lattice[bidx]
@@ -77,8 +85,9 @@ def langevin(model, z: torch.Tensor, lattice: torch.Tensor, num_atoms: torch.Ten
         step = settings.step_lr * (sigma / sigma_last) ** 2
         sigma_atom = torch.full((len(bidx),), sigma, device=z.device)
         for _ in range(settings.n_step_each):
-            pred, type_logits = model.denoise(frac, F.one_hot(types - 1, MAX_Z).float(), lattice, num_atoms,
-                                              bidx, z, sigma_atom, cond)
+            pred, type_logits = model.denoise(
+                frac, F.one_hot(types - 1, MAX_Z).float(), lattice, num_atoms, bidx, z, sigma_atom, cond
+            )
             noise = torch.randn(frac.shape, device=z.device, generator=generator)
             cart = frac_to_cart(frac, lat_atom) + step * pred / sigma + math.sqrt(2.0 * step) * noise
             frac = torch.remainder(cart_to_frac(cart, lat_atom), 1.0)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from pymatgen.core import Structure
 
-from runners.flowmm.geometry import params_to_vector
+from atomgenbench.runners.flowmm.geometry import params_to_vector
 
 NUM_ELEMENTS = 100  #: atom types are Z - 1 in [0, 100)
 
@@ -52,8 +52,9 @@ def crystal_from_structure(identifier: str, structure: Structure, tc: float = 0.
         raise ValueError(f"{identifier}: element outside Z = 1..{NUM_ELEMENTS}")
     frac = np.mod(np.asarray(s.frac_coords, dtype=np.float64), 1.0).astype(np.float32)
     frac[frac >= 1.0] = 0.0  # float rounding of 0.99999999
-    lat = params_to_vector(torch.tensor(s.lattice.abc, dtype=torch.float64),
-                           torch.tensor(s.lattice.angles, dtype=torch.float64))
+    lat = params_to_vector(
+        torch.tensor(s.lattice.abc, dtype=torch.float64), torch.tensor(s.lattice.angles, dtype=torch.float64)
+    )
     return Crystal(identifier, types, frac, lat.numpy().astype(np.float32), float(tc))
 
 
@@ -84,7 +85,7 @@ class CrystalBatch:
     def num_crystals(self) -> int:
         return int(self.num_atoms.shape[0])
 
-    def to(self, device) -> "CrystalBatch":
+    def to(self, device) -> CrystalBatch:
         return CrystalBatch(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
 
 

@@ -16,10 +16,17 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from runners.flowmm.data import CrystalBatch
-from runners.flowmm.geometry import (LatticeBase, crystal_mean, expmap, logmap, metric_tensor, remove_drift,
-                                     vector_to_params)
-from runners.flowmm.network import CSPNet
+from atomgenbench.runners.flowmm.data import CrystalBatch
+from atomgenbench.runners.flowmm.geometry import (
+    LatticeBase,
+    crystal_mean,
+    expmap,
+    logmap,
+    metric_tensor,
+    remove_drift,
+    vector_to_params,
+)
+from atomgenbench.runners.flowmm.network import CSPNet
 
 
 @dataclass
@@ -33,8 +40,7 @@ class FlowPath:
     u_lattice: torch.Tensor  # (B, 6)
 
 
-def sample_base_frac(num_atoms_total: int, generator: torch.Generator | None = None,
-                     device="cpu") -> torch.Tensor:
+def sample_base_frac(num_atoms_total: int, generator: torch.Generator | None = None, device="cpu") -> torch.Tensor:
     """Uniform fractional coordinates (A, 3) (drawn on CPU, then moved)."""
     return torch.rand(num_atoms_total, 3, generator=generator).to(device)
 
@@ -58,8 +64,9 @@ def sample_path(batch: CrystalBatch, base: LatticeBase, generator: torch.Generat
     return conditional_path(frac0, lat0, batch.frac, batch.lattice, t, batch.batch)
 
 
-def flow_loss(v_frac, v_lat, path: FlowPath, batch: CrystalBatch, cost_coord: float = 400.0,
-              cost_lattice: float = 1.0) -> dict[str, torch.Tensor]:
+def flow_loss(
+    v_frac, v_lat, path: FlowPath, batch: CrystalBatch, cost_coord: float = 400.0, cost_lattice: float = 1.0
+) -> dict[str, torch.Tensor]:
     """Weighted squared error against the conditional target velocities."""
     per_atom = ((v_frac - path.u_frac) ** 2).sum(-1)
     loss_f = crystal_mean(per_atom, batch.batch, batch.num_crystals).mean() / 3.0
@@ -79,9 +86,15 @@ class VelocityModel(nn.Module):
     def __init__(self, hidden=512, time_dim=256, layers=6, num_freqs=128, use_tc=False):
         super().__init__()
         self.net = CSPNet(hidden, time_dim, layers, num_freqs, use_tc)
-        for name, shape, value in [("base_log_mean", 3, 0.0), ("base_log_std", 3, 1.0),
-                                   ("xt_mean", 6, 0.0), ("xt_std", 6, 1.0),
-                                   ("ut_mean", 6, 0.0), ("ut_std", 6, 1.0), ("uf_std", 1, 1.0)]:
+        for name, shape, value in [
+            ("base_log_mean", 3, 0.0),
+            ("base_log_std", 3, 1.0),
+            ("xt_mean", 6, 0.0),
+            ("xt_std", 6, 1.0),
+            ("ut_mean", 6, 0.0),
+            ("ut_std", 6, 1.0),
+            ("uf_std", 1, 1.0),
+        ]:
             self.register_buffer(name, torch.full((shape,), value))
 
     @property
@@ -96,16 +109,18 @@ class VelocityModel(nn.Module):
         lengths, angles = vector_to_params(lat_t)
         metric = metric_tensor(lengths.clamp(min=1e-2), angles)
         lat_z = (lat_t - self.xt_mean) / self.xt_std
-        vf, vl = self.net(batch.types, frac_t, lat_z, metric, t, batch.num_atoms, batch.batch,
-                          batch.edge_index, batch.tc)
+        vf, vl = self.net(
+            batch.types, frac_t, lat_z, metric, t, batch.num_atoms, batch.batch, batch.edge_index, batch.tc
+        )
         vf = remove_drift(vf * self.uf_std, batch.batch, batch.num_crystals)
         vl = vl * self.ut_std + self.ut_mean
         return vf, vl
 
 
 @torch.no_grad()
-def estimate_statistics(batches, base: LatticeBase, passes: int = 5,
-                        generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+def estimate_statistics(
+    batches, base: LatticeBase, passes: int = 5, generator: torch.Generator | None = None
+) -> dict[str, torch.Tensor]:
     """Standardisation statistics from ``passes`` sweeps of random (x0, t) over train batches."""
     lat_t, u_lat, u_frac = [], [], []
     for _ in range(max(1, passes)):
@@ -116,17 +131,27 @@ def estimate_statistics(batches, base: LatticeBase, passes: int = 5,
             u_frac.append(p.u_frac)
     lt, ul, uf = torch.cat(lat_t), torch.cat(u_lat), torch.cat(u_frac)
     return {
-        "base_log_mean": base.log_mean, "base_log_std": base.log_std,
-        "xt_mean": lt.mean(0), "xt_std": lt.std(0).clamp(min=1e-3),
-        "ut_mean": ul.mean(0), "ut_std": ul.std(0).clamp(min=1e-3),
+        "base_log_mean": base.log_mean,
+        "base_log_std": base.log_std,
+        "xt_mean": lt.mean(0),
+        "xt_std": lt.std(0).clamp(min=1e-3),
+        "ut_mean": ul.mean(0),
+        "ut_std": ul.std(0).clamp(min=1e-3),
         "uf_std": uf.std().clamp(min=1e-3).reshape(1),
     }
 
 
 @torch.no_grad()
-def euler_sample(model: VelocityModel, batch: CrystalBatch, steps: int = 1000, anneal_slope: float = 0.0,
-                 anneal_offset: float = 0.0, generator: torch.Generator | None = None, progress=None,
-                 init: tuple[torch.Tensor, torch.Tensor] | None = None):
+def euler_sample(
+    model: VelocityModel,
+    batch: CrystalBatch,
+    steps: int = 1000,
+    anneal_slope: float = 0.0,
+    anneal_offset: float = 0.0,
+    generator: torch.Generator | None = None,
+    progress=None,
+    init: tuple[torch.Tensor, torch.Tensor] | None = None,
+):
     """Integrate the learned flow from the base; returns (frac (A, 3), lattice (B, 6)).
 
     The start point is drawn from the base with ``generator`` unless ``init`` gives

@@ -87,11 +87,14 @@ def metric_tensor(lengths: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
     cos = torch.cos(torch.deg2rad(angles))
     ca, cb, cg = cos.unbind(-1)
     one = torch.ones_like(ca)
-    cosm = torch.stack([
-        torch.stack([one, cg, cb], -1),
-        torch.stack([cg, one, ca], -1),
-        torch.stack([cb, ca, one], -1),
-    ], -2)
+    cosm = torch.stack(
+        [
+            torch.stack([one, cg, cb], -1),
+            torch.stack([cg, one, ca], -1),
+            torch.stack([cb, ca, one], -1),
+        ],
+        -2,
+    )
     return lengths.unsqueeze(-1) * lengths.unsqueeze(-2) * cosm
 
 
@@ -109,14 +112,15 @@ class LatticeBase:
     log_std: torch.Tensor  # (3,)
 
     @classmethod
-    def fit(cls, lengths: np.ndarray) -> "LatticeBase":
+    def fit(cls, lengths: np.ndarray) -> LatticeBase:
         """Per-axis mean/std of log length over training lattices ``lengths`` (n, 3)."""
         logs = np.log(np.asarray(lengths, dtype=np.float64))
         std = np.maximum(logs.std(axis=0), 1e-3)
         return cls(torch.tensor(logs.mean(axis=0), dtype=torch.float32), torch.tensor(std, dtype=torch.float32))
 
-    def sample(self, n: int, generator: torch.Generator | None = None,
-               device: torch.device | str = "cpu") -> torch.Tensor:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu"
+    ) -> torch.Tensor:
         """``n`` lattice vectors (n, 6) from the base distribution (drawn on CPU, then moved)."""
         z = torch.randn(n, 3, generator=generator)
         lengths = torch.exp(self.log_mean.cpu() + self.log_std.cpu() * z)

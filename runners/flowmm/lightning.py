@@ -14,8 +14,8 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from runners.flowmm.data import CrystalBatch
-from runners.flowmm.flow import VelocityModel, flow_loss, sample_path
+from atomgenbench.runners.flowmm.data import CrystalBatch
+from atomgenbench.runners.flowmm.flow import VelocityModel, flow_loss, sample_path
 
 MODEL_KEYS = ("hidden", "time_dim", "layers", "num_freqs", "use_tc")
 
@@ -23,10 +23,21 @@ MODEL_KEYS = ("hidden", "time_dim", "layers", "num_freqs", "use_tc")
 class FlowMMModule(pl.LightningModule):
     """Flow-matching training of :class:`VelocityModel` (hyper-parameters: see runner presets)."""
 
-    def __init__(self, hidden: int = 512, time_dim: int = 256, layers: int = 6, num_freqs: int = 128,
-                 use_tc: bool = False, lr: float = 3e-4, weight_decay: float = 0.0, eta_min: float = 1e-5,
-                 max_epochs: int = 100, cost_coord: float = 400.0, cost_lattice: float = 1.0,
-                 val_seed: int = 12345):
+    def __init__(
+        self,
+        hidden: int = 512,
+        time_dim: int = 256,
+        layers: int = 6,
+        num_freqs: int = 128,
+        use_tc: bool = False,
+        lr: float = 3e-4,
+        weight_decay: float = 0.0,
+        eta_min: float = 1e-5,
+        max_epochs: int = 100,
+        cost_coord: float = 400.0,
+        cost_lattice: float = 1.0,
+        val_seed: int = 12345,
+    ):
         super().__init__()
         self.save_hyperparameters()
         self.model = VelocityModel(hidden, time_dim, layers, num_freqs, use_tc)
@@ -35,9 +46,20 @@ class FlowMMModule(pl.LightningModule):
         self.register_buffer("ema_steps", torch.zeros((), dtype=torch.long))
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> "FlowMMModule":
-        keys = ("hidden", "time_dim", "layers", "num_freqs", "use_tc", "lr", "weight_decay", "eta_min",
-                "max_epochs", "cost_coord", "cost_lattice")
+    def from_params(cls, params: dict[str, Any]) -> FlowMMModule:
+        keys = (
+            "hidden",
+            "time_dim",
+            "layers",
+            "num_freqs",
+            "use_tc",
+            "lr",
+            "weight_decay",
+            "eta_min",
+            "max_epochs",
+            "cost_coord",
+            "cost_lattice",
+        )
         return cls(**{k: params[k] for k in keys if k in params})
 
     def set_statistics(self, stats: dict[str, torch.Tensor]) -> None:
@@ -46,8 +68,11 @@ class FlowMMModule(pl.LightningModule):
         self.ema.set_statistics(stats)
 
     def transfer_batch_to_device(self, batch, device, dataloader_idx):
-        return batch.to(device) if isinstance(batch, CrystalBatch) else super().transfer_batch_to_device(
-            batch, device, dataloader_idx)
+        return (
+            batch.to(device)
+            if isinstance(batch, CrystalBatch)
+            else super().transfer_batch_to_device(batch, device, dataloader_idx)
+        )
 
     def _losses(self, model: VelocityModel, batch: CrystalBatch, generator=None) -> dict[str, torch.Tensor]:
         path = sample_path(batch, model.base, generator)
@@ -74,8 +99,7 @@ class FlowMMModule(pl.LightningModule):
     def configure_optimizers(self):
         hp = self.hparams
         opt = torch.optim.AdamW(self.model.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, int(hp.max_epochs)),
-                                                           eta_min=hp.eta_min)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, int(hp.max_epochs)), eta_min=hp.eta_min)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
 
 

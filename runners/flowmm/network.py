@@ -19,8 +19,8 @@ import math
 import torch
 from torch import nn
 
-from runners.flowmm.data import NUM_ELEMENTS
-from runners.flowmm.geometry import crystal_mean, logmap
+from atomgenbench.runners.flowmm.data import NUM_ELEMENTS
+from atomgenbench.runners.flowmm.geometry import crystal_mean, logmap
 
 MAX_NUM_ATOMS_EMBED = 100
 
@@ -64,12 +64,13 @@ class MessageLayer(nn.Module):
 class CSPNet(nn.Module):
     """Velocity network: (types, frac_t, z-scored lattice_t, metric, t) -> (v_frac, v_lattice).
 
-    Outputs are in standardised units; :class:`runners.flowmm.flow.VelocityModel`
+    Outputs are in standardised units; :class:`atomgenbench.runners.flowmm.flow.VelocityModel`
     rescales them and removes the coordinate drift.
     """
 
-    def __init__(self, hidden: int = 512, time_dim: int = 256, layers: int = 6, num_freqs: int = 128,
-                 use_tc: bool = False):
+    def __init__(
+        self, hidden: int = 512, time_dim: int = 256, layers: int = 6, num_freqs: int = 128, use_tc: bool = False
+    ):
         super().__init__()
         self.num_freqs = num_freqs
         self.use_tc = use_tc

@@ -2,7 +2,7 @@
 
 ``fit`` Niggli-canonicalises the training crystals, fits the lattice base and the
 standardisation statistics, and trains :class:`FlowMMModule` through the shared
-:func:`runners.training.fit_module` (seeded, resumable, early stopping, EMA).
+:func:`atomgenbench.runners.training.fit_module` (seeded, resumable, early stopping, EMA).
 ``reconstruct`` keeps every test crystal's species and counts, integrates the flow
 with Euler steps from the base and writes one row per test id; a sample that is not
 a valid crystal (non-finite numbers, non-positive lengths, angles that do not close
@@ -14,15 +14,15 @@ from __future__ import annotations
 import math
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from benchmarks.atomgen.dataset import BenchmarkData
-from benchmarks.atomgen.predictions import Predictions
-from benchmarks.atomgen.structures import parse_poscar, to_poscar
-from runners.base import Runner, RunConfig
+from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
+from atomgenbench.benchmarks.atomgen.predictions import Predictions
+from atomgenbench.benchmarks.atomgen.structures import parse_poscar, to_poscar
+from atomgenbench.runners.base import RunConfig, Runner
 
 #: parameters shared by all presets. Model: hidden, time_dim (default hidden // 2), layers, num_freqs,
 #: use_tc (T_c conditioning, off = the paper's setting). Training: lr, weight_decay, eta_min (cosine
@@ -32,21 +32,74 @@ from runners.base import Runner, RunConfig
 #: (larger training crystals are skipped). Sampling: steps (Euler), anneal_slope / anneal_offset
 #: (coordinate velocity x (1 + slope * relu(t - offset)); 2.0 = the AtomBench run), sample_batch_size.
 _COMMON = dict(
-    time_dim=None, use_tc=False, lr=3e-4, weight_decay=0.0, eta_min=1e-5, cost_coord=400.0, cost_lattice=1.0,
-    grad_clip=0.5, grad_clip_algorithm="value", ema_decay=0.999, val_fraction=0.1, stats_passes=10,
-    train_steps=None, max_steps=-1, check_val_every_n_epoch=1, log_every_n_steps=10, num_workers=0,
-    steps=1000, anneal_slope=0.0, anneal_offset=0.0, sample_batch_size=256,
+    time_dim=None,
+    use_tc=False,
+    lr=3e-4,
+    weight_decay=0.0,
+    eta_min=1e-5,
+    cost_coord=400.0,
+    cost_lattice=1.0,
+    grad_clip=0.5,
+    grad_clip_algorithm="value",
+    ema_decay=0.999,
+    val_fraction=0.1,
+    stats_passes=10,
+    train_steps=None,
+    max_steps=-1,
+    check_val_every_n_epoch=1,
+    log_every_n_steps=10,
+    num_workers=0,
+    steps=1000,
+    anneal_slope=0.0,
+    anneal_offset=0.0,
+    sample_batch_size=256,
 )
 
 PRESETS = {
-    "smoke": {**_COMMON, "hidden": 32, "time_dim": 16, "layers": 2, "num_freqs": 4, "max_atoms": 24,
-              "batch_size": 64, "max_epochs": 1, "max_minutes": 1.0, "patience": 0,
-              "stats_passes": 1, "steps": 10, "lr": 1e-3},
-    "cpu": {**_COMMON, "hidden": 128, "time_dim": 64, "layers": 4, "num_freqs": 32, "max_atoms": 24,
-            "batch_size": 32, "max_epochs": 300, "train_steps": 8000, "max_minutes": 15.0, "patience": 10,
-            "check_val_every_n_epoch": 5, "steps": 200, "lr": 1e-3},
-    "paper": {**_COMMON, "hidden": 512, "time_dim": 256, "layers": 6, "num_freqs": 128, "max_atoms": 24,
-              "batch_size": 64, "max_epochs": 100, "max_minutes": None, "patience": 5, "steps": 1000},
+    "smoke": {
+        **_COMMON,
+        "hidden": 32,
+        "time_dim": 16,
+        "layers": 2,
+        "num_freqs": 4,
+        "max_atoms": 24,
+        "batch_size": 64,
+        "max_epochs": 1,
+        "max_minutes": 1.0,
+        "patience": 0,
+        "stats_passes": 1,
+        "steps": 10,
+        "lr": 1e-3,
+    },
+    "cpu": {
+        **_COMMON,
+        "hidden": 128,
+        "time_dim": 64,
+        "layers": 4,
+        "num_freqs": 32,
+        "max_atoms": 24,
+        "batch_size": 32,
+        "max_epochs": 300,
+        "train_steps": 8000,
+        "max_minutes": 15.0,
+        "patience": 10,
+        "check_val_every_n_epoch": 5,
+        "steps": 200,
+        "lr": 1e-3,
+    },
+    "paper": {
+        **_COMMON,
+        "hidden": 512,
+        "time_dim": 256,
+        "layers": 6,
+        "num_freqs": 128,
+        "max_atoms": 24,
+        "batch_size": 64,
+        "max_epochs": 100,
+        "max_minutes": None,
+        "patience": 5,
+        "steps": 1000,
+    },
 }
 
 
@@ -64,7 +117,7 @@ def decode_sample(species: list[str], frac: np.ndarray, lattice_vec: np.ndarray)
     """POSCAR text of one sampled crystal, or ``("", reason)`` when it is not a valid crystal."""
     from pymatgen.core import Lattice, Structure
 
-    from runners.flowmm.geometry import ANGLE_LO, ANGLE_SPAN, cell_volume_factor
+    from atomgenbench.runners.flowmm.geometry import ANGLE_LO, ANGLE_SPAN, cell_volume_factor
 
     if not (np.all(np.isfinite(frac)) and np.all(np.isfinite(lattice_vec))):
         return "", "sampler produced non-finite coordinates or lattice"
@@ -92,7 +145,7 @@ def start_points(model, queries, seed: int):
     """
     import torch
 
-    from runners.flowmm.flow import sample_base_frac
+    from atomgenbench.runners.flowmm.flow import sample_base_frac
 
     fracs, lats = [], []
     for q in queries:
@@ -116,7 +169,7 @@ class FlowMMRunner(Runner):
         return params
 
     def _crystals(self, data: BenchmarkData, ids: list[str], params: dict):
-        from runners.flowmm.data import crystal_from_structure
+        from atomgenbench.runners.flowmm.data import crystal_from_structure
 
         tc = data.tc if params["use_tc"] else {}
         out = []
@@ -130,11 +183,11 @@ class FlowMMRunner(Runner):
         import torch
         from torch.utils.data import DataLoader
 
-        from runners.flowmm.data import collate
-        from runners.flowmm.flow import estimate_statistics
-        from runners.flowmm.geometry import LatticeBase
-        from runners.flowmm.lightning import EMACallback, FlowMMModule
-        from runners.training import final_checkpoint, fit_module
+        from atomgenbench.runners.flowmm.data import collate
+        from atomgenbench.runners.flowmm.flow import estimate_statistics
+        from atomgenbench.runners.flowmm.geometry import LatticeBase
+        from atomgenbench.runners.flowmm.lightning import EMACallback, FlowMMModule
+        from atomgenbench.runners.training import final_checkpoint, fit_module
 
         params = self._params(config)
         final = final_checkpoint(config)
@@ -155,24 +208,33 @@ class FlowMMRunner(Runner):
         module = FlowMMModule.from_params(params)
         base = LatticeBase.fit(np.stack([np.asarray(c.lattice[:3]) for c in train]))
         gen = torch.Generator().manual_seed(int(config.seed))
-        stat_batches = [collate(train[i:i + 256]) for i in range(0, len(train), 256)]
+        stat_batches = [collate(train[i : i + 256]) for i in range(0, len(train), 256)]
         module.set_statistics(estimate_statistics(stat_batches, base, int(params["stats_passes"]), gen))
         workers = int(params["num_workers"])
-        train_loader = DataLoader(train, batch_size=bs, shuffle=True, collate_fn=collate, num_workers=workers,
-                                  drop_last=len(train) > bs)
-        val_loader = DataLoader(val or train[:bs], batch_size=bs, shuffle=False, collate_fn=collate,
-                                num_workers=workers)
-        return fit_module(module, train_loader, val_loader, config, params,
-                          callbacks=[EMACallback(float(params["ema_decay"]))])
+        train_loader = DataLoader(
+            train, batch_size=bs, shuffle=True, collate_fn=collate, num_workers=workers, drop_last=len(train) > bs
+        )
+        val_loader = DataLoader(
+            val or train[:bs], batch_size=bs, shuffle=False, collate_fn=collate, num_workers=workers
+        )
+        return fit_module(
+            module, train_loader, val_loader, config, params, callbacks=[EMACallback(float(params["ema_decay"]))]
+        )
 
-    def reconstruct(self, data: BenchmarkData, checkpoint: Path, config: RunConfig, ids: list[str] | None = None,
-                    on_result: Callable[[str, str, str | None], None] | None = None) -> Predictions:
+    def reconstruct(
+        self,
+        data: BenchmarkData,
+        checkpoint: Path,
+        config: RunConfig,
+        ids: list[str] | None = None,
+        on_result: Callable[[str, str, str | None], None] | None = None,
+    ) -> Predictions:
         import torch
         from tqdm.auto import tqdm
 
-        from runners.flowmm.data import collate, composition_query
-        from runners.flowmm.flow import euler_sample
-        from runners.flowmm.lightning import FlowMMModule
+        from atomgenbench.runners.flowmm.data import collate, composition_query
+        from atomgenbench.runners.flowmm.flow import euler_sample
+        from atomgenbench.runners.flowmm.lightning import FlowMMModule
 
         params = self._params(config)
         ids = list(data.test_ids if ids is None else ids)
@@ -181,7 +243,9 @@ class FlowMMRunner(Runner):
         module.load_state_dict(state["state_dict"])
         model = module.ema.eval()
         use_tc = bool(module.hparams.use_tc)
-        device = "cuda" if config.trainer.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available() else "cpu"
+        device = (
+            "cuda" if config.trainer.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available() else "cpu"
+        )
         model.to(device)
         structures: dict[str, str] = {}
         failures: dict[str, str] = {}
@@ -202,27 +266,48 @@ class FlowMMRunner(Runner):
         steps = int(params["steps"])
         chunk = max(1, int(params["sample_batch_size"]))
         t0 = time.perf_counter()
-        with tqdm(total=steps * math.ceil(len(queries) / chunk), desc="flowmm sampling", unit="step",
-                  disable=not config.progress) as bar:
+        with tqdm(
+            total=steps * math.ceil(len(queries) / chunk),
+            desc="flowmm sampling",
+            unit="step",
+            disable=not config.progress,
+        ) as bar:
             for start in range(0, len(queries), chunk):
-                part = queries[start:start + chunk]
+                part = queries[start : start + chunk]
                 batch = collate(part).to(device)
                 init = start_points(model, part, int(config.seed))
-                frac, lat = euler_sample(model, batch, steps, float(params["anneal_slope"]),
-                                         float(params["anneal_offset"]), progress=bar.update, init=init)
+                frac, lat = euler_sample(
+                    model,
+                    batch,
+                    steps,
+                    float(params["anneal_slope"]),
+                    float(params["anneal_offset"]),
+                    progress=bar.update,
+                    init=init,
+                )
                 frac, lat = frac.cpu().numpy(), lat.cpu().numpy()
                 offset = 0
                 for i, q in enumerate(part):
                     species = [int(z) + 1 for z in q.types]
-                    text, reason = decode_sample(species, frac[offset:offset + q.num_atoms], lat[i])
+                    text, reason = decode_sample(species, frac[offset : offset + q.num_atoms], lat[i])
                     offset += q.num_atoms
                     record(q.id, text, reason)
         ordered = {key: structures[key] for key in ids}
         return Predictions(
-            benchmark=data.name, model=self.name, structures=ordered,
+            benchmark=data.name,
+            model=self.name,
+            structures=ordered,
             failures={k: v for k, v in failures.items() if k in ordered},
-            preset=config.preset, seed=config.seed, conditioning=self.conditioning,
-            extra={"sampler": "euler", "steps": steps, "anneal_slope": float(params["anneal_slope"]),
-                   "anneal_offset": float(params["anneal_offset"]), "use_tc": use_tc,
-                   "checkpoint": str(checkpoint), "sampling_seconds": round(time.perf_counter() - t0, 2)},
+            preset=config.preset,
+            seed=config.seed,
+            conditioning=self.conditioning,
+            extra={
+                "sampler": "euler",
+                "steps": steps,
+                "anneal_slope": float(params["anneal_slope"]),
+                "anneal_offset": float(params["anneal_offset"]),
+                "use_tc": use_tc,
+                "checkpoint": str(checkpoint),
+                "sampling_seconds": round(time.perf_counter() - t0, 2),
+            },
         )

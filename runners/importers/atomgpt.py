@@ -23,11 +23,16 @@ import re
 import zipfile
 from pathlib import Path
 
-from benchmarks.atomgen.dataset import BenchmarkData, load_benchmark
-from benchmarks.atomgen.predictions import Predictions
-from benchmarks.atomgen.structures import StructureParseError, parse_poscar, to_poscar, unescape
-from runners.importers.common import (
-    ImportFormatError, assemble, check_count, check_ids, formula_matches, read_test_csv_ids,
+from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData, load_benchmark
+from atomgenbench.benchmarks.atomgen.predictions import Predictions
+from atomgenbench.benchmarks.atomgen.structures import StructureParseError, parse_poscar, to_poscar, unescape
+from atomgenbench.runners.importers.common import (
+    ImportFormatError,
+    assemble,
+    check_count,
+    check_ids,
+    formula_matches,
+    read_test_csv_ids,
 )
 
 FORMULA_RE = re.compile(r"chemical formula is\s+(\S+)\s*\.")
@@ -106,8 +111,11 @@ def _from_csv(path: Path, data: BenchmarkData, misses: Path | None) -> tuple[dic
                 n_miss += 1
     elif misses is not None:
         raise ImportFormatError(f"{misses}: no such file")
-    return results, {"pairing": "by id", "misses_file": str(misses_path) if misses_path.is_file() else None,
-                     "misses": n_miss}
+    return results, {
+        "pairing": "by id",
+        "misses_file": str(misses_path) if misses_path.is_file() else None,
+        "misses": n_miss,
+    }
 
 
 def _from_out_inv(path: Path, data: BenchmarkData, test_csv: Path | None) -> tuple[dict, dict]:
@@ -139,8 +147,14 @@ def _from_out_inv(path: Path, data: BenchmarkData, test_csv: Path | None) -> tup
     return results, {"pairing": f"row order of {source}"}
 
 
-def import_atomgpt(path: str | Path, benchmark: str, *, test_csv: str | Path | None = None,
-                   misses: str | Path | None = None, data: BenchmarkData | None = None) -> Predictions:
+def import_atomgpt(
+    path: str | Path,
+    benchmark: str,
+    *,
+    test_csv: str | Path | None = None,
+    misses: str | Path | None = None,
+    data: BenchmarkData | None = None,
+) -> Predictions:
     """Standardized predictions from an AtomGPT benchmark CSV (by id) or ``out_inv.json`` (by order)."""
     path = Path(path)
     data = data or load_benchmark(benchmark)
@@ -148,5 +162,6 @@ def import_atomgpt(path: str | Path, benchmark: str, *, test_csv: str | Path | N
         results, extra = _from_out_inv(path, data, Path(test_csv) if test_csv else None)
     else:
         results, extra = _from_csv(path, data, Path(misses) if misses else None)
-    return assemble(data, "atomgpt", results, conditioning="composition+tc", source=path,
-                    extra={"importer": "atomgpt", **extra})
+    return assemble(
+        data, "atomgpt", results, conditioning="composition+tc", source=path, extra={"importer": "atomgpt", **extra}
+    )

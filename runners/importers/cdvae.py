@@ -16,20 +16,33 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Lattice
 
-from benchmarks.atomgen.dataset import BenchmarkData, load_benchmark
-from benchmarks.atomgen.predictions import Predictions
-from runners.importers.common import (
-    ImportFormatError, assemble, build_structure, check_compositions, check_count, check_ids,
-    poscar_or_failure, read_test_csv_ids,
+from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData, load_benchmark
+from atomgenbench.benchmarks.atomgen.predictions import Predictions
+from atomgenbench.runners.importers.common import (
+    ImportFormatError,
+    assemble,
+    build_structure,
+    check_compositions,
+    check_count,
+    check_ids,
+    poscar_or_failure,
+    read_test_csv_ids,
 )
-from runners.importers.safe_pickle import load_pt
+from atomgenbench.runners.importers.safe_pickle import load_pt
 
 REQUIRED = ("frac_coords", "atom_types", "num_atoms", "lengths", "angles")
 
 
-def import_cdvae(pt_path: str | Path, test_csv: str | Path, benchmark: str, *, eval_index: int = 0,
-                 trust_pickle: bool = False, check_composition: bool = True,
-                 data: BenchmarkData | None = None) -> Predictions:
+def import_cdvae(
+    pt_path: str | Path,
+    test_csv: str | Path,
+    benchmark: str,
+    *,
+    eval_index: int = 0,
+    trust_pickle: bool = False,
+    check_composition: bool = True,
+    data: BenchmarkData | None = None,
+) -> Predictions:
     """Standardized predictions from ``eval_recon.pt`` and the ``test.csv`` it was evaluated on."""
     pt_path = Path(pt_path)
     data = data or load_benchmark(benchmark)
@@ -45,7 +58,9 @@ def import_cdvae(pt_path: str | Path, test_csv: str | Path, benchmark: str, *, e
         arr = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
         want_ndim = {"frac_coords": 3, "atom_types": 2, "num_atoms": 2, "lengths": 3, "angles": 3}[key]
         if arr.ndim != want_ndim:
-            raise ImportFormatError(f"{pt_path}: {key!r} has shape {tuple(arr.shape)}, expected {want_ndim} dims (evals first)")
+            raise ImportFormatError(
+                f"{pt_path}: {key!r} has shape {tuple(arr.shape)}, expected {want_ndim} dims (evals first)"
+            )
         if eval_index >= arr.shape[0]:
             raise ImportFormatError(f"{pt_path}: {key!r} has {arr.shape[0]} evals, asked for eval {eval_index}")
         batched[key] = arr[eval_index]
@@ -63,13 +78,27 @@ def import_cdvae(pt_path: str | Path, test_csv: str | Path, benchmark: str, *, e
     for i, key in enumerate(ids):
         lo, hi = starts[i], starts[i + 1]
         lengths, angles = batched["lengths"][i], batched["angles"][i]
-        result, s = poscar_or_failure(lambda: build_structure(
-            Lattice.from_parameters(*map(float, lengths), *map(float, angles)),
-            batched["atom_types"][lo:hi], batched["frac_coords"][lo:hi]))
+        result, s = poscar_or_failure(
+            lambda: build_structure(
+                Lattice.from_parameters(*map(float, lengths), *map(float, angles)),  # noqa: B023
+                batched["atom_types"][lo:hi],  # noqa: B023
+                batched["frac_coords"][lo:hi],  # noqa: B023
+            )
+        )
         results[key] = result
         rows.append((key, s))
     if check_composition:
         check_compositions(data, rows, str(pt_path), f"by row order of {test_csv}")
-    return assemble(data, "cdvae", results, conditioning="structure", source=pt_path,
-                    extra={"importer": "cdvae", "pairing": f"row order of {Path(test_csv).name} (material_id)",
-                           "eval_index": eval_index, "test_csv": str(test_csv)})
+    return assemble(
+        data,
+        "cdvae",
+        results,
+        conditioning="structure",
+        source=pt_path,
+        extra={
+            "importer": "cdvae",
+            "pairing": f"row order of {Path(test_csv).name} (material_id)",
+            "eval_index": eval_index,
+            "test_csv": str(test_csv),
+        },
+    )

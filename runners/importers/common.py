@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 from pymatgen.core import Composition, Lattice, Structure
 
-from benchmarks.atomgen.dataset import BenchmarkData
-from benchmarks.atomgen.predictions import Predictions
-from benchmarks.atomgen.sources import sha256_of
-from benchmarks.atomgen.structures import to_poscar
+from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
+from atomgenbench.benchmarks.atomgen.predictions import Predictions
+from atomgenbench.benchmarks.atomgen.sources import sha256_of
+from atomgenbench.benchmarks.atomgen.structures import to_poscar
+from atomgenbench.errors import PredictionsError
 
 ABSENT = "absent from the imported file"
 
 csv.field_size_limit(1 << 30)  # CIF / POSCAR columns can be long
 
 
-class ImportFormatError(ValueError):
+class ImportFormatError(PredictionsError):
     """An input file that does not line up with the benchmark (message names file, row and problem)."""
 
 
@@ -87,8 +88,9 @@ def build_structure(lattice: np.ndarray | Lattice, numbers: Iterable[int], frac:
     return Structure(lat, numbers, frac % 1.0)
 
 
-def check_compositions(data: BenchmarkData, rows: list[tuple[str, Structure | None]], source: str,
-                       pairing: str) -> None:
+def check_compositions(
+    data: BenchmarkData, rows: list[tuple[str, Structure | None]], source: str, pairing: str
+) -> None:
     """Predicted compositions must equal the paired targets' (CDVAE/FlowMM force the composition).
 
     A mismatch means rows and ids are misaligned; raise naming the first offenders.
@@ -115,8 +117,15 @@ def formula_matches(formula: str, structure: Structure) -> bool:
         return False
 
 
-def assemble(data: BenchmarkData, model: str, results: dict[str, tuple[str, str | None]], *, conditioning: str,
-             source: Path, extra: dict) -> Predictions:
+def assemble(
+    data: BenchmarkData,
+    model: str,
+    results: dict[str, tuple[str, str | None]],
+    *,
+    conditioning: str,
+    source: Path,
+    extra: dict,
+) -> Predictions:
     """Predictions with one row per benchmark test id; ids the file lacks become failures."""
     structures: dict[str, str] = {}
     failures: dict[str, str] = {}
@@ -125,10 +134,19 @@ def assemble(data: BenchmarkData, model: str, results: dict[str, tuple[str, str 
         structures[key] = poscar
         if not poscar:
             failures[key] = reason or "empty prediction"
-    return Predictions(benchmark=data.name, model=model, structures=structures, failures=failures,
-                       conditioning=conditioning,
-                       extra={"imported_from": str(source), "source_sha256": sha256_of(source),
-                              "absent_ids": sum(1 for k in data.test_ids if k not in results), **extra})
+    return Predictions(
+        benchmark=data.name,
+        model=model,
+        structures=structures,
+        failures=failures,
+        conditioning=conditioning,
+        extra={
+            "imported_from": str(source),
+            "source_sha256": sha256_of(source),
+            "absent_ids": sum(1 for k in data.test_ids if k not in results),
+            **extra,
+        },
+    )
 
 
 def poscar_or_failure(make) -> tuple[tuple[str, str | None], Structure | None]:

@@ -17,13 +17,19 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Lattice
 
-from benchmarks.atomgen.dataset import BenchmarkData, load_benchmark
-from benchmarks.atomgen.predictions import Predictions
-from runners.importers.common import (
-    ImportFormatError, assemble, build_structure, check_compositions, check_count, check_ids,
-    poscar_or_failure, read_test_csv_ids,
+from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData, load_benchmark
+from atomgenbench.benchmarks.atomgen.predictions import Predictions
+from atomgenbench.runners.importers.common import (
+    ImportFormatError,
+    assemble,
+    build_structure,
+    check_compositions,
+    check_count,
+    check_ids,
+    poscar_or_failure,
+    read_test_csv_ids,
 )
-from runners.importers.safe_pickle import load_pt
+from atomgenbench.runners.importers.safe_pickle import load_pt
 
 
 def _entry(obj: dict, key: str, eval_index: int, source: Path) -> np.ndarray | None:
@@ -64,28 +70,41 @@ def output_order(batch_indices: np.ndarray | None, n: int, source: Path) -> np.n
     return order
 
 
-def import_flowmm(pt_path: str | Path, test_csv: str | Path, benchmark: str, *, eval_index: int = 0,
-                  trust_pickle: bool = False, check_composition: bool = True,
-                  data: BenchmarkData | None = None) -> Predictions:
+def import_flowmm(
+    pt_path: str | Path,
+    test_csv: str | Path,
+    benchmark: str,
+    *,
+    eval_index: int = 0,
+    trust_pickle: bool = False,
+    check_composition: bool = True,
+    data: BenchmarkData | None = None,
+) -> Predictions:
     """Standardized predictions from ``consolidated_reconstruct.pt`` and the ``test.csv`` it was run on."""
     pt_path = Path(pt_path)
     data = data or load_benchmark(benchmark)
     obj = load_pt(pt_path, trust_pickle=trust_pickle)
     if not isinstance(obj, dict):
         raise ImportFormatError(f"{pt_path}: expected a dict (consolidated_reconstruct.pt), got {type(obj).__name__}")
-    get = {k: _entry(obj, k, eval_index, pt_path)
-           for k in ("atom_types", "frac_coords", "num_atoms", "lattices", "lengths", "angles", "batch_indices")}
+    get = {
+        k: _entry(obj, k, eval_index, pt_path)
+        for k in ("atom_types", "frac_coords", "num_atoms", "lattices", "lengths", "angles", "batch_indices")
+    }
     missing = [k for k in ("atom_types", "frac_coords", "num_atoms") if get[k] is None]
     if get["lattices"] is None and (get["lengths"] is None or get["angles"] is None):
         missing.append("lattices (or lengths+angles)")
     if missing:
-        raise ImportFormatError(f"{pt_path}: not a FlowMM consolidated_reconstruct.pt, missing {missing} (has {sorted(obj)})")
+        raise ImportFormatError(
+            f"{pt_path}: not a FlowMM consolidated_reconstruct.pt, missing {missing} (has {sorted(obj)})"
+        )
     num_atoms = get["num_atoms"].reshape(-1).astype(int)
     numbers = atomic_numbers(get["atom_types"])
     frac = get["frac_coords"]
     if int(num_atoms.sum()) != len(frac) or len(numbers) != len(frac):
-        raise ImportFormatError(f"{pt_path}: num_atoms sums to {int(num_atoms.sum())} but there are {len(frac)} "
-                                f"coordinates and {len(numbers)} atom types")
+        raise ImportFormatError(
+            f"{pt_path}: num_atoms sums to {int(num_atoms.sum())} but there are {len(frac)} "
+            f"coordinates and {len(numbers)} atom types"
+        )
     ids = read_test_csv_ids(test_csv)
     check_count(len(ids), len(num_atoms), str(test_csv), str(pt_path))
     order = output_order(get["batch_indices"], len(num_atoms), pt_path)
@@ -95,12 +114,23 @@ def import_flowmm(pt_path: str | Path, test_csv: str | Path, benchmark: str, *, 
     for k in range(len(num_atoms)):
         key = ids[order[k]]
         lo, hi = starts[k], starts[k + 1]
-        result, s = poscar_or_failure(lambda: build_structure(_lattice(get, k), numbers[lo:hi], frac[lo:hi]))
+        result, s = poscar_or_failure(lambda: build_structure(_lattice(get, k), numbers[lo:hi], frac[lo:hi]))  # noqa: B023
         results[key] = result
         rows.append((key, s))
     if check_composition:
         check_compositions(data, rows, str(pt_path), f"by batch_indices / row order of {test_csv}")
-    return assemble(data, "flowmm", results, conditioning="composition", source=pt_path,
-                    extra={"importer": "flowmm", "eval_index": eval_index, "test_csv": str(test_csv),
-                           "pairing": "batch_indices into " + Path(test_csv).name if get["batch_indices"] is not None
-                           else "row order of " + Path(test_csv).name})
+    return assemble(
+        data,
+        "flowmm",
+        results,
+        conditioning="composition",
+        source=pt_path,
+        extra={
+            "importer": "flowmm",
+            "eval_index": eval_index,
+            "test_csv": str(test_csv),
+            "pairing": "batch_indices into " + Path(test_csv).name
+            if get["batch_indices"] is not None
+            else "row order of " + Path(test_csv).name,
+        },
+    )

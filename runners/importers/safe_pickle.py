@@ -20,8 +20,10 @@ import types
 from pathlib import Path
 from typing import Any
 
+from atomgenbench.errors import PredictionsError
 
-class UnsafeFileError(ValueError):
+
+class UnsafeFileError(PredictionsError):
     """A file that cannot be read safely (the message says what to do)."""
 
 
@@ -34,7 +36,7 @@ class Stub:
         self.__dict__["_args"] = args
         self.__dict__["_kwargs"] = kwargs
 
-    def __call__(self, *args: Any, **kwargs: Any) -> "Stub":
+    def __call__(self, *args: Any, **kwargs: Any) -> Stub:
         return _stub_class(f"{self.__stub_name__}()")(*args, **kwargs)
 
     def __setstate__(self, state: Any) -> None:
