@@ -1,0 +1,73 @@
+"""The distribution installs under the ``atomgenbench`` name only (issue: one package)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+GENERIC = ("benchmarks", "runners", "evaluator")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    build = tmp_path_factory.mktemp("build")
+    # no build isolation: setuptools is already installed and there is no network but the registries
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation", "-q", "-w", str(out)],
+        check=True,
+        cwd=build,
+    )
+    (path,) = out.glob("atomgenbench-*.whl")
+    return path
+
+
+def test_wheel_holds_only_the_atomgenbench_package(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/", 1)[0] for n in names}
+    assert tops == {"atomgenbench", wheel.name.split("-py3")[0] + ".dist-info"}, tops
+    for folder in GENERIC:
+        assert f"atomgenbench/{folder}/__init__.py" in names
+    assert "atomgenbench/benchmarks/atomgen/registry.py" in names
+    assert "atomgenbench/runners/baselines/nearest.py" in names
+    assert "atomgenbench/evaluator/pipeline.py" in names
+
+
+def test_wheel_install_imports_atomgenbench_but_not_generic_names(wheel, tmp_path):
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)], check=True
+    )
+    assert not any((target / name).exists() for name in GENERIC)
+    probe = (
+        "import importlib, sys\n"
+        "import atomgenbench.evaluator, atomgenbench.runners, atomgenbench.benchmarks.atomgen\n"
+        f"assert atomgenbench.evaluator.__file__.startswith({str(target)!r}), atomgenbench.evaluator.__file__\n"
+        "for name in ('benchmarks', 'runners', 'evaluator'):\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except ModuleNotFoundError:\n"
+        "        continue\n"
+        "    sys.exit(f'{name} is importable')\n"
+    )
+    # -I: isolated mode (no cwd, no user site), so only the target folder and site-packages are on the path
+    env_path = f"import sys; sys.path.insert(0, {str(target)!r}); exec({probe!r})"
+    proc = subprocess.run([sys.executable, "-I", "-c", env_path], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+
+
+def test_no_file_imports_the_generic_names():
+    pattern = re.compile(r"^\s*(from|import)\s+(benchmarks|runners|evaluator)\b", re.MULTILINE)
+    offenders = []
+    for path in REPO.rglob("*.py"):
+        if any(part in {".git", "build", "submissions", ".venv"} for part in path.parts):
+            continue
+        if pattern.search(path.read_text(encoding="utf-8", errors="replace")):
+            offenders.append(str(path.relative_to(REPO)))
+    assert offenders == []
