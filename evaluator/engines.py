@@ -1,0 +1,188 @@
+"""Where per-pair work runs: a local process pool, or a Dask cluster beyond one machine.
+
+Both engines take the same picklable per-item function and return its results in input
+order, so the numbers cannot depend on the engine, the worker count or the completion
+order.
+
+``process``
+    a ``ProcessPoolExecutor`` on this machine (the default).
+``dask``
+    ``dask.distributed``. Without a scheduler address a ``LocalCluster`` bound to
+    127.0.0.1 is started with ``workers`` processes of one thread each and closed on exit
+    (also on Ctrl-C and on errors). With ``scheduler="tcp://host:8786"`` (or
+    ``DASK_SCHEDULER_ADDRESS``) the work goes to an existing cluster, e.g. one started with
+    ``dask-jobqueue`` on SLURM. Items travel in chunks. Dask runs tasks in worker threads,
+    where a per-pair ``SIGALRM`` time limit is impossible, so each worker process keeps one
+    helper process whose main thread runs the chunk: the time limit holds on the
+    worker exactly as in the process engine. A chunk whose worker dies is re-run by the
+    scheduler on another worker (Dask's ``allowed-failures``), and results are identical.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
+
+from atomgenbench.errors import UsageError
+from atomgenbench.output import bar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+ENGINES = ("process", "dask")
+SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
+
+
+def fork_context():
+    """The ``fork`` start method where it exists (workers inherit imported modules), else the default."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
+
+
+def chunk_size(n_items: int, workers: int, *, target_chunks_per_worker: int = 16, cap: int = 8) -> int:
+    """Items per task: small enough to balance load, large enough to amortise the round trip."""
+    return max(1, min(cap, n_items // (max(1, workers) * target_chunks_per_worker) or 1))
+
+
+def map_process(fn: Callable[[T], R], items: Sequence[T], *, workers: int, progress: bool, desc: str) -> list[R]:
+    """``[fn(x) for x in items]`` in a local process pool, in order."""
+    chunk = chunk_size(len(items), workers)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=fork_context()) as pool:
+        it = pool.map(fn, items, chunksize=chunk)
+        return list(bar(it, progress=progress, total=len(items), desc=desc, unit="pair", leave=False))
+
+
+# --------------------------------------------------------------------------- dask
+
+_HELPER: dict[int, ProcessPoolExecutor] = {}
+
+
+def _helper_pool() -> ProcessPoolExecutor:
+    """One helper process per Dask worker process (its main thread can take SIGALRM), reused across chunks."""
+    pid = os.getpid()
+    pool = _HELPER.get(pid)
+    if pool is None:
+        # spawn, not fork: forking a multi-threaded Dask worker can deadlock on a held lock
+        pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_exit_with_parent,
+            initargs=(pid,),
+        )
+        _HELPER.clear()
+        _HELPER[pid] = pool
+    return pool
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In the helper process: leave as soon as the Dask worker that started it is gone (closed or killed)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="atomgenbench-parent-watch").start()
+
+
+def _run_chunk(fn: Callable[[Any], Any], chunk: list[Any]) -> list[Any]:
+    """Runs on a Dask worker: the chunk in the worker's helper process, in order.
+
+    A daemonic worker process (Dask's default under a nanny) may not have children; the
+    local cluster is started with ``distributed.worker.daemon: False``. On an external
+    cluster whose workers are daemonic the chunk runs in the worker thread, where the
+    per-pair time limit cannot apply; start such workers with
+    ``DASK_DISTRIBUTED__WORKER__DAEMON=False`` (docs/scaling.md).
+    """
+    if multiprocessing.current_process().daemon:
+        logging.getLogger("atomgenbench").warning(
+            "dask worker is daemonic: per-pair time limits are off (set DASK_DISTRIBUTED__WORKER__DAEMON=False)"
+        )
+        return [fn(item) for item in chunk]
+    return list(_helper_pool().map(fn, chunk))
+
+
+def _dask_modules():
+    try:
+        import distributed
+    except ImportError:
+        raise UsageError(
+            "--engine dask needs dask.distributed, which is not installed: pip install 'atomgenbench[dask]'"
+        ) from None
+    return distributed
+
+
+def scheduler_address(scheduler: str | None) -> str | None:
+    """The scheduler to use: the option, else ``DASK_SCHEDULER_ADDRESS``, else ``None`` (a local cluster)."""
+    return scheduler or os.environ.get(SCHEDULER_ENV) or None
+
+
+def map_dask(
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    workers: int,
+    scheduler: str | None = None,
+    progress: bool = True,
+    desc: str = "matching",
+    chunk: int | None = None,
+) -> list[R]:
+    """``[fn(x) for x in items]`` on a Dask cluster, in order (see the module docstring)."""
+    distributed = _dask_modules()
+    address = scheduler_address(scheduler)
+    chunk = chunk or chunk_size(len(items), workers, target_chunks_per_worker=8, cap=64)
+    chunks = [list(items[i : i + chunk]) for i in range(0, len(items), chunk)]
+    if address is None:
+        import dask
+
+        with dask.config.set({"distributed.worker.daemon": False}):
+            cluster = distributed.LocalCluster(
+                n_workers=max(1, workers),
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+    else:
+        cluster = None
+    try:
+        with distributed.Client(cluster if cluster is not None else address, set_as_default=False) as client:
+            futures = client.map(_run_chunk, [fn] * len(chunks), chunks, pure=False)
+            index = {f.key: i for i, f in enumerate(futures)}
+            results: list[list[R] | None] = [None] * len(chunks)
+            with bar(total=len(items), progress=progress, desc=desc, unit="pair", leave=False) as pbar:
+                for future in distributed.as_completed(futures, loop=client.loop):
+                    part = future.result()
+                    results[index[future.key]] = part
+                    pbar.update(len(part))
+            return [r for part in results for r in part]  # type: ignore[union-attr]
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def map_ordered(
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    engine: str = "process",
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = True,
+    desc: str = "matching",
+) -> list[R]:
+    """Dispatch to the engine named ``engine`` (``process`` or ``dask``)."""
+    if engine == "process":
+        if scheduler:
+            raise UsageError("--scheduler needs --engine dask")
+        return map_process(fn, items, workers=workers, progress=progress, desc=desc)
+    if engine == "dask":
+        return map_dask(fn, items, workers=workers, scheduler=scheduler, progress=progress, desc=desc)
+    raise UsageError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
