@@ -15,7 +15,7 @@ import traceback
 
 import click
 
-from atomgenbench.errors import EXIT_INVALID, EXIT_USAGE, AtomGenBenchError
+from atomgenbench.errors import EXIT_INVALID, EXIT_USAGE, AtomGenBenchError, did_you_mean
 from atomgenbench.output import configure
 from atomgenbench.versions import __version__
 
@@ -49,11 +49,40 @@ SHORT_HELP: dict[str, str] = {
 }
 
 
+class HintedChoice(click.Choice):
+    """A :class:`click.Choice` whose error adds "did you mean" for a near miss."""
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> object:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as exc:
+            hint = did_you_mean(str(value), [str(c) for c in self.choices])
+            if hint:
+                exc.message = exc.message.rstrip(".") + hint + "."
+            raise
+
+
 class LazyGroup(click.Group):
-    """A click group that imports each subcommand module on first use."""
+    """A click group that imports each subcommand module on first use.
+
+    Called in click's standalone mode (``cli()``, ``CliRunner().invoke(cli, ...)``) it
+    hands over to :func:`run_cli`, so every way of running the CLI goes through the
+    same error handler and exit codes.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        sys.exit(run_cli(None if args is None else list(args)))
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name = args[0] if args else ""
+        if name and name not in COMMANDS and not name.startswith("-"):
+            ctx.fail(f"No such command {name!r}{did_you_mean(name, COMMANDS)}.")
+        return super().resolve_command(ctx, args)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         target = COMMANDS.get(name)
@@ -116,6 +145,9 @@ def _with_output_options(command: click.Command) -> click.Command:
         return command
     taken = {opt for param in command.params for opt in getattr(param, "opts", [])}
     command.params.extend(o for o in _output_options() if not taken.intersection(o.opts))
+    for param in command.params:
+        if type(param.type) is click.Choice:
+            param.type.__class__ = HintedChoice  # same state, adds "did you mean" to its error
     command._atomgenbench_output = True  # type: ignore[attr-defined]
     if isinstance(command, click.Group):
         for sub in command.commands.values():

@@ -1,8 +1,8 @@
 """What atomgenbench prints besides results: logging, progress bars, dependency noise.
 
-* Messages go through :mod:`logging` under the ``atomgenbench`` logger, to stderr.
-  ``-q`` shows warnings and errors only, the default adds progress notes (INFO),
-  ``-v`` adds debug detail.
+* Messages go through :mod:`logging` under the ``atomgenbench`` logger, to stderr
+  (warnings as ``warning: ...``). ``-q`` shows warnings and errors only, the default
+  adds progress notes (INFO), ``-v`` adds debug detail.
 * Progress bars are tqdm bars that appear only on a TTY (``disable=None``); ``--no-progress``
   or ``TQDM_DISABLE=1`` turn them off everywhere. A pipe or a log file never gets carriage
   returns.
@@ -44,22 +44,74 @@ NOISY_LOGGERS: tuple[str, ...] = (
 _state: dict[str, Any] = {"progress": True, "configured": False}
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the message (click's test runner swaps it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ assigns it
+        pass
+
+
+class _Formatter(logging.Formatter):
+    """Notes as plain lines; warnings and errors prefixed the way the CLI prints errors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        if record.levelno >= logging.ERROR:
+            return f"error: {text}"
+        if record.levelno >= logging.WARNING:
+            return f"warning: {text}"
+        return text
+
+
 def configure(verbosity: int = 0, progress: bool = True) -> None:
     """Set up logging and progress for a CLI call (``verbosity``: -1 quiet, 0 default, 1+ verbose)."""
     level = logging.WARNING if verbosity < 0 else logging.INFO if verbosity == 0 else logging.DEBUG
     logger = logging.getLogger(LOGGER_NAME)
     if not any(getattr(h, "_atomgenbench", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler = _StderrHandler()
+        handler.setFormatter(_Formatter())
         handler._atomgenbench = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
         logger.propagate = False
     logger.setLevel(level)
+    _dependency_handler().setLevel(logging.INFO if verbosity > 1 else logging.WARNING)
     _state["progress"] = progress
     _state["configured"] = True
     if not progress:
         os.environ["TQDM_DISABLE"] = "1"
     quiet_dependencies(verbose=verbosity > 1)
+
+
+def _dependency_handler() -> logging.Handler:
+    """The root logger's handler (added once): what dependencies log reaches stderr through it.
+
+    With a root handler in place, Lightning does not attach its own INFO-level handler
+    when it is imported later (it only does so when the root has none), so its tips and
+    "GPU available" lines stop at this handler's level: warnings by default, INFO with -vv.
+    """
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if getattr(handler, "_atomgenbench", False):
+            return handler
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(name)s: %(levelname)s: %(message)s"))
+    handler._atomgenbench = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    return handler
+
+
+def ensure_configured() -> None:
+    """:func:`configure` with the defaults unless the CLI (or a caller) already did."""
+    if not _state["configured"]:
+        configure()
 
 
 def progress_enabled() -> bool:

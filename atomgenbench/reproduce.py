@@ -19,24 +19,29 @@ interrupted run resumes where it stopped):
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import hashlib
+import importlib
 import json
 import logging
+import math
 import os
-import pickle
 import platform
 import shlex
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from atomgenbench.benchmarks.atomgen.predictions import CSV_NAME, atomic_write_text
 from atomgenbench.benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE, get_spec, lattice_specs
-from atomgenbench.errors import RunError
+from atomgenbench.errors import RunError, UsageError, did_you_mean
+from atomgenbench.output import bar, ensure_configured
+from atomgenbench.parallel import resolve_workers
 from atomgenbench.runners.base import TrainerOptions
+
+log = logging.getLogger("atomgenbench")
 
 #: reproduce preset -> runner preset of the models (baselines have the same parameters in every preset)
 PRESET_MAP = {"quick": "smoke", "cpu": "cpu", "paper": "paper"}
@@ -60,7 +65,7 @@ class ReproduceConfig:
     baselines: tuple[str, ...] = DEFAULT_BASELINES
     benchmarks: tuple[str, ...] = ATOMGENBENCH_STRUCTURE
     seed: int = 0
-    workers: int = 2
+    workers: int | None = None  # None: every available core
     n_bootstrap: int = 1000
     metadata: dict = field(default_factory=dict)
     trainer: TrainerOptions = field(default_factory=TrainerOptions)
@@ -170,31 +175,31 @@ def plan(cfg: ReproduceConfig) -> list[Stage]:
 
 def reproduce(cfg: ReproduceConfig, progress: bool = True) -> ReproduceResult:
     """Run every stage of :func:`plan` with one progress bar; resumable."""
-    from tqdm.auto import tqdm
+    from atomgenbench.runners.registry import RUNNERS
 
+    ensure_configured()  # dependency loggers quiet also when called as a library
     for name in cfg.labels:
-        from atomgenbench.runners.registry import RUNNERS
-
         if name not in RUNNERS:
-            raise ReproduceError(f"unknown model {name!r}; choose from {', '.join(RUNNERS)}")
+            raise UsageError(f"unknown model {name!r}{did_you_mean(name, RUNNERS)}; choose from {', '.join(RUNNERS)}")
     for bench in cfg.benchmarks:
         if get_spec(bench).kind != "structure":
-            raise ReproduceError(
-                f"{bench} is not a structure benchmark; choose from {', '.join(ATOMGENBENCH_STRUCTURE)}"
-            )
+            raise UsageError(f"{bench} is not a structure benchmark; choose from {', '.join(ATOMGENBENCH_STRUCTURE)}")
+    cfg.workers = resolve_workers(cfg.workers)
     cfg.out.mkdir(parents=True, exist_ok=True)
     book = _StageBook(cfg.out / STAGES_FILE)
     stages = plan(cfg)
-    bar = tqdm(stages, desc=f"reproduce {cfg.preset}", unit="stage", disable=not progress, dynamic_ncols=True)
-    for stage in bar:
-        bar.set_postfix_str(stage.key)
+    stage_bar = bar(stages, progress=progress, desc=f"reproduce {cfg.preset}", unit="stage")
+    for i, stage in enumerate(stage_bar, start=1):
+        stage_bar.set_postfix_str(stage.key)
         fingerprint = stage.fingerprint() if stage.fingerprint else None
         if fingerprint is not None and book.done(stage.key, fingerprint) and _outputs_exist(cfg, stage.key):
+            _note(stage_bar, f"[{i}/{len(stages)}] {stage.key}: done earlier, skipped")
             continue
         start = time.perf_counter()
         info = stage.run() or {}
         book.record(stage.key, fingerprint, time.perf_counter() - start, info)
-    bar.close()
+        _note(stage_bar, f"[{i}/{len(stages)}] {stage.key}: {time.perf_counter() - start:.0f} s")
+    stage_bar.close()
     validation = book.data.get("validate", {})
     return ReproduceResult(
         cfg.out,
@@ -205,12 +210,18 @@ def reproduce(cfg: ReproduceConfig, progress: bool = True) -> ReproduceResult:
     )
 
 
+def _note(stage_bar, text: str) -> None:
+    """One line per stage where no bar is drawn (a pipe, a log file); the bar says it on a terminal."""
+    if getattr(stage_bar, "disable", True):
+        log.info("%s", text)
+
+
 def _outputs_exist(cfg: ReproduceConfig, key: str) -> bool:
     kind, *rest = key.split("/")
     if kind == "package":
         return cfg.submission_dir(rest[0]).is_dir()
     if kind == "evaluate":
-        return (_eval_dir(cfg, rest[0], rest[1]) / "result.pkl").is_file()
+        return EvaluateStage.readable(_eval_dir(cfg, rest[0], rest[1]) / RESULT_FILE)
     return True
 
 
@@ -234,35 +245,18 @@ def _pred_csv(cfg: ReproduceConfig, label: str, bench: str) -> Path:
     return _run_dir(cfg, label, bench) / CSV_NAME
 
 
-@contextlib.contextmanager
-def _quiet():
-    """Keep the single progress bar readable: silence Lightning's info logs and library warnings."""
-    names = ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric", "transformers")
-    levels = {n: logging.getLogger(n).level for n in names}
-    for n in names:
-        logging.getLogger(n).setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for n, level in levels.items():
-            logging.getLogger(n).setLevel(level)
-
-
 def _run(cfg: ReproduceConfig, label: str, bench: str) -> dict:
     from atomgenbench.runners.api import run
 
-    with _quiet():
-        preds = run(
-            label,
-            bench,
-            cfg.runner_preset,
-            _run_dir(cfg, label, bench),
-            seed=cfg.seed,
-            trainer=cfg.trainer,
-            progress=False,
-        )
+    preds = run(
+        label,
+        bench,
+        cfg.runner_preset,
+        _run_dir(cfg, label, bench),
+        seed=cfg.seed,
+        trainer=cfg.trainer,
+        progress=False,
+    )
     return {"failures": len(preds.failures), "time_taken_seconds": preds.time_taken_seconds}
 
 
@@ -339,19 +333,13 @@ def _evaluate(cfg: ReproduceConfig, label: str, bench: str) -> dict:
     result = evaluate(preds, bench, workers=cfg.workers, seed=cfg.seed, n_boot=cfg.n_bootstrap)
     out = _eval_dir(cfg, label, bench)
     write_outputs(result.to_json(), out, result.records, figures=True)
-    tmp = out / "result.pkl.tmp"  # our own cache for the compare stage, written by this process
-    tmp.write_bytes(pickle.dumps(result))
-    tmp.replace(out / "result.pkl")
+    EvaluateStage(str(source), result).write(out / RESULT_FILE)  # what the compare stage reads
     atomic_write_text(out / "source.txt", f"{source}\n")
     return {"source": str(source), "match_rate": result.rmse.match_rate, "n_matched": result.rmse.n_matched}
 
 
 def _load_results(cfg: ReproduceConfig, bench: str) -> dict:
-    results = {}
-    for label in cfg.labels:
-        path = _eval_dir(cfg, label, bench) / "result.pkl"
-        results[label] = pickle.loads(path.read_bytes())  # written by _evaluate above, never user input
-    return results
+    return {lab: EvaluateStage.read(_eval_dir(cfg, lab, bench) / RESULT_FILE).result for lab in cfg.labels}
 
 
 def _compare(cfg: ReproduceConfig, bench: str) -> dict:
@@ -419,3 +407,112 @@ def _validate(cfg: ReproduceConfig) -> dict:
     if errors:
         raise ReproduceError("packaged folders failed validation:\n  " + "\n  ".join(errors[:20]))
     return {"valid": True, "folders": [str(f) for f in folders], "warnings": len(report.warnings)}
+
+
+# --------------------------------------------------------------------------- stage results as JSON
+
+RESULT_FILE = "result.json"
+#: the only modules whose dataclasses a stage result may name (never arbitrary imports)
+_RESULT_MODULES = ("atomgenbench.evaluator.",)
+
+
+@dataclass
+class EvaluateStage:
+    """What the evaluate stage hands to the compare stage: the input file and the full result.
+
+    Stored as plain JSON (``eval/<benchmark>/<label>/result.json``): dataclasses are
+    written field by field with their class name, tuples and non-finite floats are
+    tagged, so :meth:`from_json` rebuilds an equal object without unpickling anything.
+    """
+
+    source: str
+    result: Any  # atomgenbench.evaluator.results.EvaluationResult
+    schema_version: int = 1
+
+    def to_json(self) -> dict:
+        return {"schema_version": self.schema_version, "source": self.source, "result": _encode(self.result)}
+
+    @classmethod
+    def from_json(cls, doc: dict) -> EvaluateStage:
+        if not isinstance(doc, dict) or doc.get("schema_version") != 1:
+            raise ValueError("not an atomgenbench evaluate-stage result (schema_version 1)")
+        return cls(str(doc["source"]), _decode(doc["result"]))
+
+    def write(self, path: Path) -> None:
+        atomic_write_text(path, json.dumps(self.to_json(), allow_nan=False) + "\n")
+
+    @classmethod
+    def read(cls, path: Path) -> EvaluateStage:
+        try:
+            return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise RunError(f"{path}: unreadable stage result ({exc}); delete it to re-run that stage") from None
+
+    @classmethod
+    def readable(cls, path: Path) -> bool:
+        """Whether ``path`` holds a result this version can read (else the stage runs again)."""
+        try:
+            cls.read(path)
+        except RunError:
+            return False
+        return True
+
+
+def _encode(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        kind = type(obj)
+        fields = {f.name: _encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {"__dataclass__": f"{kind.__module__}:{kind.__qualname__}", "fields": fields}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_encode(x) for x in obj]}
+    if isinstance(obj, list):
+        return [_encode(x) for x in obj]
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) and not k.startswith("__") for k in obj):
+            return {k: _encode(v) for k, v in obj.items()}
+        return {"__items__": [[_encode(k), _encode(v)] for k, v in obj.items()]}
+    if hasattr(obj, "item") and hasattr(obj, "dtype") and getattr(obj, "shape", None) == ():
+        obj = obj.item()  # a numpy scalar
+    if hasattr(obj, "tolist") and hasattr(obj, "dtype"):
+        return {"__array__": _encode(obj.tolist()), "dtype": str(obj.dtype)}
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return {"__float__": repr(obj)}
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    raise TypeError(f"cannot store a {type(obj).__name__} in a stage result")
+
+
+def _decode(obj: Any) -> Any:
+    if isinstance(obj, list):
+        return [_decode(x) for x in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if "__dataclass__" in obj:
+        kind = _dataclass(obj["__dataclass__"])
+        values = {k: _decode(v) for k, v in obj["fields"].items()}
+        init = {f.name for f in dataclasses.fields(kind) if f.init}
+        instance = kind(**{k: v for k, v in values.items() if k in init})
+        for key in values.keys() - init:
+            object.__setattr__(instance, key, values[key])
+        return instance
+    if "__tuple__" in obj:
+        return tuple(_decode(x) for x in obj["__tuple__"])
+    if "__items__" in obj:
+        return {_decode(k): _decode(v) for k, v in obj["__items__"]}
+    if "__float__" in obj:
+        return float(obj["__float__"])
+    if "__array__" in obj:
+        import numpy as np
+
+        return np.array(_decode(obj["__array__"]), dtype=obj["dtype"])
+    return {k: _decode(v) for k, v in obj.items()}
+
+
+def _dataclass(name: str) -> type:
+    module, _, qualname = str(name).partition(":")
+    if not module.startswith(_RESULT_MODULES) or not qualname.isidentifier():
+        raise ValueError(f"stage result names {name!r}, which is not an atomgenbench result class")
+    kind = getattr(importlib.import_module(module), qualname, None)
+    if not (isinstance(kind, type) and dataclasses.is_dataclass(kind)):
+        raise ValueError(f"{name!r} is not a dataclass")
+    return kind

@@ -16,7 +16,6 @@ problem; callers add the file name.
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import io
 import json
@@ -28,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from atomgenbench.benchmarks.atomgen.predictions import default_file_mode, parse_csv
 from atomgenbench.errors import ValidationError
 
 #: categories and subcategories the leaderboard knows (docs/<Cat>/<Sub>/ folders)
@@ -195,43 +195,16 @@ def decode_text(payload: bytes, what: str) -> str:
 def read_csv_zip(path: str | os.PathLike) -> tuple[list[CsvRow], list[str]]:
     """Read a leaderboard csv.zip strictly; return (rows, warnings).
 
-    Raises :class:`ContributionError` on the first problem; row-level problems
-    (wrong field count, blank lines) name the line number. CRLF line endings
-    throughout are a warning (pandas, hence the leaderboard, reads them; one real
-    contribution has them); a lone CR or mixed endings are an error.
+    The zip defences of :func:`read_zip_member`, then the one CSV reader
+    (:func:`atomgenbench.benchmarks.atomgen.predictions.parse_csv`, strict mode: exact
+    header, LF endings, no blank lines or quoted fields, unique ids). Raises
+    :class:`ContributionError` listing every problem, each with its line number.
     """
     path = Path(path)
     _, payload = read_zip_member(path)
-    text = decode_text(payload, "the CSV")
-    warnings: list[str] = []
-    if text.startswith("\ufeff"):
-        raise ContributionError("line 1: the CSV starts with a byte-order mark; write plain UTF-8")
-    if "\r" in text:
-        n_crlf, n_lf = text.count("\r\n"), text.count("\n")
-        if text.count("\r") != n_crlf or n_crlf != n_lf:
-            raise ContributionError("the CSV mixes line endings or has bare CR characters; use LF only")
-        warnings.append("the CSV has Windows (CRLF) line endings; the leaderboard reads them, but LF is the norm")
-        text = text.replace("\r\n", "\n")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    if not lines:
-        raise ContributionError("the CSV is empty")
-    if lines[0] != HEADER:
-        raise ContributionError(f"line 1: header must be exactly {HEADER!r}, got {lines[0][:80]!r}")
-    rows: list[CsvRow] = []
-    for lineno, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            raise ContributionError(f"line {lineno}: blank line")
-        if '"' in line:
-            raise ContributionError(
-                f"line {lineno}: quoted field; values must not contain commas, quotes or real newlines"
-            )
-        fields = next(csv.reader([line]))
-        if len(fields) != 3:
-            raise ContributionError(f"line {lineno}: expected 3 fields (id,target,prediction), got {len(fields)}")
-        rows.append(CsvRow(lineno, *fields))
-    return rows, warnings
+    table = parse_csv(decode_text(payload, "the CSV"), path.name, lenient=False)
+    table.raise_errors(ContributionError)
+    return [CsvRow(r.line, r.id, r.target, r.prediction) for r in table.rows], table.warnings
 
 
 def write_csv_zip(path: str | os.PathLike, rows: Iterable[tuple[str, str, str]]) -> Path:
@@ -255,6 +228,7 @@ def write_csv_zip(path: str | os.PathLike, rows: Iterable[tuple[str, str, str]])
     info.external_attr = 0o644 << 16
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, default_file_mode())  # the umask applies, not mkstemp's owner-only mode
         with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w") as zf:
             zf.writestr(info, buf.getvalue().encode("utf-8"))
         os.replace(tmp, path)

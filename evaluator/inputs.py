@@ -1,71 +1,118 @@
 """Read predictions in every supported format into one :class:`Predictions` object.
 
 Supported inputs (the ``target`` column of a leaderboard file is always ignored;
-targets come from the benchmark itself):
+targets come from the benchmark itself; docs/inputs.md has an example of each):
 
 * a leaderboard ``.csv`` / ``.csv.zip`` with header ``id,target,prediction``
   (POSCAR predictions with newlines escaped as ``\\n``, jarvis or pymatgen dialect);
 * the toolkit's standardized predictions folder, or its ``predictions.csv``;
-* a folder of CIF / POSCAR files named by id (``<id>.cif``, ``<id>.vasp``,
-  ``<id>.poscar`` or ``<id>`` with no suffix);
-* an ``.extxyz`` file whose frames carry the id in ``info["id"]`` (needs ``ase``).
+* a folder, or a ``.zip``, of CIF / POSCAR files named by id (``<id>.cif``,
+  ``<id>.vasp``, ``<id>.poscar`` or ``<id>`` with no suffix);
+* a JSON list of pymatgen ``Structure.as_dict()`` records with an ``id`` key;
+* an ``.extxyz`` file, or any other file ASE reads, with ids in ``info["id"]``.
 
-Malformed input raises :class:`InputError` naming the file and row. A single
-prediction that cannot be read becomes a recorded failure instead.
+Files whose structures carry no ids (MatterGen's ``generated_crystals.extxyz``, its
+``generated_crystals_cif.zip`` of ``gen_<i>.cif``) are read with ``in_test_order``:
+structure i is the prediction for the benchmark's i-th test id.
+
+Every problem of a file (bad rows, duplicate ids, several CIF blocks in one file) is
+collected and raised as one :class:`InputError` naming the file and rows. A single
+prediction that cannot be used becomes a recorded failure instead.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-import zipfile
 from pathlib import Path
 
-from atomgenbench.benchmarks.atomgen.predictions import CSV_NAME, Predictions, PredictionsFormatError
-from atomgenbench.benchmarks.atomgen.structures import to_poscar, unescape
-from atomgenbench.errors import PredictionsError
+from atomgenbench.benchmarks.atomgen.predictions import CSV_NAME, JSON_NAME, Predictions, PredictionsFormatError
+from atomgenbench.evaluator import formats
+from atomgenbench.evaluator.formats import LEADERBOARD_HEADERS, STRUCTURE_SUFFIXES, InputError, Item, Problems
 
-STRUCTURE_SUFFIXES = {".cif", ".vasp", ".poscar", ".txt", ""}
-LEADERBOARD_HEADERS = (("id", "target", "prediction"), ("id", "prediction", "target"), ("id", "prediction"))
+__all__ = [
+    "LEADERBOARD_HEADERS",
+    "STRUCTURE_SUFFIXES",
+    "InputError",
+    "assign_ids",
+    "load_float_predictions",
+    "load_predictions",
+    "read_leaderboard_rows",
+]
+
+IN_ORDER_HINT = "--in-test-order"
 
 
-class InputError(PredictionsError):
-    """A predictions input that cannot be read (message names file, row and problem)."""
-
-
-def load_predictions(path: str | Path, benchmark: str) -> Predictions:
+def load_predictions(path: str | Path, benchmark: str, *, in_test_order: bool = False) -> Predictions:
     """Read predictions for ``benchmark`` from ``path`` (any supported format).
 
     Returns ``Predictions`` whose ``structures`` maps each id present in the input
     to POSCAR text with real newlines (``""`` for a failure) and whose ``failures``
-    gives the reason of each failure.
+    gives the reason of each failure. With ``in_test_order`` the i-th structure of
+    the file is the prediction for the i-th test id of ``benchmark``.
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
-    model = _model_name(path)
-    if path.is_dir():
-        if (path / CSV_NAME).is_file():
-            return _read_standardized(path, benchmark)
-        structures, failures = _read_structure_folder(path)
-    elif path.name == CSV_NAME:
-        return _read_standardized(path, benchmark)
-    elif path.suffix.lower() == ".extxyz" or path.name.lower().endswith(".xyz"):
-        structures, failures = _read_extxyz(path)
-    elif path.name.lower().endswith((".csv", ".csv.zip")):
-        rows = read_leaderboard_rows(path)
-        structures, failures = {}, {}
-        for key, pred in rows.items():
-            structures[key] = unescape(pred) if pred.strip() else ""
-            if not pred.strip():
-                failures[key] = "empty prediction"
-    else:
-        raise InputError(
-            f"{path}: unsupported input; expected a .csv/.csv.zip, a predictions folder, "
-            "a folder of CIF/POSCAR files or an .extxyz file"
+    order = _test_ids(benchmark) if in_test_order else None
+    if (path.is_dir() and (path / CSV_NAME).is_file()) or path.name in (CSV_NAME, JSON_NAME):
+        return _read_standardized(path, benchmark, order)
+    problems = Problems(path)
+    noun, items = _read_items(path, problems)
+    structures, failures = assign_ids(items, problems, noun=noun, benchmark=benchmark, order=order)
+    return Predictions(benchmark=benchmark, model=_model_name(path), structures=structures, failures=failures)
+
+
+def assign_ids(
+    items: list[Item], problems: Problems, *, noun: str, benchmark: str, order: list[str] | None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Map items to test ids: (id -> POSCAR text, id -> failure reason).
+
+    The one place where ids are decided. With ``order`` (the benchmark's test ids,
+    ``--in-test-order``) item i gets ``order[i]``, and an id the file itself gives
+    must agree; without it each item must carry its id. Duplicates and missing ids
+    are collected in ``problems``, which is raised at the end.
+    """
+    keys: list[str | None] = [item.id for item in items]
+    if order is not None and len(items) != len(order):
+        keys = []
+        problems.add(
+            "",
+            f"holds {len(items)} {noun}s but {benchmark} has {len(order)} test ids; --in-test-order maps "
+            f"{noun} i to test id i, so the counts must be equal "
+            f"(`atomgenbench data export {benchmark} --split test` lists the ids in order)",
+            first=True,
         )
-    return Predictions(benchmark=benchmark, model=model, structures=structures, failures=failures)
+    elif order is not None:
+        for position, (item, key) in enumerate(zip(items, order), start=1):
+            if item.id is not None and not item.named and item.id != key:
+                problems.add(item.where, f"carries id {item.id!r} but test id {position} of {benchmark} is {key!r}")
+        keys = list(order)
+    elif items and all(key is None for key in keys):
+        problems.add(
+            "",
+            f"its {noun}s carry no ids (as in MatterGen's generated_crystals.extxyz); pass --in-test-order "
+            f"to map {noun} i to the i-th test id of {benchmark}",
+            first=True,
+        )
+    else:
+        for item in items:
+            if item.id is None:
+                problems.add(item.where, f"no id (give every {noun} its id, or pass {IN_ORDER_HINT})")
+    structures: dict[str, str] = {}
+    failures: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for item, key in zip(items, keys):
+        if key is None:
+            continue
+        if key in seen:
+            problems.add(item.where, f"duplicate id {key!r} (also {seen[key]})")
+            continue
+        seen[key] = item.where
+        structures[key] = item.text if not item.failure else ""
+        if item.failure:
+            failures[key] = f"{item.where}: {item.failure}" if noun != "row" else item.failure
+    problems.check()
+    return structures, failures
 
 
 def load_float_predictions(path: str | Path) -> tuple[dict[str, float], dict[str, str]]:
@@ -86,120 +133,58 @@ def load_float_predictions(path: str | Path) -> tuple[dict[str, float], dict[str
 
 
 def read_leaderboard_rows(path: str | Path) -> dict[str, str]:
-    """``id -> prediction`` (raw cell text) of a leaderboard ``.csv`` or single-member ``.csv.zip``."""
-    path = Path(path)
-    text = _read_csv_text(path)
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        raise InputError(f"{path}: row 1: empty file")
-    header = tuple(h.strip().lower() for h in rows[0])
-    if header not in LEADERBOARD_HEADERS:
-        raise InputError(f"{path}: row 1: header must be 'id,target,prediction', got {','.join(rows[0])!r}")
-    i_id, i_pred = header.index("id"), header.index("prediction")
-    out: dict[str, str] = {}
-    for lineno, row in enumerate(rows[1:], start=2):
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        if len(row) != len(header):
-            raise InputError(
-                f"{path}: row {lineno}: expected {len(header)} fields, got {len(row)} "
-                "(a POSCAR must be on one line with newlines written as \\n)"
-            )
-        key = row[i_id].strip()
-        if not key:
-            raise InputError(f"{path}: row {lineno}: empty id")
-        if key in out:
-            raise InputError(f"{path}: row {lineno}: duplicate id {key!r}")
-        out[key] = row[i_pred]
-    return out
+    """``id -> prediction`` (raw cell text) of a leaderboard ``.csv`` or single-member ``.csv.zip``.
+
+    Every bad row and duplicate id of the file is reported in one :class:`InputError`.
+    """
+    return {key: pred for _, key, pred in formats.read_csv_rows(Path(path))}
 
 
-def _read_csv_text(path: Path) -> str:
+def _read_items(path: Path, problems: Problems) -> tuple[str, list[Item]]:
+    """(noun for messages, items) of a non-standardized input."""
+    name = path.name.lower()
+    if path.is_dir():
+        files = formats.folder_files(path)
+        if not files:
+            raise InputError(f"{path}: no {CSV_NAME} and no CIF/POSCAR files named by id")
+        return "file", formats.structure_file_items(files, problems)
+    if name.endswith((".csv", ".csv.zip")):
+        return "row", formats.csv_items(path)
+    if name.endswith(".zip"):
+        files = formats.zip_files(path)
+        if not files:
+            raise InputError(f"{path}: the zip holds no CIF/POSCAR files")
+        return "file", formats.structure_file_items(files, problems)
+    if name.endswith(".json"):
+        return "record", formats.json_items(path, problems)
+    if name.endswith((".extxyz", ".xyz")):
+        return "frame", formats.extxyz_items(path, problems)
+    return "frame", formats.ase_items(path)
+
+
+def _read_standardized(path: Path, benchmark: str, order: list[str] | None) -> Predictions:
     try:
-        if path.name.lower().endswith(".zip"):
-            with zipfile.ZipFile(path) as zf:
-                members = [m for m in zf.namelist() if not m.endswith("/")]
-                if len(members) != 1:
-                    raise InputError(f"{path}: a .csv.zip must hold exactly one CSV member, found {members}")
-                data = zf.read(members[0])
-        else:
-            data = path.read_bytes()
-        return data.decode("utf-8-sig")
-    except zipfile.BadZipFile:
-        raise InputError(f"{path}: not a zip archive") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder; expected a leaderboard .csv/.csv.zip (id,target,prediction)") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc})") from None
-
-
-def _read_standardized(path: Path, benchmark: str) -> Predictions:
-    try:
-        preds = Predictions.read(path, benchmark=benchmark)
+        preds = Predictions.read(path.parent if path.name == JSON_NAME else path, benchmark=benchmark)
     except PredictionsFormatError as exc:
         raise InputError(str(exc)) from None
     preds.benchmark = benchmark
+    if order is not None:  # the ids are in the file; --in-test-order only checks their order
+        csv_path = path / CSV_NAME if path.is_dir() else path.with_name(CSV_NAME)
+        items = [Item(f"row {i}", key, text) for i, (key, text) in enumerate(preds.structures.items(), start=2)]
+        assign_ids(items, Problems(csv_path), noun="row", benchmark=benchmark, order=order)
     return preds
 
 
-def _read_structure_folder(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
-    from pymatgen.core import Structure
+def _test_ids(benchmark: str) -> list[str]:
+    from atomgenbench.benchmarks.atomgen.dataset import test_ids
 
-    structures: dict[str, str] = {}
-    failures: dict[str, str] = {}
-    seen: dict[str, Path] = {}
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-    for file in files:
-        suffix = file.suffix.lower()
-        if suffix not in STRUCTURE_SUFFIXES:
-            continue
-        key = file.stem if suffix else file.name
-        if key in seen:
-            raise InputError(f"{file}: duplicate id {key!r} (also {seen[key].name})")
-        seen[key] = file
-        text = file.read_text(encoding="utf-8", errors="replace")
-        if suffix == ".cif":
-            try:
-                text = to_poscar(Structure.from_str(text, fmt="cif"))
-            except Exception as exc:  # pymatgen raises assorted errors on bad CIFs
-                structures[key], failures[key] = "", f"unreadable CIF {file.name} ({type(exc).__name__}: {exc})"
-                continue
-        structures[key] = text
-    if not seen:
-        raise InputError(f"{folder}: no {CSV_NAME} and no CIF/POSCAR files named by id")
-    return structures, failures
-
-
-def _read_extxyz(path: Path) -> tuple[dict[str, str], dict[str, str]]:
-    try:
-        from ase.io import iread
-        from pymatgen.io.ase import AseAtomsAdaptor
-    except ImportError:
-        raise InputError(f"{path}: reading extxyz needs the 'ase' package (pip install ase)") from None
-    structures: dict[str, str] = {}
-    failures: dict[str, str] = {}
-    try:
-        for index, atoms in enumerate(iread(str(path), format="extxyz")):
-            key = next((str(atoms.info[k]) for k in ("id", "name", "material_id") if k in atoms.info), None)
-            if key is None:
-                raise InputError(f"{path}: frame {index + 1}: no 'id' in the comment line")
-            if key in structures:
-                raise InputError(f"{path}: frame {index + 1}: duplicate id {key!r}")
-            try:
-                structures[key] = to_poscar(AseAtomsAdaptor.get_structure(atoms))
-            except Exception as exc:  # e.g. no cell
-                structures[key], failures[key] = "", f"unusable frame ({type(exc).__name__}: {exc})"
-    except InputError:
-        raise
-    except Exception as exc:
-        raise InputError(f"{path}: not a readable extxyz file ({type(exc).__name__}: {exc})") from None
-    return structures, failures
+    return test_ids(benchmark)
 
 
 def _model_name(path: Path) -> str:
     """Best guess of a model label: the contribution folder of a leaderboard file, else the name."""
     if path.is_file() and path.name.endswith(".csv.zip"):
         return path.parent.name
-    if path.name == CSV_NAME:
+    if path.name in (CSV_NAME, JSON_NAME):
         return path.parent.name
     return path.stem if path.is_file() else path.name

@@ -17,10 +17,9 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from tqdm.auto import tqdm
-
 from atomgenbench.benchmarks.atomgen.structures import StructureParseError, parse_poscar
 from atomgenbench.evaluator.lattice import crystal_system, niggli_params, raw_params
+from atomgenbench.output import bar
 
 #: the leaderboard's (and AtomBench's) matcher tolerances
 LTOL, STOL, ANGLE_TOL = 0.3, 0.5, 10.0
@@ -172,20 +171,35 @@ def _pool_context():
 
 
 def score_pairs(
-    tasks: list[tuple[str, str, str, MatchSettings]], *, workers: int = 1, desc: str = "matching", progress: bool = True
+    tasks: list[tuple[str, str, str, MatchSettings]],
+    *,
+    workers: int = 1,
+    desc: str = "matching",
+    progress: bool = True,
+    engine: str = "process",
+    scheduler: str | None = None,
 ) -> list[PairRecord]:
     """Run :func:`score_pair` over ``tasks`` (order kept) in ``workers`` processes.
 
     ``workers=0`` runs in this process without a time limit (for debugging).
+    ``engine="dask"`` runs on a Dask cluster (:mod:`atomgenbench.evaluator.engines`):
+    a local one with ``workers`` processes, or the one at ``scheduler``.
     """
-    bar = dict(total=len(tasks), desc=desc, unit="pair", disable=not progress, leave=False)
+    if engine != "process" or scheduler:
+        from atomgenbench.evaluator.engines import map_ordered
+
+        _warm_imports()
+        return map_ordered(
+            score_pair, tasks, engine=engine, workers=max(1, workers), scheduler=scheduler, progress=progress, desc=desc
+        )
+    opts = dict(total=len(tasks), desc=desc, unit="pair", leave=False, progress=progress)  # a bar on a TTY only
     if workers <= 0:
         plain = [(k, p, t, _without_limit(s)) for k, p, t, s in tasks]
-        return [score_pair(t) for t in tqdm(plain, **bar)]
+        return [score_pair(t) for t in bar(plain, **opts)]
     _warm_imports()  # import once here so forked workers start ready
     chunk = max(1, min(8, len(tasks) // (workers * 16) or 1))
     with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
-        return list(tqdm(pool.map(score_pair, tasks, chunksize=chunk), **bar))
+        return list(bar(pool.map(score_pair, tasks, chunksize=chunk), **opts))
 
 
 def _warm_imports() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from atomgenbench.benchmarks.atomgen.predictions import default_file_mode
 from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
 from atomgenbench.evaluator.lattice import UNITS, as_array
 
@@ -29,6 +30,7 @@ def _save(fig, path: Path) -> Path:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, default_file_mode())  # the umask applies, not mkstemp's owner-only mode
     try:
         fig.savefig(tmp, dpi=120, bbox_inches="tight")
         os.replace(tmp, path)

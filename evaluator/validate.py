@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE, get_spec, lattice_specs
+from atomgenbench.errors import DataError
 from atomgenbench.evaluator.contribution import (
     MAX_TEXT_BYTES,
     SUFFIX,
@@ -201,6 +202,8 @@ def validate_folder(folder: Path, *, max_atoms: int = MAX_ATOMS) -> tuple[list[F
     for path in csvs:
         try:
             checks[path.name] = check_leaderboard_file(path, str(path), max_atoms=max_atoms)
+        except DataError:  # the benchmark data is missing: not a defect of the folder
+            raise
         except Exception as exc:  # a defect nobody anticipated must not crash the run
             checks[path.name] = FileCheck(
                 findings=[Finding(str(path), None, f"could not be checked ({type(exc).__name__}: {exc})")]

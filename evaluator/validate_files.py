@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from atomgenbench.benchmarks.atomgen.predictions import MAX_PROBLEMS_PER_KIND, CsvRow, parse_csv
 from atomgenbench.benchmarks.atomgen.registry import BenchmarkSpec, get_spec
 from atomgenbench.benchmarks.atomgen.structures import StructureParseError, jarvis_lattice_params, parse_poscar
-from atomgenbench.evaluator.contribution import ContributionError, CsvRow, parse_leaderboard_name, read_csv_zip
+from atomgenbench.evaluator.contribution import ContributionError, decode_text, parse_leaderboard_name, read_zip_member
 
 #: hard cap on atoms per predicted cell (a defence: StructureMatcher time grows fast with size)
 MAX_ATOMS = 200
@@ -84,27 +84,45 @@ def resolve_spec(file_name: str) -> BenchmarkSpec:
     return spec
 
 
+class _RowFindings:
+    """Row-level errors of one file, at most :data:`MAX_PROBLEMS_PER_KIND` listed per kind."""
+
+    def __init__(self, label: str, result: FileCheck):
+        self.label, self.result = label, result
+        self.counts: dict[str, int] = {}
+
+    def add(self, kind: str, row: int, message: str) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        if self.counts[kind] <= MAX_PROBLEMS_PER_KIND:
+            self.result.findings.append(Finding(self.label, row, message))
+
+    def close(self) -> None:
+        for kind, n in self.counts.items():
+            if n > MAX_PROBLEMS_PER_KIND:
+                self.result.findings.append(
+                    Finding(self.label, None, f"... and {n - MAX_PROBLEMS_PER_KIND} more {kind}")
+                )
+
+
 def check_ids(label: str, rows: list[CsvRow], expected: list[str]) -> list[Finding]:
-    """The id column must equal the benchmark's test ids exactly: no missing, extra or repeated id."""
-    findings: list[Finding] = []
-    seen: dict[str, int] = {}
-    for row in rows:
-        if row.id in seen:
-            findings.append(Finding(label, row.line, f"duplicate id {row.id!r} (first on line {seen[row.id]})"))
-        else:
-            seen[row.id] = row.line
+    """The id column must equal the benchmark's test ids exactly: no missing or extra id.
+
+    Repeated and empty ids are reported by the CSV reader (:func:`parse_csv`), which
+    keeps the first row of an id only.
+    """
+    seen = {row.id: row.line for row in rows}
     want = set(expected)
     missing = [i for i in expected if i not in seen]
     extra = [i for i in seen if i not in want]
-    if missing or extra:
-        parts = [f"ids do not match the benchmark's {len(expected)} test ids: file has {len(seen)} distinct ids"]
-        if missing:
-            parts.append(f"{len(missing)} missing (e.g. {_examples(missing)})")
-        if extra:
-            parts.append(f"{len(extra)} not in the test split (e.g. {_examples(extra)})")
-        row = seen[extra[0]] if extra else None
-        findings.append(Finding(label, row, "; ".join(parts)))
-    return findings
+    if not (missing or extra):
+        return []
+    parts = [f"ids do not match the benchmark's {len(expected)} test ids: file has {len(seen)} distinct ids"]
+    if missing:
+        parts.append(f"{len(missing)} missing (e.g. {_examples(missing)})")
+    if extra:
+        parts.append(f"{len(extra)} not in the test split (e.g. {_examples(extra)})")
+    row = seen[extra[0]] if extra else None
+    return [Finding(label, row, "; ".join(parts))]
 
 
 def check_structure_rows(
@@ -120,18 +138,19 @@ def check_structure_rows(
     comp_mismatch: list[str] = []
     count_mismatch: list[str] = []
     placeholders: list[str] = []
+    bad = _RowFindings(label, result)
     for row in rows:
         try:
             pred = parse_poscar(row.prediction, max_atoms=max_atoms)
             result.lattice[row.id] = jarvis_lattice_params(row.prediction)
         except StructureParseError as exc:
-            result.findings.append(
-                Finding(label, row.line, f"id {row.id!r}: prediction is not a valid structure: {exc}")
-            )
+            bad.add("invalid structures", row.line, f"id {row.id!r}: prediction is not a valid structure: {exc}")
             continue
         except Exception as exc:  # anything else jarvis/pymatgen raise on hostile text
-            result.findings.append(
-                Finding(label, row.line, f"id {row.id!r}: prediction cannot be read ({type(exc).__name__}: {exc})")
+            bad.add(
+                "invalid structures",
+                row.line,
+                f"id {row.id!r}: prediction cannot be read ({type(exc).__name__}: {exc})",
             )
             continue
         if row.prediction.startswith(PLACEHOLDER_COMMENT):
@@ -151,6 +170,7 @@ def check_structure_rows(
                 f"{row.id} (line {row.line}: {pred.composition.reduced_formula} vs "
                 f"{target.composition.reduced_formula})"
             )
+    bad.close()
     n = len(rows)
     if placeholders:
         result.findings.append(
@@ -188,11 +208,12 @@ def check_structure_rows(
 def check_float_rows(label: str, rows: list[CsvRow], targets: dict[str, object], result: FileCheck) -> None:
     """Every prediction must be a finite plain float; a target that disagrees with the benchmark is a warning."""
     bad_targets: list[str] = []
+    bad = _RowFindings(label, result)
     for row in rows:
         text = row.prediction.strip()
         if not FLOAT_RE.match(text) or not math.isfinite(float(text)):
-            result.findings.append(
-                Finding(label, row.line, f"id {row.id!r}: prediction {row.prediction[:40]!r} is not a finite number")
+            bad.add(
+                "invalid numbers", row.line, f"id {row.id!r}: prediction {row.prediction[:40]!r} is not a finite number"
             )
             continue
         result.values[row.id] = float(text)
@@ -200,6 +221,7 @@ def check_float_rows(label: str, rows: list[CsvRow], targets: dict[str, object],
         target = row.target.strip()
         if isinstance(truth, (int, float)) and not (FLOAT_RE.match(target) and abs(float(target) - truth) <= 1e-6):
             bad_targets.append(f"{row.id} (line {row.line})")
+    bad.close()
     if bad_targets:
         result.findings.append(
             Finding(
@@ -219,13 +241,20 @@ def check_leaderboard_file(path: Path, label: str, *, max_atoms: int = MAX_ATOMS
     result = FileCheck()
     try:
         spec = resolve_spec(path.name)
-        rows, warnings = read_csv_zip(path)
+        _, payload = read_zip_member(path)
+        text = decode_text(payload, "the CSV")
     except ContributionError as exc:
         line = re.match(r"line (\d+): ", str(exc))
         result.findings.append(Finding(label, int(line.group(1)) if line else None, str(exc)))
         return result
+    table = parse_csv(text, label, lenient=False)
+    result.findings += [Finding(label, row, message) for row, message in table.errors]
+    result.findings += [Finding(label, None, f"... and {n} more {kind} problems") for kind, n in table.omitted.items()]
+    result.findings += [Finding(label, None, w, "warning") for w in table.warnings]
+    if table.errors and not table.rows:  # nothing readable (e.g. a wrong header): no row checks
+        return result
     result.spec = spec
-    result.findings += [Finding(label, None, w, "warning") for w in warnings]
+    rows = table.rows
     targets = load_splits(spec.name)["test"]
     result.findings += check_ids(label, rows, list(targets))
     if spec.kind == "structure":
@@ -258,7 +287,3 @@ def check_lattice_consistency(
             "warning",
         )
     ]
-
-
-def count_by_severity(findings: list[Finding]) -> Counter:
-    return Counter(f.severity for f in findings)

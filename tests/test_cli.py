@@ -32,3 +32,24 @@ def test_unknown_command_is_a_usage_error():
 def test_console_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "atomgenbench", "data", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "fetch" in out.stdout and "check" in out.stdout
+
+
+def _dependency_output(verbosity: int) -> str:
+    code = (
+        "from atomgenbench.output import configure, bar\n"
+        f"configure(verbosity={verbosity})\n"
+        "import pytorch_lightning\n"
+        "from pytorch_lightning.utilities.rank_zero import rank_zero_info\n"
+        "rank_zero_info('GPU available: False, used: False')\n"
+        "list(bar(range(3), desc='work'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout + out.stderr
+
+
+def test_dependency_info_and_bars_stay_out_of_a_pipe():
+    """Lightning's INFO lines (tips, "GPU available") stop at our root handler; no tqdm bar in a pipe."""
+    quiet = _dependency_output(0)
+    assert "GPU available" not in quiet and "\r" not in quiet and "work" not in quiet
+    assert "GPU available" in _dependency_output(2)  # -vv: dependency logs too

@@ -61,7 +61,9 @@ def test_fetch_all_verifies_every_file():
 def test_fetch_needs_names_or_all():
     assert run("fetch").exit_code == 2
     result = run("fetch", "nope")
-    assert result.exit_code == 1 and "unknown benchmark 'nope'" in result.output and "supercon_3d_Tc" in result.output
+    assert result.exit_code == 2 and "unknown benchmark 'nope'" in result.output and "supercon_3d_Tc" in result.output
+    result = run("fetch", "supercon_3d_tc")
+    assert result.exit_code == 2 and "(did you mean 'supercon_3d_Tc'?)" in result.output
 
 
 def test_fetch_tampered_mirror_fails_naming_the_file(mirror, tmp_path, monkeypatch):
@@ -103,8 +105,12 @@ def test_show_float_benchmark_value_range():
 
 def test_show_unknown_is_a_clean_error():
     result = run("show", "dft_3d")
-    assert result.exit_code == 1 and "unknown benchmark 'dft_3d'" in result.output
+    assert result.exit_code == 2 and "unknown benchmark 'dft_3d'" in result.output
     assert "Traceback" not in result.output
+    result = run("show", "dft_3d_Tc_supercn")
+    assert result.exit_code == 2 and "unknown benchmark 'dft_3d_Tc_supercn' (did you mean 'dft_3d_Tc_supercon'?)" in (
+        result.output
+    )
 
 
 def test_check_dft_3d_reports_duplicates_and_coverage():
@@ -122,7 +128,7 @@ def test_check_dft_3d_reports_duplicates_and_coverage():
 
 def test_check_rejects_lattice_benchmark():
     result = run("check", "dft_3d_Tc_supercon_a")
-    assert result.exit_code == 1 and "check dft_3d_Tc_supercon instead" in result.output
+    assert result.exit_code == 2 and "check dft_3d_Tc_supercon instead" in result.output
 
 
 @pytest.mark.parametrize("command", ["list", "fetch", "show", "check"])

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import json
 
+import click
 import pytest
 from click.testing import CliRunner
 
 from atomgenbench.cli import cli
 
 DFT = "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"
+#: a valid one-atom helium cell: parses, never matches a benchmark crystal
+PLACEHOLDER = "He\\n1.0\\n3.0 0.0 0.0\\n0.0 3.0 0.0\\n0.0 0.0 3.0\\nHe \\n1 \\ndirect\\n0.0 0.0 0.0 He\\n"
+
+
+def _test_ids(name: str = "dft_3d_Tc_supercon") -> list[str]:
+    from atomgenbench.benchmarks.atomgen.dataset import test_ids
+
+    return test_ids(name)
+
+
+def _escaped_targets(ids: list[str], name: str = "dft_3d_Tc_supercon") -> list[str]:
+    from atomgenbench.benchmarks.atomgen.dataset import load_splits
+
+    return [str(load_splits(name)["test"][i]) for i in ids]
 
 
 def _run(args):
@@ -115,6 +130,10 @@ def test_compare_writes_table_and_figures(contributions, tmp_path):
     for name in ("kld_bars.png", "mae_bars.png", "rmse_bars.png", "comparison.md"):
         assert (out / name).is_file()
     assert (out / "cdvae" / "metrics.json").is_file()
+    from atomgenbench.benchmarks.atomgen.predictions import default_file_mode
+
+    for name in ("comparison.md", "comparison.json", "rmse_bars.png", "cdvae/metrics.json"):
+        assert (out / name).stat().st_mode & 0o777 == default_file_mode(), name
 
 
 def test_evaluate_folder_for_lattice_benchmark_and_unwritable_out_are_clean(tmp_path):
@@ -124,14 +143,14 @@ def test_evaluate_folder_for_lattice_benchmark_and_unwritable_out_are_clean(tmp_
     res = CliRunner().invoke(cli, ["evaluate", str(folder), "-b", "dft_3d_Tc_supercon_a"])
     assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.output
     assert "is a folder" in res.output
-    empty = tmp_path / "empty.csv"
-    empty.write_text("id,target,prediction\n")
+    one = tmp_path / "one.csv"
+    one.write_text(f"id,target,prediction\n{_test_ids()[0]},x,{PLACEHOLDER}\n")
     (tmp_path / "afile").write_text("")
     res = CliRunner().invoke(
         cli,
         [
             "evaluate",
-            str(empty),
+            str(one),
             "-b",
             "dft_3d_Tc_supercon",
             "--n-bootstrap",
@@ -165,3 +184,102 @@ def test_compare_labels_that_are_not_folder_names_are_refused(tmp_path, labels):
     )
     assert res.exit_code == 2, res.output
     assert "--labels" in res.output and not (tmp_path / "cmp").exists()
+
+
+def test_predictions_sharing_no_id_are_an_error_naming_counts_and_examples(tmp_path, contributions):
+    """The alex file scored as dft_3d: no id in common -> exit 1, both counts, three ids of each."""
+    alex = contributions / "atomgpt_invatoms" / "AI-AtomGen-Tc-alex_supercon-test-rmse.csv.zip"
+    for args in (
+        ["evaluate", str(alex), "-b", "dft_3d_Tc_supercon", "--no-figures"],
+        ["compare", str(contributions / "cdvae_invatoms" / DFT), str(alex), "-b", "dft_3d_Tc_supercon", "-o", "x"],
+    ):
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 1, res.output
+        message = res.output
+        assert "none of its 825 ids is one of the 105 test ids of dft_3d_Tc_supercon" in message, message
+        ids = _test_ids()
+        assert f"test ids: {ids[0]}, {ids[1]}, {ids[2]}, ..." in message
+        assert message.count("agm") >= 3 and "--benchmark" in message
+        assert "RMSE" not in message and "Traceback" not in message
+    lattice = contributions / "atomgpt_invatoms" / "AI-AtomGen-Tc_a-alex_supercon-test-mae.csv.zip"
+    res = CliRunner().invoke(cli, ["evaluate", str(lattice), "-b", "dft_3d_Tc_supercon_a"])
+    assert res.exit_code == 1 and "none of its 825 ids" in res.output, res.output
+
+
+def test_partial_overlap_warns_and_summary_prints_four_decimals_or_na(tmp_path):
+    ids = _test_ids()
+    exact = tmp_path / "exact.csv"
+    rows = [f"{k},x,{t}" for k, t in zip(ids[:3], _escaped_targets(ids[:3]))] + ["JVASP-0,x,"]
+    exact.write_text("id,target,prediction\n" + "\n".join(rows) + "\n")
+    res = CliRunner().invoke(cli, ["evaluate", str(exact), "-b", "dft_3d_Tc_supercon", "--n-bootstrap", "0", "-j", "1"])
+    assert res.exit_code == 0, res.output
+    assert "warning: " in res.output and "3 of the 105 test ids of dft_3d_Tc_supercon have a prediction" in res.output
+    assert "102 are missing" in res.output and "1 ids are not in the test split and are ignored (e.g. JVASP-0)" in (
+        res.output
+    )
+    assert "RMSE 0.0000 (matched 3/105" in res.output and "RMSE 0.0 " not in res.output
+    assert "Niggli MAE: a 0.0000" in res.output
+    unmatched = tmp_path / "unmatched.csv"
+    unmatched.write_text(f"id,target,prediction\n{ids[0]},x,{PLACEHOLDER}\n")
+    res = CliRunner().invoke(
+        cli, ["evaluate", str(unmatched), "-b", "dft_3d_Tc_supercon", "--n-bootstrap", "0", "-j", "1"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "RMSE n/a (0 matched) (matched 0/105" in res.output and "None" not in res.output
+
+
+def test_output_files_honour_the_umask(tmp_path):
+    """metrics.json, report.md, rows.csv and figures get 0o666 & ~umask, not the 0600 of temp files."""
+    import os
+
+    ids = _test_ids()
+    pred = tmp_path / "p.csv"
+    pred.write_text(f"id,target,prediction\n{ids[0]},x,{_escaped_targets(ids[:1])[0]}\n")
+    old = os.umask(0o027)
+    try:
+        res = CliRunner().invoke(
+            cli, ["evaluate", str(pred), "-b", "dft_3d_Tc_supercon", "--n-bootstrap", "0", "-o", str(tmp_path / "o")]
+        )
+    finally:
+        os.umask(old)
+    assert res.exit_code == 0, res.output
+    written = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "o").iterdir()}
+    assert {"metrics.json", "report.md", "rows.csv", "lattice_histograms.png"} <= set(written)
+    assert set(written.values()) == {0o640}, {k: oct(v) for k, v in written.items()}
+
+
+@pytest.mark.parametrize("workers", ["0", "-3", "many"])
+def test_workers_option_rejects_bad_values(workers, contributions):
+    args = ["compare", str(contributions / "cdvae_invatoms" / DFT), "-o", "x", "--workers", workers]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and "--workers" in res.output and "auto" in res.output, res.output
+
+
+def test_workers_default_to_the_available_cores():
+    import os
+
+    from atomgenbench.parallel import WorkersType, available_cores
+
+    assert available_cores() == len(os.sched_getaffinity(0))
+    assert WorkersType().convert("auto", None, None) == available_cores()
+    assert WorkersType(0).convert("0", None, None) == 0
+    ctx = click.Context(cli)
+    for name in ("evaluate", "compare", "validate", "reproduce"):
+        (option,) = [p for p in cli.get_command(ctx, name).params if p.name == "workers"]
+        assert option.default == "auto" and isinstance(option.type, WorkersType), name
+
+
+def test_results_do_not_depend_on_the_worker_count(contributions, tmp_path):
+    """alex_supercon_Tc (825 pairs), AtomGPT's file: one worker and all cores give identical outputs."""
+    source = contributions / "atomgpt_invatoms" / "AI-AtomGen-Tc-alex_supercon-test-rmse.csv.zip"
+    outs = {}
+    for workers in ("1", "auto"):
+        outs[workers] = tmp_path / workers
+        res = CliRunner().invoke(
+            cli,
+            ["evaluate", str(source), "-j", workers, "--n-bootstrap", "50", "--no-figures", "-o", str(outs[workers])],
+        )
+        assert res.exit_code == 0, res.output
+    one, auto = (json.loads((outs[w] / "metrics.json").read_text()) for w in ("1", "auto"))
+    assert one == auto and one["rmse"]["n_matched"] == 421 and one["rmse"]["leaderboard_value"] == 0.0486
+    assert (outs["1"] / "rows.csv").read_bytes() == (outs["auto"] / "rows.csv").read_bytes()

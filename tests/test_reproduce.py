@@ -87,6 +87,42 @@ def test_unknown_model_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(
         cli, ["reproduce", "--models", "gpt5", "--baselines", "none", "--out", str(tmp_path), "--no-progress"]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "unknown model 'gpt5'" in result.output
     assert "Traceback" not in result.output
+    result = CliRunner().invoke(cli, ["reproduce", "--models", "cdvea", "--baselines", "none", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "unknown model 'cdvea' (did you mean 'cdvae'?)" in result.output
+    result = CliRunner().invoke(cli, ["reproduce", "--preset", "quik", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "(did you mean 'quick'?)" in result.output
+
+
+def test_stage_results_are_json_and_round_trip(reproduced):
+    """The compare stage reads JSON (no pickles); from_json rebuilds an equal result."""
+    from atomgenbench.evaluator.compare import compare
+    from atomgenbench.reproduce import RESULT_FILE, EvaluateStage
+
+    out, _, _ = reproduced
+    assert not list(out.rglob("*.pkl"))
+    path = out / "eval" / "dft_3d_Tc_supercon" / "nearest" / RESULT_FILE
+    doc = json.loads(path.read_text())  # strict JSON: no NaN literals
+    stage = EvaluateStage.from_json(doc)
+    assert stage.source.endswith("AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip")
+    metrics = json.loads((path.parent / "metrics.json").read_text())
+    again = stage.result.to_json()
+    assert {k: v for k, v in again.items() if k != "versions"} == {k: v for k, v in metrics.items() if k != "versions"}
+    assert len(stage.result.records) == 105 and isinstance(stage.result.records[0].niggli_target, tuple)
+    assert EvaluateStage.from_json(stage.to_json()).to_json() == doc
+    comp = json.loads((out / "report" / "dft_3d_Tc_supercon" / "comparison.json").read_text())
+    results = {lab: EvaluateStage.read(path.parent.parent / lab / RESULT_FILE).result for lab in comp["labels"]}
+    assert compare(results, n_boot=50, seed=0).to_json() == comp
+
+
+def test_stage_result_refuses_foreign_classes(tmp_path):
+    from atomgenbench.reproduce import EvaluateStage
+
+    doc = {"schema_version": 1, "source": "x", "result": {"__dataclass__": "subprocess:Popen", "fields": {}}}
+    with pytest.raises(ValueError, match="not an atomgenbench result class"):
+        EvaluateStage.from_json(doc)
+    bad = tmp_path / "result.json"
+    bad.write_text(json.dumps(doc))
+    assert not EvaluateStage.readable(bad)

@@ -160,9 +160,9 @@ def test_missing_dependency_is_a_clear_error(tmp_path, monkeypatch):
 
 def test_bad_benchmark_and_set_syntax(tmp_path):
     res = CliRunner().invoke(cli, ["run", "prior", "-b", "nope", "-o", str(tmp_path / "x")])
-    assert res.exit_code == 1 and "unknown benchmark 'nope'" in res.output
+    assert res.exit_code == 2 and "unknown benchmark 'nope'" in res.output  # a usage mistake
     res = CliRunner().invoke(cli, ["run", "prior", "-b", BENCH, "-o", str(tmp_path / "x"), "--set", "novalue"])
-    assert res.exit_code == 1 and "key=value" in res.output
+    assert res.exit_code == 2 and "key=value" in res.output
 
 
 def test_set_values_are_yaml_scalars(tmp_path):

@@ -98,3 +98,33 @@ def test_benchmark_file_requires_exact_bytes(no_mirror, mirror):
     """Benchmarks have no content digest: any byte change is a mismatch."""
     datafile = benchmark_file("perov5_heat_ref")
     assert datafile.content_sha256 is None and datafile.url_path == "benchmarks/AI/AtomGen/perov5_heat_ref.json.zip"
+
+
+def test_mirror_that_does_not_exist_is_an_error(monkeypatch, tmp_path):
+    monkeypatch.setenv(sources.ENV_DATA, str(tmp_path / "typo"))
+    with pytest.raises(DataError, match=r"ATOMGENBENCH_DATA=.*typo does not exist"):
+        fetch("dft_3d_Tc_supercon", progress=False)
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv(sources.ENV_DATA, str(tmp_path / "afile"))
+    with pytest.raises(DataError, match="is not a folder"):
+        where(benchmark_file("dft_3d_Tc_supercon"))
+
+
+def test_missing_message_names_only_the_settings_that_are_set(no_mirror, monkeypatch):
+    monkeypatch.delenv(sources.ENV_OFFLINE)
+    monkeypatch.setenv(sources.ENV_BASE_URL, "http://127.0.0.1:9/x")
+    message = sources.missing_message(benchmark_file("alex_supercon_Tc"), "download failed")
+    assert "ATOMGENBENCH_OFFLINE" not in message and "ATOMGENBENCH_BASE_URL (http://127.0.0.1:9/x)" in message
+    assert "`atomgenbench data fetch alex_supercon_Tc`" in message and "ATOMGENBENCH_DATA is not set" in message
+    monkeypatch.delenv(sources.ENV_BASE_URL)
+    message = sources.missing_message(AUX_FILES["supercon_3d_Tc"], "download failed")
+    assert "ATOMGENBENCH_BASE_URL" not in message and "`atomgenbench data fetch supercon_3d_Tc`" in message
+
+
+def test_structure_message_names_the_unknown_symbol_plainly():
+    from atomgenbench.benchmarks.atomgen.structures import StructureParseError, parse_poscar
+
+    text = "x\n1.0\n4 0 0\n0 4 0\n0 0 4\nXx Na\n1 1\ndirect\n0 0 0 Xx\n0.5 0.5 0.5 Na\n"
+    with pytest.raises(StructureParseError) as info:
+        parse_poscar(text)
+    assert str(info.value) == "unknown element symbol(s): Xx"

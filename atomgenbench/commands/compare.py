@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import click
+
+from atomgenbench.commands.input_options import in_test_order_option
+from atomgenbench.parallel import workers_option
+
+log = logging.getLogger("atomgenbench")
 
 
 @click.command("compare")
@@ -24,9 +30,7 @@ import click
     help="Folder for comparison.json, comparison.md, per-model metrics and bar charts.",
 )
 @click.option("--labels", help="Comma-separated model labels, one per PRED (default: folder/file names).")
-@click.option(
-    "--workers", "-j", type=click.IntRange(0), default=1, show_default=True, help="Processes for structure matching."
-)
+@workers_option()
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 @click.option(
     "--n-bootstrap",
@@ -42,6 +46,7 @@ import click
     show_default=True,
     help="Predictions with more atoms are recorded as failures.",
 )
+@in_test_order_option
 def compare(
     preds: tuple[Path, ...],
     benchmark: str | None,
@@ -51,6 +56,7 @@ def compare(
     seed: int,
     n_bootstrap: int,
     max_atoms: int,
+    in_test_order: bool,
 ) -> None:
     """Evaluate each PRED on the same benchmark and compare them.
 
@@ -62,17 +68,18 @@ def compare(
     """
     from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
     from atomgenbench.benchmarks.atomgen.registry import get_spec
-    from atomgenbench.commands.evaluate import resolve_benchmark
+    from atomgenbench.commands.evaluate import check_ids, resolve_benchmark
+    from atomgenbench.errors import UsageError
     from atomgenbench.evaluator.compare import compare as run_compare
     from atomgenbench.evaluator.compare import markdown
-    from atomgenbench.evaluator.inputs import InputError, load_predictions
+    from atomgenbench.evaluator.inputs import load_predictions
     from atomgenbench.evaluator.pipeline import evaluate
     from atomgenbench.evaluator.plots import plot_bars
     from atomgenbench.evaluator.report import write_outputs
 
     name = resolve_benchmark(preds[0], benchmark)
     if get_spec(name).kind != "structure":
-        raise click.UsageError(f"{name} is a lattice-parameter benchmark; compare works on structure benchmarks")
+        raise UsageError(f"{name} is a lattice-parameter benchmark; compare works on structure benchmarks")
     names = [s.strip() for s in labels.split(",")] if labels else [_label(p) for p in preds]
     if len(names) != len(preds):
         raise click.BadParameter(f"{len(names)} labels for {len(preds)} inputs", param_hint="--labels")
@@ -84,13 +91,13 @@ def compare(
             f"labels name folders under --out: no empty labels, '.', '..' or path separators, got {bad}",
             param_hint="--labels",
         )
+    inputs = {}
+    for label, path in zip(names, preds):  # read and check every input before the slow part
+        inputs[label] = load_predictions(path, name, in_test_order=in_test_order)
+        check_ids(inputs[label].structures, name, path)
     results = {}
-    for label, path in zip(names, preds):
-        try:
-            predictions = load_predictions(path, name)
-        except InputError as exc:
-            raise click.ClickException(str(exc)) from None
-        click.echo(f"evaluating {label} ({path})", err=True)
+    for (label, predictions), path in zip(inputs.items(), preds):
+        log.info("evaluating %s (%s)", label, path)
         results[label] = evaluate(
             predictions, name, workers=workers, seed=seed, n_boot=n_bootstrap, max_atoms=max_atoms, progress=True
         )

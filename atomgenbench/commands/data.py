@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import json
-import statistics
-from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+import logging
+from dataclasses import asdict
 
 import click
 
 from atomgenbench.benchmarks.atomgen import sources
-from atomgenbench.benchmarks.atomgen.registry import REGISTRY, BenchmarkSpec, UnknownBenchmarkError, get_spec
+from atomgenbench.benchmarks.atomgen.check import DEFAULT_TOLERANCES, ordered_splits
+from atomgenbench.errors import DataError
 
-#: StructureMatcher tolerances of `data check` (pymatgen's defaults)
-DEFAULT_TOLERANCES = {"ltol": 0.2, "stol": 0.3, "angle_tol": 5.0}
-
-
-def _spec(name: str) -> BenchmarkSpec:
-    try:
-        return get_spec(name)
-    except UnknownBenchmarkError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _load(name: str) -> dict[str, dict[str, object]]:
-    from atomgenbench.benchmarks.atomgen.dataset import load_splits
-
-    try:
-        return load_splits(name)
-    except sources.DataError as exc:
-        raise click.ClickException(str(exc)) from None
+log = logging.getLogger("atomgenbench")
 
 
 @click.group()
@@ -47,38 +30,6 @@ def data() -> None:
 # --------------------------------------------------------------------------- list
 
 
-def list_rows() -> dict[str, list[dict]]:
-    """Benchmarks and auxiliary files with where each would be read from (no hashing, no parsing)."""
-    benchmarks = []
-    for spec in REGISTRY.values():
-        status, path = sources.where(sources.benchmark_file(spec.name))
-        benchmarks.append(
-            {
-                "name": spec.name,
-                "kind": spec.kind,
-                "family": spec.family,
-                "metric": spec.metric,
-                "split_sizes": spec.split_sizes,
-                "leaderboard_file": spec.leaderboard_file,
-                "status": status,
-                "path": str(path) if path else None,
-            }
-        )
-    aux = []
-    for key, datafile in sources.AUX_FILES.items():
-        status, path = sources.where(datafile)
-        aux.append(
-            {
-                "name": key,
-                "file": datafile.path,
-                "description": datafile.description,
-                "status": status,
-                "path": str(path) if path else None,
-            }
-        )
-    return {"benchmarks": benchmarks, "aux": aux}
-
-
 @data.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def list_(as_json: bool) -> None:
@@ -87,22 +38,38 @@ def list_(as_json: bool) -> None:
     Status is where the file would be read from (mirror, cache or missing); it is
     not verified here — `data fetch` verifies checksums.
     """
-    rows = list_rows()
+    from atomgenbench.benchmarks.atomgen.check import data_status
+
+    rows = data_status()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
+        _require_local(rows)
         return
     click.echo(f"{'benchmark':<28} {'kind':<9} {'splits (train/val/test)':<24} {'status':<8} leaderboard file")
     for r in rows["benchmarks"]:
-        sizes = "/".join(str(v) for k, v in _ordered(r["split_sizes"]))
+        sizes = "/".join(str(v) for k, v in ordered_splits(r["split_sizes"]))
         click.echo(f"{r['name']:<28} {r['kind']:<9} {sizes:<24} {r['status']:<8} {r['leaderboard_file']}")
     click.echo("\nconditioning files:")
     for r in rows["aux"]:
         click.echo(f"{r['name']:<28} {r['file']:<28} {r['status']:<8} {r['description']}")
+    _require_local(rows)
 
 
-def _ordered(sizes: dict[str, int]) -> list[tuple[str, int]]:
-    order = {"train": 0, "val": 1, "test": 2}
-    return sorted(sizes.items(), key=lambda kv: order.get(kv[0], 9))
+def _require_local(rows: dict[str, list[dict]]) -> None:
+    """Offline, a missing file cannot be had at all: say how to get it (exit 1)."""
+    missing = [r["name"] for group in rows.values() for r in group if r["status"] == "missing"]
+    if not missing:
+        return
+    hint = (
+        f"Point {sources.ENV_DATA} at a data mirror folder, or run `atomgenbench data fetch --all` "
+        f"{sources.download_condition()} to download and verify them into the cache ({sources.cache_dir()})"
+    )
+    if sources.offline():
+        raise sources.DataMissingError(
+            f"{len(missing)} of {sum(map(len, rows.values()))} data files are neither mirrored nor cached, and "
+            f"downloads are disabled ({sources.ENV_OFFLINE} is set). {hint}."
+        )
+    log.info("\n%d file(s) missing: they are downloaded when first needed. %s.", len(missing), hint)
 
 
 # --------------------------------------------------------------------------- fetch
@@ -119,78 +86,48 @@ def fetch(names: tuple[str, ...], fetch_all: bool) -> None:
     """
     from tqdm import tqdm
 
+    from atomgenbench.output import bar
+
     if fetch_all == bool(names):
         raise click.UsageError("give one or more benchmark names, or --all")
-    try:
-        files = sources.all_files() if fetch_all else [sources.resolve(n) for n in names]
-    except UnknownBenchmarkError as exc:
-        raise click.ClickException(f"{exc}; conditioning files: {', '.join(sources.AUX_FILES)}") from None
+    files = sources.all_files() if fetch_all else [_datafile(n) for n in names]
     failures: list[str] = []
-    for datafile in tqdm(files, desc="verifying", unit="file", leave=False, disable=None):
+    missing = False
+    for datafile in bar(files, desc="verifying", unit="file", leave=False):
         try:
             path = sources.fetch(datafile)
-        except sources.DataError as exc:
+        except DataError as exc:
             failures.append(datafile.path)
+            missing = missing or isinstance(exc, sources.DataMissingError)
             tqdm.write(f"FAILED {datafile.path}: {exc}", file=click.get_text_stream("stderr"))
             continue
         tqdm.write(f"ok     {datafile.path}  ({path})")
     if failures:
-        raise click.ClickException(f"{len(failures)} of {len(files)} file(s) failed: {', '.join(failures)}")
+        message = f"{len(failures)} of {len(files)} file(s) failed: {', '.join(failures)}"
+        if missing:
+            raise sources.DataMissingError(
+                f"{message}. Point {sources.ENV_DATA} at a data mirror folder that holds them, or rerun "
+                f"`atomgenbench data fetch` {sources.download_condition()} (each file's reason is printed above)."
+            )
+        raise DataError(message)
     click.echo(f"all {len(files)} file(s) verified")
 
 
+def _datafile(name: str) -> sources.DataFile:
+    """A benchmark or conditioning file by name (unknown names: a usage error with the choices)."""
+    from atomgenbench.benchmarks.atomgen.registry import REGISTRY
+    from atomgenbench.errors import UsageError, did_you_mean
+
+    if name in sources.AUX_FILES or name in REGISTRY:
+        return sources.resolve(name)
+    choices = [*REGISTRY, *sources.AUX_FILES]
+    raise UsageError(
+        f"unknown benchmark {name!r}{did_you_mean(name, choices)}; see `atomgenbench data list` "
+        f"(conditioning files: {', '.join(sources.AUX_FILES)})"
+    )
+
+
 # --------------------------------------------------------------------------- show
-
-
-def _structures(split: dict[str, object], desc: str) -> dict:
-    from tqdm import tqdm
-
-    from atomgenbench.benchmarks.atomgen.structures import StructureParseError, parse_poscar
-
-    out = {}
-    for key, text in tqdm(split.items(), desc=desc, unit="crystal", leave=False, disable=None):
-        try:
-            out[key] = parse_poscar(str(text))
-        except StructureParseError as exc:
-            raise click.ClickException(f"{desc}: id {key}: {exc}") from None
-    return out
-
-
-def _summary(values: list[float]) -> dict[str, float]:
-    return {"min": min(values), "median": statistics.median(values), "max": max(values)} if values else {}
-
-
-def show_info(name: str) -> dict:
-    """Counts, elements, atoms per cell and T_c coverage (structure) or value ranges (float)."""
-    spec = _spec(name)
-    splits = _load(name)
-    info: dict = {
-        "name": name,
-        "kind": spec.kind,
-        "family": spec.family,
-        "splits": spec.split_sizes,
-        "leaderboard_file": spec.leaderboard_file,
-    }
-    if spec.kind == "float":
-        info["values"] = {s: _summary([float(v) for v in vals.values()]) for s, vals in splits.items()}
-        return info
-    from atomgenbench.benchmarks.atomgen.conditioning import TC_PROVENANCE, tc_table
-
-    elements: Counter = Counter()
-    natoms: dict[str, list[int]] = {}
-    for split, values in splits.items():
-        structs = _structures(values, f"{name} {split}")
-        natoms[split] = [len(s) for s in structs.values()]
-        for s in structs.values():
-            elements.update({el.symbol for el in s.composition.elements})
-    info["atoms_per_cell"] = {s: _summary(v) for s, v in natoms.items()}
-    info["elements"] = dict(elements.most_common())
-    table = tc_table(spec.family)
-    if table:
-        tc = {s: [table[i] for i in vals if i in table] for s, vals in splits.items()}
-        info["tc"] = {s: {**_summary(v), "covered": len(v), "of": len(splits[s])} for s, v in tc.items()}
-        info["tc_source"] = TC_PROVENANCE.get(spec.family, "")
-    return info
 
 
 @data.command("show")
@@ -201,12 +138,14 @@ def show(name: str, as_json: bool) -> None:
 
     For a lattice-parameter benchmark: the value range per split.
     """
-    info = show_info(name)
+    from atomgenbench.benchmarks.atomgen.check import benchmark_info
+
+    info = benchmark_info(name, progress=not as_json)
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
     click.echo(f"{info['name']} ({info['kind']}, family {info['family']}) -> {info['leaderboard_file']}")
-    click.echo("splits: " + ", ".join(f"{k} {v}" for k, v in _ordered(info["splits"])))
+    click.echo("splits: " + ", ".join(f"{k} {v}" for k, v in ordered_splits(info["splits"])))
     fmt = lambda d: f"{d['min']:.4g} / {d['median']:.4g} / {d['max']:.4g}" if d else "-"  # noqa: E731
     for key, label in (
         ("values", "value min/median/max"),
@@ -224,74 +163,6 @@ def show(name: str, as_json: bool) -> None:
 
 
 # --------------------------------------------------------------------------- check
-
-
-@dataclass
-class CheckReport:
-    """Findings of `data check` for one structure benchmark."""
-
-    name: str
-    tolerances: dict[str, float]
-    test_size: int
-    train_size: int
-    duplicates: dict[str, list[str]] = field(default_factory=dict)  # test id -> matching train ids
-    test_internal_duplicates: list[list[str]] = field(default_factory=list)
-    test_formula_in_train: int = 0
-    missing_tc: dict[str, list[str]] = field(default_factory=dict)  # split -> ids without T_c
-    tc_source: str = ""
-
-
-def check_benchmark(name: str, *, ltol: float, stol: float, angle_tol: float) -> CheckReport:
-    """Test crystals that duplicate training crystals, and ids without conditioning data.
-
-    Crystals are compared only within the same reduced formula, with pymatgen's
-    ``StructureMatcher(ltol, stol, angle_tol)`` (species-aware, primitive cells).
-    """
-    from pymatgen.analysis.structure_matcher import StructureMatcher
-    from tqdm import tqdm
-
-    from atomgenbench.benchmarks.atomgen.conditioning import TC_PROVENANCE, tc_table
-
-    spec = _spec(name)
-    if spec.kind != "structure":
-        raise click.ClickException(f"{name} holds lattice parameters; check {spec.structure_benchmark} instead")
-    splits = _load(name)
-    train = _structures(splits["train"], f"{name} train")
-    test = _structures(splits["test"], f"{name} test")
-    by_formula: dict[str, list[str]] = defaultdict(list)
-    for key, s in train.items():
-        by_formula[s.composition.reduced_formula].append(key)
-    matcher = StructureMatcher(ltol=ltol, stol=stol, angle_tol=angle_tol)
-    report = CheckReport(name, {"ltol": ltol, "stol": stol, "angle_tol": angle_tol}, len(test), len(train))
-    test_groups: dict[str, list[str]] = defaultdict(list)
-    for key, s in tqdm(test.items(), desc=f"{name} matching", unit="crystal", leave=False, disable=None):
-        formula = s.composition.reduced_formula
-        test_groups[formula].append(key)
-        candidates = by_formula.get(formula, [])
-        report.test_formula_in_train += bool(candidates)
-        hits = [c for c in candidates if matcher.fit(s, train[c])]
-        if hits:
-            report.duplicates[key] = hits
-    for keys in test_groups.values():
-        report.test_internal_duplicates.extend(_clusters(keys, test, matcher))
-    table = tc_table(spec.family)
-    if table:
-        report.missing_tc = {s: [i for i in vals if i not in table] for s, vals in splits.items()}
-        report.tc_source = TC_PROVENANCE.get(spec.family, "")
-    return report
-
-
-def _clusters(keys: list[str], structs: dict, matcher) -> list[list[str]]:
-    """Groups (size > 1) of mutually matching crystals among ``keys``."""
-    groups: list[list[str]] = []
-    for key in keys:
-        for group in groups:
-            if matcher.fit(structs[key], structs[group[0]]):
-                group.append(key)
-                break
-        else:
-            groups.append([key])
-    return [g for g in groups if len(g) > 1]
 
 
 @data.command("check")
@@ -312,7 +183,9 @@ def check(name: str, ltol: float, stol: float, angle_tol: float, as_json: bool) 
     angle_tol=5), comparing only crystals of the same reduced formula. Also lists
     groups of test crystals that duplicate each other.
     """
-    report = check_benchmark(name, ltol=ltol, stol=stol, angle_tol=angle_tol)
+    from atomgenbench.benchmarks.atomgen.check import check_benchmark
+
+    report = check_benchmark(name, ltol=ltol, stol=stol, angle_tol=angle_tol, progress=not as_json)
     if as_json:
         click.echo(json.dumps(asdict(report), indent=2))
         return
@@ -336,3 +209,39 @@ def check(name: str, ltol: float, stol: float, angle_tol: float, as_json: bool) 
         shown = ", ".join(missing[:20]) + (" ..." if len(missing) > 20 else "")
         click.echo(f"{split} ids without T_c: {len(missing)}" + (f" ({shown})" if missing else ""))
     click.echo(f"T_c source: {report.tc_source}")
+
+
+# --------------------------------------------------------------------------- export
+
+
+@data.command("export")
+@click.argument("name")
+@click.option("--split", default="test", show_default=True, help="Split to export (train, val or test).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "cif", "extxyz", "json"]),
+    default="csv",
+    show_default=True,
+    help="csv/json: one table of ids and conditioning; extxyz: one frame per id; cif: one file per id.",
+)
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--with-structures", is_flag=True, help="Also write the reference structures (needed by cif, extxyz).")
+def export(name: str, split: str, fmt: str, out: str, with_structures: bool) -> None:
+    """Write the ids of NAME's split, the conditioning each model gets and optionally the structures.
+
+    Rows are in the benchmark's order (the order --in-test-order assumes): id, reduced
+    formula, composition of the reference cell, atom count and T_c (K, empty where
+    unknown). Formats: csv and json (one file), extxyz (one frame per id, ids in
+    info), cif (one file per id plus conditioning.csv). See docs/inputs.md.
+    """
+    from atomgenbench.benchmarks.atomgen.export import export_split
+
+    try:
+        result = export_split(name, out, split=split, fmt=fmt, with_structures=with_structures)
+    except OSError as exc:
+        raise click.ClickException(f"{out}: cannot write the export ({exc.strerror or exc})") from None
+    shown = result.files[0] if len(result.files) == 1 else f"{out} ({len(result.files)} files)"
+    click.echo(f"wrote {result.n} {name} {split} ids to {shown}")
+    if result.tc_source:
+        click.echo(f"T_c source: {result.tc_source}")

@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
 import click
 
+from atomgenbench.commands.input_options import in_test_order_option
+from atomgenbench.parallel import workers_option
+
+log = logging.getLogger("atomgenbench")
+
 
 def resolve_benchmark(pred: Path, benchmark: str | None) -> str:
     """The benchmark to score: ``--benchmark``, else the one a leaderboard file name identifies."""
-    from atomgenbench.benchmarks.atomgen.registry import UnknownBenchmarkError, get_spec, spec_for_leaderboard_file
+    from atomgenbench.benchmarks.atomgen.registry import get_spec, spec_for_leaderboard_file
+    from atomgenbench.errors import UsageError
 
     if benchmark:
-        try:
-            return get_spec(benchmark).name
-        except UnknownBenchmarkError as exc:
-            raise click.BadParameter(str(exc), param_hint="--benchmark") from None
+        return get_spec(benchmark).name  # an unknown name is a UsageError with "did you mean"
     spec = spec_for_leaderboard_file(pred.name)
     if spec is None:
-        raise click.UsageError(f"{pred}: cannot tell the benchmark from the file name; pass --benchmark NAME")
+        raise UsageError(f"{pred}: cannot tell the benchmark from the file name; pass --benchmark NAME")
     return spec.name
+
+
+def check_ids(ids, benchmark: str, source: Path) -> None:
+    """No shared id with the test split is an error; a partial overlap is a warning with the counts."""
+    from atomgenbench.benchmarks.atomgen.dataset import test_ids
+    from atomgenbench.benchmarks.atomgen.predictions import check_overlap
+
+    warning = check_overlap(ids, test_ids(benchmark), source=str(source), benchmark=benchmark)
+    if warning:
+        log.warning("%s", warning)
 
 
 def run_evaluation(
@@ -33,21 +47,22 @@ def run_evaluation(
     n_boot: int,
     time_limit: float,
     progress: bool,
+    in_test_order: bool = False,
 ):
-    """Evaluate one input; return (metrics dict, per-row records or None). User errors -> ClickException."""
+    """Evaluate one input; return (metrics dict, per-row records or None)."""
     from atomgenbench.benchmarks.atomgen.registry import get_spec
-    from atomgenbench.evaluator.inputs import InputError, load_predictions
+    from atomgenbench.evaluator.inputs import load_float_predictions, load_predictions
     from atomgenbench.evaluator.leaderboard import score_float_file
     from atomgenbench.evaluator.pipeline import evaluate
     from atomgenbench.evaluator.results import float_result_json
 
     spec = get_spec(benchmark)
-    try:
-        if spec.kind == "float":
-            return float_result_json(score_float_file(pred, benchmark)), None
-        predictions = load_predictions(pred, benchmark)
-    except InputError as exc:
-        raise click.ClickException(str(exc)) from None
+    if spec.kind == "float":
+        values, failures = load_float_predictions(pred)
+        check_ids([*values, *failures], benchmark, pred)
+        return float_result_json(score_float_file(pred, benchmark)), None
+    predictions = load_predictions(pred, benchmark, in_test_order=in_test_order)
+    check_ids(predictions.structures, benchmark, pred)
     result = evaluate(
         predictions,
         benchmark,
@@ -75,14 +90,7 @@ def run_evaluation(
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for metrics.json, report.md, rows.csv and PNG figures.",
 )
-@click.option(
-    "--workers",
-    "-j",
-    type=click.IntRange(0),
-    default=1,
-    show_default=True,
-    help="Processes for structure matching (0: in-process, no per-pair time limit).",
-)
+@workers_option(minimum=0, help_extra="0: in this process, without the per-pair time limit.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics.json to stdout.")
 @click.option(
     "--max-atoms",
@@ -107,6 +115,7 @@ def run_evaluation(
     help="Seconds allowed per StructureMatcher call; a pair over it counts as unmatched.",
 )
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
+@in_test_order_option
 def evaluate(
     pred: Path,
     benchmark: str | None,
@@ -118,12 +127,14 @@ def evaluate(
     n_bootstrap: int,
     time_limit: float,
     no_figures: bool,
+    in_test_order: bool,
 ) -> None:
     """Score PRED against a benchmark's test set.
 
     PRED is a leaderboard .csv/.csv.zip (id,target,prediction), a standardized
-    predictions folder or predictions.csv, a folder of CIF/POSCAR files named by id,
-    or an .extxyz file. Targets always come from the benchmark, never from PRED.
+    predictions folder or predictions.csv, a folder or .zip of CIF/POSCAR files named
+    by id, a JSON list of pymatgen structures with ids, an .extxyz file or any file
+    ASE reads (docs/inputs.md). Targets always come from the benchmark, never from PRED.
 
     Structure benchmarks report the leaderboard RMSE (matched rows only) with its
     match rate over all test ids, the species-blind and penalised variants,
@@ -143,6 +154,7 @@ def evaluate(
         n_boot=n_bootstrap,
         time_limit=time_limit,
         progress=not as_json,
+        in_test_order=in_test_order,
     )
     if out is not None:
         try:
@@ -155,21 +167,24 @@ def evaluate(
     _summary(metrics, out)
 
 
+def _num(value: float | None, n: int, what: str = "matched") -> str:
+    """``0.1234``, or ``n/a (0 matched)`` when there is no value."""
+    return f"{value:.4f}" if value is not None else f"n/a ({n} {what})"
+
+
 def _summary(m: dict, out: Path | None) -> None:
     if m["kind"] == "float":
-        click.echo(f"{m['benchmark']}: MAE {m['mae']['value']} over {m['mae']['n']}/{m['n_total']} ids")
+        mae = m["mae"]
+        click.echo(f"{m['benchmark']}: MAE {_num(mae['value'], mae['n'], 'scored')} over {mae['n']}/{m['n_total']} ids")
     else:
         r = m["rmse"]
+        rate = "n/a" if r["match_rate"] is None else f"{r['match_rate']:.3f}"
         click.echo(
-            f"{m['benchmark']}: RMSE {r['leaderboard_value']} (matched {r['n_matched']}/{r['n_total']}, "
-            f"match rate {r['match_rate']:.3f}); parsed {m['n_parsed']}/{m['n_total']}"
+            f"{m['benchmark']}: RMSE {_num(r['leaderboard_value'], r['n_matched'])} (matched "
+            f"{r['n_matched']}/{r['n_total']}, match rate {rate}); parsed {m['n_parsed']}/{m['n_total']}"
         )
-        click.echo(
-            "Niggli MAE: " + ", ".join(f"{k} {v['value']:.4f}" for k, v in m["mae"].items() if v["value"] is not None)
-        )
-        click.echo(
-            "KLD (nats): " + ", ".join(f"{k} {v['value']:.4f}" for k, v in m["kld"].items() if v["value"] is not None)
-        )
+        for label, key in (("Niggli MAE", "mae"), ("KLD (nats)", "kld")):
+            click.echo(f"{label}: " + ", ".join(f"{k} {_num(v['value'], v['n'], 'parsed')}" for k, v in m[key].items()))
     if m.get("failures"):
         click.echo(f"{len(m['failures'])} failed rows (see metrics.json)")
     if out is not None:

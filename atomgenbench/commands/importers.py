@@ -45,15 +45,12 @@ _COMP = click.option(
 
 
 def _finish(make, out_dir: str) -> None:
-    from atomgenbench.benchmarks.atomgen.registry import UnknownBenchmarkError
-    from atomgenbench.benchmarks.atomgen.sources import DataError
-    from atomgenbench.runners.importers import ImportFormatError, UnsafeFileError
-
+    """Run the importer (its errors reach the CLI's one handler) and write the predictions."""
+    preds = make()
     try:
-        preds = make()
-    except (ImportFormatError, UnsafeFileError, UnknownBenchmarkError, DataError) as exc:
-        raise click.ClickException(str(exc)) from None
-    preds.write(out_dir)
+        preds.write(out_dir)
+    except OSError as exc:
+        raise click.ClickException(f"{out_dir}: cannot write predictions ({exc.strerror or exc})") from None
     n_fail = len(preds.failures)
     click.echo(
         f"{preds.model} -> {Path(out_dir) / 'predictions.csv'}: {len(preds.ids) - n_fail}/{len(preds.ids)} "

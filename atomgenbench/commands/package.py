@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from atomgenbench.commands.input_options import in_test_order_option
+
 #: metadata fields settable from the command line (option name = field name with '-' for '_')
 META_FIELDS = (
     "model_name",
@@ -115,7 +117,8 @@ def run_sh_text(inputs: dict[str, Path], predictions: dict, out_dir: Path, argv:
     help="Write a recorded one-atom He placeholder for failed predictions instead of refusing.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
-def package(dft_3d, alex, name, out, metadata_file, fill_failures, force, **options) -> None:
+@in_test_order_option
+def package(dft_3d, alex, name, out, metadata_file, fill_failures, force, in_test_order, **options) -> None:
     """Write a JARVIS-Leaderboard AtomGenBench contribution folder.
 
     Give predictions for dft_3d_Tc_supercon (--dft-3d) and/or alex_supercon_Tc
@@ -130,8 +133,8 @@ def package(dft_3d, alex, name, out, metadata_file, fill_failures, force, **opti
     Example: atomgenbench package --dft-3d runs/cdvae_dft --alex runs/cdvae_alex
     --model-name CDVAE --author-email me@example.org --project-url https://arxiv.org/abs/2110.06197
     """
-    from atomgenbench.evaluator.inputs import InputError, load_predictions
-    from atomgenbench.evaluator.package import PackageError, package_contribution
+    from atomgenbench.evaluator.inputs import load_predictions
+    from atomgenbench.evaluator.package import package_contribution
 
     inputs = {DATASETS[k]: p for k, p in (("dft_3d", dft_3d), ("alex", alex)) if p is not None}
     if not inputs:
@@ -145,10 +148,7 @@ def package(dft_3d, alex, name, out, metadata_file, fill_failures, force, **opti
     if not meta.get("model_name"):
         raise click.UsageError("--model-name (or model_name in --metadata) is required")
     out_dir = out or Path("submissions") / (name or _slug(str(meta["model_name"])))
-    try:
-        predictions = {bench: load_predictions(path, bench) for bench, path in inputs.items()}
-    except InputError as exc:
-        raise click.ClickException(str(exc)) from None
+    predictions = {bench: load_predictions(path, bench, in_test_order=in_test_order) for bench, path in inputs.items()}
     time_taken = {}
     for bench, preds in predictions.items():
         total = sum(v for v in preds.time_taken_seconds.values() if isinstance(v, (int, float)))
@@ -157,13 +157,12 @@ def package(dft_3d, alex, name, out, metadata_file, fill_failures, force, **opti
 
             time_taken[get_spec(bench).leaderboard_file] = round(total, 1)
     argv = ["atomgenbench", "package", *_argv_from(inputs, out_dir)] + (["--fill-failures"] if fill_failures else [])
+    argv += ["--in-test-order"] if in_test_order else []
     run_sh = run_sh_text(inputs, predictions, out_dir, argv)
     try:
         result = package_contribution(
             predictions, meta, out_dir, run_sh=run_sh, force=force, fill_failures=fill_failures, time_taken=time_taken
         )
-    except PackageError as exc:
-        raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{out_dir}: cannot write the contribution folder ({exc.strerror or exc})") from None
     n_filled = sum(len(v) for v in result.filled.values())

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from atomgenbench.parallel import workers_option
+
 
 def _names(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
     if value is None:
@@ -38,9 +40,7 @@ def _names(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
     help="Output folder (runs/, submissions/, eval/, report/, report.md, stages.json).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for training, sampling and bootstrap.")
-@click.option(
-    "--workers", "-j", type=click.IntRange(1), default=2, show_default=True, help="Processes for structure matching."
-)
+@workers_option()
 @click.option(
     "--n-bootstrap",
     type=click.IntRange(10),
@@ -63,7 +63,6 @@ def _names(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
 )
 @click.option("--accelerator", default="cpu", show_default=True, help="Lightning accelerator for the models.")
 @click.option("--devices", default="1", show_default=True, help="Lightning devices for the models.")
-@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def reproduce(
     preset,
     models,
@@ -78,10 +77,9 @@ def reproduce(
     project_url,
     accelerator,
     devices,
-    no_progress,
 ) -> None:
     """Fit every selected model and baseline on both AtomGenBench datasets, evaluate,
-    compare, package and validate — one command, one progress bar.
+    compare, package and validate — one command, one progress bar (on a terminal).
 
     Resumable: stages whose outputs exist for the same configuration (hash in
     OUT/stages.json) are skipped, and interrupted model runs resume from their
@@ -90,7 +88,8 @@ def reproduce(
     folders), OUT/eval/ (per-model metrics.json, rows.csv, figures).
     """
     from atomgenbench.benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE
-    from atomgenbench.reproduce import DEFAULT_BASELINES, DEFAULT_MODELS, ReproduceConfig, ReproduceError
+    from atomgenbench.output import progress_enabled
+    from atomgenbench.reproduce import DEFAULT_BASELINES, DEFAULT_MODELS, ReproduceConfig
     from atomgenbench.reproduce import reproduce as run_reproduce
     from atomgenbench.runners.base import TrainerOptions
 
@@ -116,10 +115,7 @@ def reproduce(
         raise click.UsageError("nothing to run: --models and --baselines are both empty")
     if not cfg.benchmarks:
         raise click.UsageError("--benchmarks is empty")
-    try:
-        result = run_reproduce(cfg, progress=not no_progress)
-    except (ReproduceError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+    result = run_reproduce(cfg, progress=progress_enabled())
     click.echo(f"report: {result.report}")
     for folder in result.submissions:
         click.echo(f"contribution: {folder}")

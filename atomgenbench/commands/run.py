@@ -64,19 +64,14 @@ def run(
 
         atomgenbench run nearest --benchmark dft_3d_Tc_supercon --preset cpu --out runs/nearest
     """
-    from atomgenbench.benchmarks.atomgen.registry import UnknownBenchmarkError
-    from atomgenbench.benchmarks.atomgen.sources import DataError
-    from atomgenbench.runners.config import ConfigError, load_yaml_overrides, merge_overrides, parse_set_pairs
+    from atomgenbench.benchmarks.atomgen.registry import get_spec
+    from atomgenbench.runners.config import load_yaml_overrides, merge_overrides, parse_set_pairs
 
-    try:
-        overrides = merge_overrides(
-            load_yaml_overrides(config_file) if config_file else None, parse_set_pairs(set_pairs)
-        )
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    get_spec(benchmark)  # an unknown name is a usage error (exit 2) with "did you mean"
+    # errors (ConfigError, UnknownBenchmarkError, DataError, RunError) reach the CLI's one handler
+    overrides = merge_overrides(load_yaml_overrides(config_file) if config_file else None, parse_set_pairs(set_pairs))
     trainer = TrainerOptions(accelerator=accelerator, devices=_devices(devices), num_nodes=num_nodes, strategy=strategy)
     try:
-        from atomgenbench.runners.api import RunError
         from atomgenbench.runners.api import run as run_model
     except ModuleNotFoundError as exc:  # pragma: no cover - core deps are required
         raise click.ClickException(f"missing dependency {exc.name!r}") from None
@@ -92,8 +87,6 @@ def run(
             f"model {model!r} needs the Python package {exc.name!r}, which is not installed. "
             "Install the model extras: pip install 'atomgenbench[models]'."
         ) from None
-    except (UnknownBenchmarkError, DataError, RunError) as exc:
-        raise click.ClickException(str(exc)) from None
     n_fail = len(preds.failures)
     t = preds.time_taken_seconds
     click.echo(

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from atomgenbench.evaluator.validate_files import MAX_ATOMS, Finding
+from atomgenbench.parallel import workers_option
 
 
 def _where(f: Finding) -> str:
@@ -22,7 +23,7 @@ def _print_human(report) -> None:
     if report.scores:
         click.echo("\nScores the leaderboard will show:")
         for path, s in report.scores.items():
-            value = "nan" if s["value"] is None else f"{s['value']:g}"
+            value = "n/a" if s["value"] is None else f"{s['value']:.4f}"
             click.echo(
                 f"  {Path(path).parent.name}/{Path(path).name}  {s['metric']} = {value}  "
                 f"({s['n_matched']}/{s['n_total']} matched)"
@@ -40,13 +41,7 @@ def _print_human(report) -> None:
     "--json", "as_json", is_flag=True, help='Print {"valid", "errors", "warnings", "scores"} as JSON instead of text.'
 )
 @click.option("--no-scores", is_flag=True, help="Skip scoring (structure matching is slow on alex_supercon).")
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Processes for structure matching while scoring.",
-)
+@workers_option()
 @click.option(
     "--max-atoms",
     type=click.IntRange(min=1),

@@ -23,6 +23,7 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,8 @@ SCHEMA_VERSION = 1
 CSV_NAME = "predictions.csv"
 JSON_NAME = "predictions.json"
 CSV_HEADER = ("id", "prediction")
+#: example ids shown in messages
+EXAMPLE_IDS = 3
 
 
 class PredictionsFormatError(PredictionsError):
@@ -134,8 +137,8 @@ class Predictions:
 def read_predictions_csv(path: Path) -> tuple[dict[str, str], dict[str, str]]:
     """Parse ``predictions.csv``; return (id -> POSCAR text, id -> failure reason).
 
-    Raises :class:`PredictionsFormatError` naming the file and row for a wrong
-    header, a duplicate id or a row with the wrong number of fields.
+    Raises :class:`PredictionsFormatError` naming the file and every bad row (a wrong
+    header, duplicate or empty ids, rows with the wrong number of fields).
     """
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -143,33 +146,259 @@ def read_predictions_csv(path: Path) -> tuple[dict[str, str], dict[str, str]]:
         raise PredictionsFormatError(f"{path}: no such file") from None
     except UnicodeDecodeError as exc:
         raise PredictionsFormatError(f"{path}: not UTF-8 text ({exc})") from None
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows or tuple(h.strip() for h in rows[0]) != CSV_HEADER:
-        got = ",".join(rows[0]) if rows else "(empty file)"
-        raise PredictionsFormatError(f"{path}: row 1: header must be 'id,prediction', got {got!r}")
+    table = parse_csv(text, str(path), headers=(CSV_HEADER,), lenient=True)
+    table.raise_errors()
     structures: dict[str, str] = {}
     failures: dict[str, str] = {}
-    for lineno, row in enumerate(rows[1:], start=2):
-        if not row:
-            continue
-        if len(row) != 2:
-            raise PredictionsFormatError(f"{path}: row {lineno}: expected 2 fields, got {len(row)}")
-        key, pred = row[0].strip(), row[1]
-        if not key:
-            raise PredictionsFormatError(f"{path}: row {lineno}: empty id")
-        if key in structures:
-            raise PredictionsFormatError(f"{path}: row {lineno}: duplicate id {key!r}")
-        structures[key] = unescape(pred) if pred.strip() else ""
-        if not pred.strip():
-            failures[key] = "empty prediction"
+    for row in table.rows:
+        structures[row.id] = unescape(row.prediction) if row.prediction.strip() else ""
+        if not row.prediction.strip():
+            failures[row.id] = "empty prediction"
     return structures, failures
 
 
+# --------------------------------------------------------------------------- CSV reading
+
+#: the leaderboard's CSV header, and the column orders a lenient read also accepts
+LEADERBOARD_HEADER = ("id", "target", "prediction")
+LEADERBOARD_HEADERS = (LEADERBOARD_HEADER, ("id", "prediction", "target"), ("id", "prediction"))
+#: problems of one kind that are listed before "... and N more"
+MAX_PROBLEMS_PER_KIND = 20
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    """One data row; ``line`` is its 1-based line number in the file (the header is line 1)."""
+
+    line: int
+    id: str
+    target: str
+    prediction: str
+
+
+@dataclass
+class CsvTable:
+    """What :func:`parse_csv` read: the rows, every problem (capped per kind) and warnings."""
+
+    source: str
+    rows: list[CsvRow] = field(default_factory=list)
+    #: (line or None, message), at most :data:`MAX_PROBLEMS_PER_KIND` per kind
+    errors: list[tuple[int | None, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: kind -> number of problems of that kind not listed in ``errors``
+    omitted: dict[str, int] = field(default_factory=dict)
+    _counts: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def add(self, line: int | None, kind: str, message: str) -> None:
+        """Record one problem; past the cap of its kind only count it."""
+        self._counts[kind] = self._counts.get(kind, 0) + 1
+        if self._counts[kind] <= MAX_PROBLEMS_PER_KIND:
+            self.errors.append((line, message))
+        else:
+            self.omitted[kind] = self.omitted.get(kind, 0) + 1
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def problem_lines(self) -> list[str]:
+        """``row N: message`` per listed problem, then one ``... and N more`` line per capped kind."""
+        lines = [f"row {line}: {msg}" if line is not None else msg for line, msg in self.errors]
+        lines += [f"... and {n} more {kind} problem(s)" for kind, n in self.omitted.items()]
+        return lines
+
+    def raise_errors(self, error: type[Exception] = PredictionsFormatError) -> None:
+        """Raise ``error`` listing every problem (one line each) when there is any."""
+        if not self.errors:
+            return
+        lines = self.problem_lines()
+        if len(lines) == 1:
+            raise error(f"{self.source}: {lines[0]}")
+        total = len(self.errors) + sum(self.omitted.values())
+        raise error(f"{self.source}: {total} problems:\n  " + "\n  ".join(lines))
+
+
+def parse_csv(
+    text: str,
+    source: str,
+    *,
+    headers: tuple[tuple[str, ...], ...] = (LEADERBOARD_HEADER,),
+    lenient: bool = False,
+) -> CsvTable:
+    """Read CSV ``text`` whose header is one of ``headers``; collect every problem instead of stopping.
+
+    The one CSV reader of atomgenbench. Both modes require a known header, the same
+    number of fields on every row, and a non-empty id that occurs once.
+
+    * strict (``lenient=False``, what ``validate`` enforces on leaderboard files): no
+      byte-order mark, LF line endings (CRLF throughout is a warning), the header
+      exactly as written in ``headers[0]``, no blank lines, no quoted fields.
+    * lenient (``lenient=True``, what the leaderboard's own pandas reader accepts, used
+      by ``evaluate``): a byte-order mark and any line endings are fine, the header is
+      matched case- and space-insensitively against every entry of ``headers``,
+      blank lines are skipped and quoted fields are read as CSV quoting.
+
+    The ``target`` field of a row is ``""`` when the header has no ``target`` column.
+    """
+    table = CsvTable(source)
+    if lenient:
+        text = text.removeprefix("\ufeff")
+    elif text.startswith("\ufeff"):
+        table.add(1, "encoding", "the CSV starts with a byte-order mark; write plain UTF-8")
+        text = text[1:]
+    if "\r" in text:
+        n_crlf, n_lf = text.count("\r\n"), text.count("\n")
+        if not lenient:
+            if text.count("\r") != n_crlf or n_crlf != n_lf:
+                table.add(None, "line endings", "the CSV mixes line endings or has bare CR characters; use LF only")
+            else:
+                table.warnings.append(
+                    "the CSV has Windows (CRLF) line endings; the leaderboard reads them, but LF is the norm"
+                )
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines or not "".join(lines).strip():
+        table.add(1, "header", "empty file; the first line must be the header " + repr(",".join(headers[0])))
+        return table
+    header = _header(lines[0], headers, lenient)
+    if header is None:
+        want = " or ".join(repr(",".join(h)) for h in (headers if lenient else headers[:1]))
+        table.add(1, "header", f"header must be {'exactly ' if not lenient else ''}{want}, got {lines[0][:80]!r}")
+        return table
+    i_id, i_pred = header.index("id"), header.index("prediction")
+    i_target = header.index("target") if "target" in header else None
+    names = ",".join(header)
+    seen: dict[str, int] = {}
+    for lineno, fields in _rows(lines, lenient):
+        if isinstance(fields, str):  # a quoted field (strict) or a CSV syntax error
+            table.add(lineno, "quoting" if fields.startswith("quoted") else "CSV syntax", fields)
+            continue
+        if fields is None:
+            if not lenient:
+                table.add(lineno, "blank line", "blank line")
+            continue
+        if len(fields) != len(header):
+            table.add(
+                lineno,
+                "field count",
+                f"expected {len(header)} fields ({names}), got {len(fields)}"
+                + (" (a POSCAR must be on one line with newlines written as \\n)" if len(fields) > 1 else ""),
+            )
+            continue
+        key = fields[i_id].strip() if lenient else fields[i_id]
+        if not key.strip():
+            table.add(lineno, "empty id", "empty id")
+            continue
+        if key in seen:
+            table.add(lineno, "duplicate id", f"duplicate id {key!r} (first on row {seen[key]})")
+            continue
+        seen[key] = lineno
+        target = fields[i_target] if i_target is not None else ""
+        table.rows.append(CsvRow(lineno, key, target, fields[i_pred]))
+    return table
+
+
+def _header(line: str, headers: tuple[tuple[str, ...], ...], lenient: bool) -> tuple[str, ...] | None:
+    if not lenient:
+        return headers[0] if line == ",".join(headers[0]) else None
+    got = tuple(h.strip().lower() for h in next(csv.reader([line]), []))
+    return got if got in headers else None
+
+
+def _rows(lines: list[str], lenient: bool) -> Iterator[tuple[int, list[str] | str | None]]:
+    """(line number, fields) of every data line; fields are ``None`` for a blank line, or the
+    message of a quoted field (strict) or a CSV syntax error (lenient)."""
+    if not lenient:
+        for lineno, line in enumerate(lines[1:], start=2):
+            if '"' in line:
+                yield lineno, "quoted field; values must not contain commas, quotes or real newlines"
+            else:
+                yield lineno, (line.split(",") if line.strip() else None)
+        return
+    reader = csv.reader(io.StringIO("\n".join(lines[1:]) + "\n"))
+    while True:
+        lineno = reader.line_num + 2
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield lineno, f"not valid CSV ({exc})"
+            return  # the reader cannot resynchronise after a quoting error
+        blank = not fields or (len(fields) == 1 and not fields[0].strip())
+        yield lineno, None if blank else fields
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def check_overlap(pred_ids: Iterable[str], test_ids: Iterable[str], *, source: str, benchmark: str) -> str | None:
+    """Compare the ids of a predictions input with a benchmark's test ids.
+
+    Raises :class:`PredictionsError` when they share no id at all (the wrong file or
+    the wrong ``--benchmark``), naming both counts and three example ids of each.
+    Returns a warning naming the counts when the overlap is partial, else ``None``.
+    """
+    pred = list(dict.fromkeys(pred_ids))
+    test = list(dict.fromkeys(test_ids))
+    test_set = set(test)
+    shared = [k for k in pred if k in test_set]
+    if not shared:
+        raise PredictionsError(
+            f"{source}: none of its {len(pred)} ids is one of the {len(test)} test ids of {benchmark} "
+            f"(its ids: {_examples(pred) or 'none'}; test ids: {_examples(test)}). Check that the file "
+            f"holds predictions for {benchmark}, or pass the right --benchmark."
+        )
+    pred_set = set(pred)
+    missing = [k for k in test if k not in pred_set]
+    extra = [k for k in pred if k not in test_set]
+    if not missing and not extra:
+        return None
+    parts = [f"{source}: {len(shared)} of the {len(test)} test ids of {benchmark} have a prediction"]
+    if missing:
+        parts.append(f"{len(missing)} are missing and count as unmatched (e.g. {_examples(missing)})")
+    if extra:
+        parts.append(f"{len(extra)} ids are not in the test split and are ignored (e.g. {_examples(extra)})")
+    return "; ".join(parts)
+
+
+def _examples(ids: list[str]) -> str:
+    return ", ".join(ids[:EXAMPLE_IDS]) + (", ..." if len(ids) > EXAMPLE_IDS else "")
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux reports it (thread-safe)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (briefly process-wide)
+    os.umask(mask)
+    return mask
+
+
+def default_file_mode() -> int:
+    """Permissions of a new file under the current umask (``0o644`` for the usual ``022``)."""
+    return 0o666 & ~_umask()
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    """Write ``text`` to ``path`` through a temporary file in the same folder.
+
+    The file gets the permissions a plain ``open(path, "w")`` would give (the umask
+    applies), not the owner-only mode of the temporary file.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, default_file_mode())
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
         os.replace(tmp, path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from atomgenbench.errors import UsageError
+from atomgenbench.errors import UsageError, did_you_mean
 
 #: upstream repository and pinned commit of the live leaderboard ("current" line)
 UPSTREAM_REPO = "atomgptlab/jarvis_leaderboard"
@@ -192,7 +192,8 @@ def get_spec(name: str) -> BenchmarkSpec:
         return REGISTRY[name]
     except KeyError:
         known = ", ".join(sorted(REGISTRY))
-        raise UnknownBenchmarkError(f"unknown benchmark {name!r}; known benchmarks: {known}") from None
+        hint = did_you_mean(str(name), REGISTRY)
+        raise UnknownBenchmarkError(f"unknown benchmark {name!r}{hint}; known benchmarks: {known}") from None
 
 
 def lattice_specs(structure_benchmark: str) -> list[BenchmarkSpec]:

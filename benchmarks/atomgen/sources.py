@@ -20,7 +20,9 @@ their *content* digest (``content_sha256``, ids and T_c) matches.
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from functools import cache
@@ -32,6 +34,9 @@ from atomgenbench.benchmarks.atomgen import upstream
 from atomgenbench.benchmarks.atomgen.files import sha256_of
 from atomgenbench.benchmarks.atomgen.registry import RAW_BASE_URL, REGISTRY, get_spec
 from atomgenbench.errors import DataError
+from atomgenbench.output import progress_enabled
+
+log = logging.getLogger("atomgenbench")
 
 ENV_DATA = "ATOMGENBENCH_DATA"
 ENV_CACHE = "ATOMGENBENCH_CACHE"
@@ -104,10 +109,28 @@ def resolve(name: str) -> DataFile:
     return AUX_FILES[name] if name in AUX_FILES else benchmark_file(name)
 
 
+class DataMissingError(DataError):
+    """A data file that is neither mirrored nor cached and cannot be downloaded now."""
+
+
 def mirror_dir() -> Path | None:
-    """``$ATOMGENBENCH_DATA`` as a path, or ``None`` when unset."""
+    """``$ATOMGENBENCH_DATA`` as a path, or ``None`` when unset.
+
+    Raises :class:`DataError` when it is set to something that is not a folder: a
+    mistyped mirror path must not silently fall through to downloads.
+    """
     value = os.environ.get(ENV_DATA)
-    return Path(value).expanduser() if value else None
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        what = "is not a folder" if path.exists() else "does not exist"
+        raise DataError(
+            f"{ENV_DATA}={value} {what}. Point {ENV_DATA} at the data mirror folder (the one holding "
+            f"jarvis_leaderboard/), or unset it to use the cache ({cache_dir()}), which "
+            "`atomgenbench data fetch --all` fills."
+        )
+    return path
 
 
 def cache_dir() -> Path:
@@ -193,32 +216,87 @@ def fetch(datafile: DataFile | str, *, progress: bool = True) -> Path:
 def download(datafile: DataFile, *, progress: bool = True) -> Path:
     """Download ``datafile`` into the cache; verified before it enters the cache."""
     if offline():
-        raise DataError(missing_message(datafile, "downloads are disabled (ATOMGENBENCH_OFFLINE is set)"))
+        raise DataMissingError(missing_message(datafile, _offline_reason()))
     import pooch
 
     target = cache_dir() / datafile.path
     target.parent.mkdir(parents=True, exist_ok=True)
     url = f"{base_url()}/{datafile.url_path}"
+    log.info("downloading %s", url)
     try:
         path = pooch.retrieve(
-            url, known_hash=f"sha256:{datafile.sha256}", fname=target.name, path=target.parent, progressbar=progress
+            url,
+            known_hash=f"sha256:{datafile.sha256}",
+            fname=target.name,
+            path=target.parent,
+            progressbar=_pooch_progress(progress),
         )
     except ValueError as exc:  # pooch: hash mismatch (the temp file is removed)
         raise DataError(
             f"{url}: downloaded file failed sha256 verification for {datafile.path}; nothing was cached ({exc})"
         ) from None
     except Exception as exc:  # network errors of any kind, incl. a truncated transfer
-        raise DataError(missing_message(datafile, f"download from {url} failed: {exc}")) from None
+        raise DataMissingError(missing_message(datafile, f"download from {url} failed ({_short(exc, url)})")) from None
     return Path(path)
 
 
+def fetch_name(datafile: DataFile) -> str:
+    """The NAME that ``atomgenbench data fetch NAME`` takes for ``datafile``."""
+    for key, aux in AUX_FILES.items():
+        if aux.path == datafile.path:
+            return key
+    return datafile.name.removesuffix(".json.zip")
+
+
 def missing_message(datafile: DataFile, reason: str) -> str:
-    """How to provide a file that is not available (names the file and the options)."""
+    """One paragraph: which file is missing, why, and the two ways to provide it."""
+    mirror = os.environ.get(ENV_DATA)
+    where_mirror = f"{ENV_DATA} ({mirror}) does not contain it" if mirror else f"{ENV_DATA} is not set"
+    command = f"`atomgenbench data fetch {fetch_name(datafile)}` (or `data fetch --all`)"
     return (
-        f"{datafile.path} is not available: {reason}. Provide it by pointing {ENV_DATA} at a "
-        f"folder laid out like the upstream data tree (it must contain {datafile.path}), or "
-        f"copy the file to {cache_dir() / datafile.path}, or allow the download (unset {ENV_OFFLINE})."
+        f"{datafile.path} is not available: {reason}; {where_mirror} and the cache "
+        f"({cache_dir()}) has no copy. Point {ENV_DATA} at a data mirror folder that holds "
+        f"{datafile.path}, or run {command} {download_condition()} to download and verify it into the cache."
     )
+
+
+def download_condition() -> str:
+    """When ``atomgenbench data fetch`` can download: names only the settings that are set."""
+    if offline():
+        return f"with {ENV_OFFLINE} unset"
+    if os.environ.get(ENV_BASE_URL):
+        return f"once {ENV_BASE_URL} ({base_url()}) is reachable (or unset it)"
+    return "with network access"
+
+
+def _pooch_progress(progress: bool) -> bool:
+    """pooch draws its own tqdm bar: only on a terminal, and never with --no-progress/TQDM_DISABLE."""
+    import pooch
+
+    pooch.get_logger().setLevel("WARNING")  # we log the download ourselves, once
+    return bool(progress and progress_enabled() and sys.stderr.isatty())
+
+
+def _offline_reason() -> str:
+    return f"downloads are disabled ({ENV_OFFLINE}={os.environ.get(ENV_OFFLINE, '').strip()})"
+
+
+def _short(exc: BaseException, url: str) -> str:
+    """A one-line reason for a failed download (no nested reprs of connection pools)."""
+    from urllib.parse import urlsplit
+
+    import requests
+
+    host = urlsplit(url).netloc or url
+    if isinstance(exc, requests.exceptions.Timeout):
+        return f"{host} timed out"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return f"cannot connect to {host}"
+    if isinstance(exc, requests.exceptions.HTTPError) and exc.response is not None:
+        return f"HTTP {exc.response.status_code} from {host}"
+    text = " ".join(str(exc).split())
+    text = text if len(text) <= 160 else text[:157] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 # --------------------------------------------------------------------------- built files
@@ -235,7 +313,7 @@ def _build(datafile: DataFile, target: Path, *, progress: bool = True) -> Path:
     if source is None:
         raise DataError(f"{datafile.path}: no upstream source is known")
     if offline():
-        raise DataError(missing_message(datafile, "downloads are disabled (ATOMGENBENCH_OFFLINE is set)"))
+        raise DataMissingError(missing_message(datafile, _offline_reason()))
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-") as tmp:
@@ -260,11 +338,16 @@ def _download_upstream(source: upstream.UpstreamSource, folder: Path, *, progres
 
     name = source.url.rstrip("/").rsplit("/", 1)[-1] or "download"
     known = f"sha256:{source.sha256}" if source.sha256 else None
+    log.info("downloading %s", source.url)
     try:
-        return Path(pooch.retrieve(source.url, known_hash=known, fname=name, path=folder, progressbar=progress))
+        return Path(
+            pooch.retrieve(source.url, known_hash=known, fname=name, path=folder, progressbar=_pooch_progress(progress))
+        )
     except ValueError as exc:
         raise DataError(
             f"{source.url}: failed sha256 verification for {datafile.path}; nothing was cached ({exc})"
         ) from None
     except Exception as exc:  # network errors of any kind
-        raise DataError(missing_message(datafile, f"download from {source.url} failed: {exc}")) from None
+        raise DataMissingError(
+            missing_message(datafile, f"download from {source.url} failed ({_short(exc, source.url)})")
+        ) from None

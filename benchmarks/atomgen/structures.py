@@ -44,6 +44,9 @@ def parse_poscar(text: str, *, max_atoms: int | None = None) -> Structure:
     if not isinstance(text, str) or not text.strip():
         raise StructureParseError("empty prediction")
     raw = unescape(text)
+    dialect = _unsupported_dialect(raw)
+    if dialect:
+        raise StructureParseError(dialect)
     try:
         atoms = Poscar.from_string(raw).atoms
     except Exception as exc:  # jarvis raises assorted errors on malformed text
@@ -64,10 +67,28 @@ def parse_poscar(text: str, *, max_atoms: int | None = None) -> Structure:
         structure = atoms.pymatgen_converter()
     except Exception as exc:  # unknown element symbols end up here
         raise StructureParseError(f"cannot convert to pymatgen ({type(exc).__name__}: {exc})") from None
-    unknown = sorted({str(sp) for sp in structure.composition if not isinstance(sp, Element)})
+    unknown = sorted({getattr(sp, "symbol", str(sp)) for sp in structure.composition if not isinstance(sp, Element)})
     if unknown:  # pymatgen turns unknown symbols into dummy species instead of failing
         raise StructureParseError(f"unknown element symbol(s): {', '.join(unknown)}")
     return structure
+
+
+def _unsupported_dialect(raw: str) -> str | None:
+    """Why a POSCAR the leaderboard's parser would misread is refused (``None``: fine)."""
+    lines = raw.splitlines()
+    scale = lines[1].split() if len(lines) > 1 else []
+    if len(scale) == 1 and scale[0].startswith("-"):
+        return (
+            f"negative scale factor {scale[0]} on line 2 (VASP reads it as the cell volume, the leaderboard's "
+            "jarvis-tools parser multiplies the lattice by it); write the scaled lattice with 1.0 on line 2"
+        )
+    counts = lines[5].split() if len(lines) > 5 else []
+    if counts and all(c.isdigit() for c in counts):
+        return (
+            "VASP4-style POSCAR: no element-symbol line (line 6 holds the atom counts); the leaderboard's "
+            "parser needs VASP5, with the element symbols on line 6 and the counts on line 7"
+        )
+    return None
 
 
 def to_poscar(structure: Structure, comment: str = "System") -> str:

@@ -1,0 +1,205 @@
+"""Every subcommand, with no data at all, ends with one clean message (no traceback, exit 1).
+
+The list of subcommands is built from :data:`atomgenbench.cli.COMMANDS` (groups are
+expanded into their subcommands), so a newly registered command fails here until it
+gets a minimal argv in :data:`ARGV`. Each command runs in a subprocess
+(``python -m atomgenbench``), so the real handler, exit code and stderr are checked,
+in two situations: offline (``ATOMGENBENCH_OFFLINE=1``) and online with
+``ATOMGENBENCH_BASE_URL`` pointing at a local port where nothing listens. In both,
+``ATOMGENBENCH_DATA`` is unset and the cache is an empty folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from atomgenbench.cli import COMMANDS, cli
+
+BENCH = "dft_3d_Tc_supercon"
+RMSE = "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"
+
+
+def subcommands() -> list[str]:
+    """``"evaluate"``, ``"data show"``, ... for every registered command."""
+    names = []
+    ctx = click.Context(cli)
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert command is not None, name
+        if isinstance(command, click.Group):
+            names += [f"{name} {sub}" for sub in command.list_commands(ctx)]
+        else:
+            names.append(name)
+    return names
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, contributions) -> dict[str, Path]:
+    """Real inputs copied from the mirror (made while the mirror is still visible)."""
+    from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
+
+    root = tmp_path_factory.mktemp("inputs")
+    folder = root / "atomgpt_invatoms"
+    shutil.copytree(contributions / "atomgpt_invatoms", folder)
+    other = root / "cdvae_invatoms" / RMSE
+    other.parent.mkdir()
+    shutil.copyfile(contributions / "cdvae_invatoms" / RMSE, other)
+    data = load_benchmark(BENCH)
+    key = data.test_ids[0]
+    test_csv = root / "test.csv"
+    cif = data.structure(key).to(fmt="cif").replace('"', "'")
+    test_csv.write_text(f'material_id,cif,Tc_supercon\n{key},"{cif}",1.0\n')
+    pt = root / "eval_recon.pt"
+    torch = pytest.importorskip("torch")
+    torch.save({"num_atoms": torch.tensor([[len(data.structure(key))]])}, pt)
+    return {"rmse": folder / RMSE, "folder": folder, "other": other, "test_csv": test_csv, "pt": pt, "root": root}
+
+
+def argv_for(command: str, files: dict[str, Path], out: Path) -> list[str]:
+    """A minimal, valid-looking command line for ``command``."""
+    common = {"-o": str(out)}
+    argv = {
+        "data list": [],
+        "data show": [BENCH],
+        "data fetch": [BENCH],
+        "data check": [BENCH],
+        "data export": [BENCH, "--split", "test", "-o", str(out)],
+        "evaluate": [str(files["rmse"]), "--no-figures"],
+        "compare": [str(files["other"]), str(files["rmse"]), "-o", common["-o"]],
+        "run": ["nearest", "--benchmark", BENCH, "--preset", "smoke", "-o", common["-o"]],
+        "import atomgpt": [str(files["rmse"]), "--benchmark", BENCH, "-o", common["-o"]],
+        "import cdvae": [str(files["pt"]), "--test-csv", str(files["test_csv"]), "--benchmark", BENCH, "-o", str(out)],
+        "import flowmm": [str(files["pt"]), "--test-csv", str(files["test_csv"]), "--benchmark", BENCH, "-o", str(out)],
+        "package": [
+            "--dft-3d",
+            str(files["rmse"]),
+            "--model-name",
+            "m",
+            "--author-email",
+            "me@example.org",
+            "--project-url",
+            "https://example.org",
+            "--out",
+            str(out),
+        ],
+        "validate": [str(files["folder"]), "--no-scores"],
+        "reproduce": ["--models", "none", "--baselines", "nearest", "--benchmarks", BENCH, "--out", str(out)],
+    }
+    if command not in argv:
+        pytest.fail(f"no argv for the new command {command!r}: add a minimal one to argv_for() in {__file__}")
+    return command.split() + argv[command]
+
+
+def _dead_url() -> str:
+    with socket.socket() as sock:  # a port that was free a moment ago: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/atomgenbench"
+
+
+def _env(tmp_path: Path, situation: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATOMGENBENCH_")}
+    cache = tmp_path / "empty-cache"
+    cache.mkdir()
+    env["ATOMGENBENCH_CACHE"] = str(cache)
+    if situation == "offline":
+        env["ATOMGENBENCH_OFFLINE"] = "1"
+    else:
+        env["ATOMGENBENCH_BASE_URL"] = _dead_url()
+    return env
+
+
+def _cli(args: list[str], env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "atomgenbench", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.parametrize("situation", ["offline", "dead-base-url"])
+@pytest.mark.parametrize("command", subcommands())
+def test_no_data_ends_with_one_clean_message(command, situation, files, tmp_path):
+    env = _env(tmp_path, situation)
+    out = _cli(argv_for(command, files, tmp_path / "out"), env)
+    assert "Traceback" not in out.stderr + out.stdout, out.stderr
+    last = out.stderr.strip().split("\n")[-1]  # notes ("downloading ...") may come first; the message ends it
+    assert "ATOMGENBENCH_DATA" in last and "atomgenbench data fetch" in last, out.stderr
+    if command == "data list" and situation != "offline":
+        # online, a listing is fine without data: files are downloaded when first needed
+        assert out.returncode == 0 and "missing" in out.stdout
+        return
+    assert out.returncode == 1, (out.returncode, out.stderr)
+    assert last.startswith("error: "), last
+    if situation == "offline":
+        assert "ATOMGENBENCH_OFFLINE" in last
+    else:
+        assert "ATOMGENBENCH_OFFLINE" not in out.stderr  # never set: never named
+        assert "ATOMGENBENCH_BASE_URL" in last or "data files" in last
+    assert not list(Path(env["ATOMGENBENCH_CACHE"]).rglob("*.zip")), "nothing half-downloaded is left behind"
+
+
+def test_debug_shows_the_traceback_with_the_same_exit_code(files, tmp_path):
+    env = _env(tmp_path, "offline")
+    args = ["evaluate", str(files["rmse"]), "--no-figures"]
+    out = _cli([*args, "--debug"], env)
+    assert out.returncode == 1 and "Traceback" in out.stderr and "DataMissingError" in out.stderr
+    out = _cli(args, {**env, "ATOMGENBENCH_DEBUG": "1"})
+    assert out.returncode == 1 and "Traceback" in out.stderr
+
+
+def test_nonexistent_mirror_is_an_error_not_ignored(files, tmp_path):
+    env = _env(tmp_path, "offline")
+    env.pop("ATOMGENBENCH_OFFLINE")
+    env["ATOMGENBENCH_DATA"] = str(tmp_path / "no-such-mirror")
+    out = _cli(["data", "show", BENCH], env, timeout=120)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert f"ATOMGENBENCH_DATA={tmp_path / 'no-such-mirror'} does not exist" in out.stderr
+
+
+# usage mistakes: exit 2 and a "did you mean" everywhere (in-process: no data is read)
+
+TYPO = "dft_3d_Tc_supercn"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["data", "show", TYPO],
+        ["data", "check", TYPO],
+        ["data", "fetch", TYPO],
+        ["evaluate", "{rmse}", "--benchmark", TYPO],
+        ["compare", "{rmse}", "{other}", "--benchmark", TYPO, "-o", "{out}"],
+        ["run", "nearest", "--benchmark", TYPO, "-o", "{out}"],
+        ["import", "atomgpt", "{rmse}", "--benchmark", TYPO, "-o", "{out}"],
+        ["reproduce", "--benchmarks", TYPO, "--models", "none", "--out", "{out}"],
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_unknown_benchmark_is_a_usage_error_with_a_hint(args, files, tmp_path):
+    args = [a.format(**files, out=tmp_path / "out") for a in args]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert f"unknown benchmark {TYPO!r} (did you mean 'dft_3d_Tc_supercon'?)" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args,hint",
+    [
+        (["run", "cdvea", "-b", BENCH, "-o", "x"], "(did you mean 'cdvae'?)"),
+        (["run", "cdvae", "-b", BENCH, "-o", "x", "--preset", "smok"], "(did you mean 'smoke'?)"),
+        (["reproduce", "--models", "atomgtp", "--baselines", "none", "--out", "x"], "(did you mean 'atomgpt'?)"),
+        (["evaulate"], "(did you mean 'evaluate'?)"),
+    ],
+)
+def test_unknown_model_preset_or_command_is_a_usage_error_with_a_hint(args, hint):
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and hint in result.output, result.output
