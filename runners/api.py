@@ -169,10 +169,10 @@ def run(
     Raises :class:`RunError` for an unknown model/preset/parameter or an output folder
     that belongs to another configuration.
     """
+    runner = get_runner(model)  # an unknown model is a UsageError (exit 2) with "did you mean"
     try:
-        runner = get_runner(model)
         params = runner.resolve_params(preset, overrides)
-    except ValueError as exc:  # unknown model, preset or parameter: a user mistake
+    except ValueError as exc:  # unknown preset or parameter: a user mistake
         raise RunError(str(exc)) from None
     out = Path(out_dir)
     config = RunConfig(

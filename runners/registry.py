@@ -1,12 +1,32 @@
-"""Name -> runner class. Imported lazily so baselines work without torch."""
+"""Name -> runner class: the built-in runners and third-party plugins.
+
+Built-in runners are listed in :data:`BUILTIN` and imported lazily (the baselines work
+without torch). A third-party package adds a runner without forking atomgenbench by
+declaring an entry point in the group ``atomgenbench.runners``::
+
+    [project.entry-points."atomgenbench.runners"]
+    my-model = "my_package.runner:MyRunner"
+
+after which ``atomgenbench run my-model ...`` works and ``atomgenbench run --list``
+shows it. A built-in name always wins over a plugin of the same name (with a warning),
+and a plugin that fails to import is reported by name without hiding the others.
+"""
 
 from __future__ import annotations
 
 import importlib
+import logging
+import warnings
+from dataclasses import dataclass
+from importlib.metadata import entry_points
 
+from atomgenbench.errors import RunError, UsageError, did_you_mean
 from atomgenbench.runners.base import Runner
 
-RUNNERS: dict[str, str] = {
+ENTRY_POINT_GROUP = "atomgenbench.runners"
+
+#: built-in runners: name -> "module:Class"
+BUILTIN: dict[str, str] = {
     "oracle": "atomgenbench.runners.baselines.oracle:OracleRunner",
     "prior": "atomgenbench.runners.baselines.prior:PriorRunner",
     "nearest": "atomgenbench.runners.baselines.nearest:NearestRunner",
@@ -15,15 +35,97 @@ RUNNERS: dict[str, str] = {
     "flowmm": "atomgenbench.runners.flowmm.runner:FlowMMRunner",
 }
 
-BASELINES = ("oracle", "prior", "nearest")
-MODELS = ("atomgpt", "cdvae", "flowmm")
+#: kept name for callers that only need the built-in table
+RUNNERS = BUILTIN
+
+log = logging.getLogger("atomgenbench")
+
+
+@dataclass(frozen=True)
+class RunnerEntry:
+    """Where a runner comes from: ``origin`` is ``built-in`` or the distribution that declares it."""
+
+    name: str
+    target: str
+    origin: str
+
+
+def plugin_entries() -> dict[str, RunnerEntry]:
+    """Runners declared by installed distributions in the ``atomgenbench.runners`` group."""
+    found: dict[str, RunnerEntry] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(getattr(ep, "dist", None), "name", None) or "an installed package"
+        if ep.name in BUILTIN:
+            warnings.warn(
+                f"runner plugin {ep.name!r} from {dist} has the name of a built-in runner and is ignored",
+                stacklevel=2,
+            )
+            continue
+        found[ep.name] = RunnerEntry(ep.name, ep.value, dist)
+    return found
+
+
+def available() -> dict[str, RunnerEntry]:
+    """Every runner, built-in first, then plugins in name order."""
+    entries = {name: RunnerEntry(name, target, "built-in") for name, target in BUILTIN.items()}
+    entries.update(dict(sorted(plugin_entries().items())))
+    return entries
+
+
+def load_runner_class(entry: RunnerEntry) -> type[Runner]:
+    """Import the class an entry names; a broken plugin is a :class:`RunError` naming it."""
+    module_name, _, attr = entry.target.partition(":")
+    if entry.origin == "built-in":
+        return getattr(importlib.import_module(module_name), attr)
+    try:
+        cls = getattr(importlib.import_module(module_name), attr)
+    except Exception as exc:  # a plugin's own bug must not look like ours
+        raise RunError(
+            f"runner plugin {entry.name!r} ({entry.target}, from {entry.origin}) cannot be loaded: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    if not (isinstance(cls, type) and issubclass(cls, Runner)):
+        raise RunError(
+            f"runner plugin {entry.name!r} ({entry.target}, from {entry.origin}) is not a subclass of "
+            "atomgenbench.runners.base.Runner"
+        )
+    return cls
 
 
 def get_runner(name: str) -> Runner:
-    """Instantiate the runner called ``name``."""
-    try:
-        target = RUNNERS[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; choose from {', '.join(RUNNERS)}") from None
-    module_name, cls = target.split(":")
-    return getattr(importlib.import_module(module_name), cls)()
+    """Instantiate the runner called ``name`` (built-in or plugin)."""
+    entries = available()
+    entry = entries.get(name)
+    if entry is None:
+        raise UsageError(f"unknown model {name!r}{did_you_mean(name, entries)}; choose from {', '.join(entries)}")
+    return load_runner_class(entry)()
+
+
+def describe() -> list[dict[str, str]]:
+    """One row per runner for ``run --list``: name, origin, conditioning, presets (or why it cannot load)."""
+    rows = []
+    for entry in available().values():
+        try:
+            cls = load_runner_class(entry)
+        except ModuleNotFoundError as exc:  # a built-in model without its optional extra (torch)
+            rows.append(
+                {
+                    "name": entry.name,
+                    "origin": entry.origin,
+                    "conditioning": "?",
+                    "presets": f"(needs {exc.name}: pip install 'atomgenbench[models]')",
+                }
+            )
+            continue
+        except RunError as exc:
+            rows.append({"name": entry.name, "origin": entry.origin, "conditioning": "?", "presets": str(exc)})
+            continue
+        rows.append(
+            {
+                "name": entry.name,
+                "origin": entry.origin,
+                "conditioning": cls.conditioning,
+                "presets": ", ".join(cls.presets),
+            }
+        )
+    return rows

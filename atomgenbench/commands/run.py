@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from atomgenbench.runners.base import PRESETS, TrainerOptions
-from atomgenbench.runners.registry import RUNNERS
 
 
 def _devices(value: str) -> int | str:
@@ -13,10 +12,14 @@ def _devices(value: str) -> int | str:
 
 
 @click.command(name="run")
-@click.argument("model", type=click.Choice(sorted(RUNNERS)), metavar="MODEL")
+@click.argument("model", required=False, metavar="MODEL")
 @click.option(
-    "--benchmark", "-b", required=True, help="Structure benchmark, e.g. dft_3d_Tc_supercon or alex_supercon_Tc."
+    "--list",
+    "list_runners",
+    is_flag=True,
+    help="List every runner (built-in and plugins) with its conditioning and presets, and exit.",
 )
+@click.option("--benchmark", "-b", help="Structure benchmark, e.g. dft_3d_Tc_supercon or alex_supercon_Tc.")
 @click.option(
     "--preset",
     "-p",
@@ -29,7 +32,6 @@ def _devices(value: str) -> int | str:
     "--out",
     "-o",
     "out_dir",
-    required=True,
     type=click.Path(file_okay=False),
     help="Output folder: predictions.csv, predictions.json, and work/ (checkpoints, partial results).",
 )
@@ -53,19 +55,45 @@ def _devices(value: str) -> int | str:
 @click.option("--strategy", default="auto", show_default=True, help="Lightning strategy (auto, ddp, ...).")
 @click.option("--progress/--no-progress", default=True, help="Show tqdm progress bars.")
 def run(
-    model, benchmark, preset, out_dir, seed, set_pairs, config_file, accelerator, devices, num_nodes, strategy, progress
+    model,
+    list_runners,
+    benchmark,
+    preset,
+    out_dir,
+    seed,
+    set_pairs,
+    config_file,
+    accelerator,
+    devices,
+    num_nodes,
+    strategy,
+    progress,
 ) -> None:
     """Fit MODEL on a benchmark's training split and reconstruct every test crystal.
 
-    MODEL is a native model (atomgpt, cdvae, flowmm) or a baseline (oracle, prior,
-    nearest). Writes OUT/predictions.csv and OUT/predictions.json. Re-running the same
-    command resumes: a finished fit is reused and only missing test ids are
-    reconstructed. Example:
+        MODEL is a native model (atomgpt, cdvae, flowmm), a baseline (oracle, prior,
+        nearest), or a plugin runner (entry-point group atomgenbench.runners; see
+        docs/runners.md and `atomgenbench run --list`). Writes OUT/predictions.csv and
+    OUT/predictions.json. Re-running the same
+        command resumes: a finished fit is reused and only missing test ids are
+        reconstructed. Example:
 
-        atomgenbench run nearest --benchmark dft_3d_Tc_supercon --preset cpu --out runs/nearest
+            atomgenbench run nearest --benchmark dft_3d_Tc_supercon --preset cpu --out runs/nearest
     """
     from atomgenbench.benchmarks.atomgen.registry import get_spec
     from atomgenbench.runners.config import load_yaml_overrides, merge_overrides, parse_set_pairs
+    from atomgenbench.runners.registry import describe, get_runner
+
+    if list_runners:
+        rows = describe()
+        width = max(len(r["name"]) for r in rows)
+        for r in rows:
+            click.echo(f"{r['name']:<{width}}  {r['conditioning']:<18} presets: {r['presets']}  [{r['origin']}]")
+        return
+    missing = [name for name, value in (("MODEL", model), ("--benchmark", benchmark), ("--out", out_dir)) if not value]
+    if missing:
+        raise click.UsageError(f"missing {', '.join(missing)} (or use --list to see the runners)")
+    get_runner(model)  # an unknown model is a usage error (exit 2) with "did you mean"
 
     get_spec(benchmark)  # an unknown name is a usage error (exit 2) with "did you mean"
     # errors (ConfigError, UnknownBenchmarkError, DataError, RunError) reach the CLI's one handler
