@@ -62,6 +62,24 @@ class WorkersType(click.ParamType):
         return number
 
 
+def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--engine process|dask`` and ``--scheduler`` (docs/scaling.md); results are identical on either engine."""
+    func = click.option(
+        "--scheduler",
+        envvar="DASK_SCHEDULER_ADDRESS",
+        metavar="ADDRESS",
+        help="With --engine dask: an existing Dask scheduler (tcp://host:8786; default $DASK_SCHEDULER_ADDRESS); "
+        "without it a local cluster of --workers processes is started on 127.0.0.1 and closed on exit.",
+    )(func)
+    return click.option(
+        "--engine",
+        type=click.Choice(["process", "dask"]),
+        default="process",
+        show_default=True,
+        help="Where pairs are matched: a local process pool, or Dask (needs atomgenbench[dask]).",
+    )(func)
+
+
 def workers_option(*, minimum: int = 1, help_extra: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The shared ``--workers/-j`` option (default ``auto``)."""
     text = f"Processes for structure matching; 'auto' = the {available_cores()} available CPU cores."

@@ -91,6 +91,13 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="atomgenbench-parent-watch").start()
 
 
+def _close_helper() -> None:
+    """On a Dask worker: stop its helper process, so the worker can exit promptly when the cluster closes."""
+    pool = _HELPER.pop(os.getpid(), None)
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _run_chunk(fn: Callable[[Any], Any], chunk: list[Any]) -> list[Any]:
     """Runs on a Dask worker: the chunk in the worker's helper process, in order.
 
@@ -162,6 +169,8 @@ def map_dask(
                     part = future.result()
                     results[index[future.key]] = part
                     pbar.update(len(part))
+            if cluster is not None:  # our own workers: stop their helpers before the cluster closes
+                client.run(_close_helper)
             return [r for part in results for r in part]  # type: ignore[union-attr]
     finally:
         if cluster is not None:

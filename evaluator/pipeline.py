@@ -20,6 +20,8 @@ def evaluate(
     benchmark: str,
     *,
     workers: int = 1,
+    engine: str = "process",
+    scheduler: str | None = None,
     max_atoms: int = 200,
     time_limit_s: float = 60.0,
     seed: int = 0,
@@ -40,7 +42,9 @@ def evaluate(
     targets = load_splits(benchmark)["test"]
     settings = MatchSettings(max_atoms=max_atoms, time_limit_s=time_limit_s, symprec=symprec)
     tasks = [(k, predictions.structures.get(k, ""), str(t), settings) for k, t in targets.items()]
-    records = score_pairs(tasks, workers=workers, progress=progress, desc=f"evaluate {benchmark}")
+    records = score_pairs(
+        tasks, workers=workers, progress=progress, desc=f"evaluate {benchmark}", engine=engine, scheduler=scheduler
+    )
     failures = _failures(records, predictions, targets)
     rng_seed = int(seed)
     result = EvaluationResult(

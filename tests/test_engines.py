@@ -87,3 +87,23 @@ def test_scheduler_without_dask_engine_is_a_usage_error(tasks):
         map_ordered(score_pair, tasks[:2], engine="process", workers=1, scheduler="tcp://127.0.0.1:1")
     with pytest.raises(UsageError, match="unknown engine"):
         map_ordered(score_pair, tasks[:2], engine="ray", workers=1)
+
+
+def test_evaluate_cli_dask_engine_equals_process_engine(contributions, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from atomgenbench.cli import cli
+
+    path = contributions / "atomgpt_invatoms" / "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"
+    out = {}
+    for engine in ("process", "dask"):
+        res = CliRunner().invoke(cli, ["evaluate", str(path), "--engine", engine, "-j", "2", "--json"])
+        assert res.exit_code == 0, res.output
+        metrics = json.loads(res.stdout)
+        metrics.pop("timings", None)
+        metrics.get("settings", {}).pop("timings", None)
+        out[engine] = metrics
+    assert out["dask"]["rmse"] == out["process"]["rmse"]
+    assert out["dask"]["mae"] == out["process"]["mae"] and out["dask"]["kld"] == out["process"]["kld"]

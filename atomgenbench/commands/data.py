@@ -36,7 +36,9 @@ def list_(as_json: bool) -> None:
     """Every benchmark: split sizes, kind, leaderboard file and whether it is mirrored/cached.
 
     Status is where the file would be read from (mirror, cache or missing); it is
-    not verified here — `data fetch` verifies checksums.
+    not verified here — `data fetch` verifies checksums. Offline
+    (ATOMGENBENCH_OFFLINE set) a missing file cannot be downloaded, so the listing
+    then exits 1 with the ways to provide it.
     """
     from atomgenbench.benchmarks.atomgen.check import data_status
 

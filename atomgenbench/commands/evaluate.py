@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from atomgenbench.commands.input_options import in_test_order_option
-from atomgenbench.parallel import workers_option
+from atomgenbench.parallel import engine_options, workers_option
 
 log = logging.getLogger("atomgenbench")
 
@@ -48,6 +48,8 @@ def run_evaluation(
     time_limit: float,
     progress: bool,
     in_test_order: bool = False,
+    engine: str = "process",
+    scheduler: str | None = None,
 ):
     """Evaluate one input; return (metrics dict, per-row records or None)."""
     from atomgenbench.benchmarks.atomgen.registry import get_spec
@@ -72,6 +74,8 @@ def run_evaluation(
         n_boot=n_boot,
         time_limit_s=time_limit,
         progress=progress,
+        engine=engine,
+        scheduler=scheduler,
     )
     return result.to_json(), result.records
 
@@ -91,6 +95,7 @@ def run_evaluation(
     help="Folder for metrics.json, report.md, rows.csv and PNG figures.",
 )
 @workers_option(minimum=0, help_extra="0: in this process, without the per-pair time limit.")
+@engine_options
 @click.option("--json", "as_json", is_flag=True, help="Print metrics.json to stdout.")
 @click.option(
     "--max-atoms",
@@ -121,6 +126,8 @@ def evaluate(
     benchmark: str | None,
     out: Path | None,
     workers: int,
+    engine: str,
+    scheduler: str | None,
     as_json: bool,
     max_atoms: int,
     seed: int,
@@ -155,6 +162,8 @@ def evaluate(
         time_limit=time_limit,
         progress=not as_json,
         in_test_order=in_test_order,
+        engine=engine,
+        scheduler=scheduler,
     )
     if out is not None:
         try:
