@@ -70,7 +70,8 @@ def assign_ids(
     The one place where ids are decided. With ``order`` (the benchmark's test ids,
     ``--in-test-order``) item i gets ``order[i]``, and an id the file itself gives
     must agree; without it each item must carry its id. Duplicates and missing ids
-    are collected in ``problems``, which is raised at the end.
+    are collected in ``problems``, which is raised at the end. (Several samples per
+    id, ``<id>__s3.cif`` or ``info["sample"]``, would be split off here as well.)
     """
     keys: list[str | None] = [item.id for item in items]
     if order is not None and len(items) != len(order):
