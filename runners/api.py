@@ -5,13 +5,13 @@ Layout of an output folder ``OUT``::
     OUT/predictions.csv, OUT/predictions.json   final standardized predictions
     OUT/work/run_config.json                    the resolved config and its hash
     OUT/work/fit.json                           written once fit() returned: checkpoint + seconds
-    OUT/work/partial.jsonl                      one line per reconstructed id (appended as they finish)
-    OUT/work/reconstruct_extra.json             the runner's own metadata (sampler settings) of its last session
+    OUT/work/partial.jsonl                      one line per reconstructed (id, sample), appended as they finish
     OUT/work/...                                whatever the runner keeps (checkpoints, logs)
 
 Re-running the same command resumes: a finished fit is not repeated (runners resume
 an unfinished one from ``OUT/work`` themselves), and only ids missing from
-``partial.jsonl`` are reconstructed. Re-running with a *different* config into the
+``partial.jsonl`` are reconstructed (:mod:`atomgenbench.runners.driver`, the one
+reconstruction loop of every runner). Re-running with a *different* config into the
 same folder is refused rather than mixing results.
 """
 
@@ -25,15 +25,16 @@ from typing import Any
 
 from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
 from atomgenbench.benchmarks.atomgen.predictions import JSON_NAME, Predictions, atomic_write_text
-from atomgenbench.errors import RunError
+from atomgenbench.errors import ConfigError, RunError
 from atomgenbench.runners.base import CONDITIONING, RunConfig, TrainerOptions
 from atomgenbench.runners.config import config_fingerprint, config_hash
+from atomgenbench.runners.driver import PARTIAL_NAME, reconstruct_all
 from atomgenbench.runners.registry import get_runner
 
-PARTIAL_NAME = "partial.jsonl"
+__all__ = ["PARTIAL_NAME", "RunError", "existing_config_hash", "run"]
+
 FIT_NAME = "fit.json"
 RUN_CONFIG_NAME = "run_config.json"
-EXTRA_NAME = "reconstruct_extra.json"
 
 
 def existing_config_hash(out_dir: str | os.PathLike) -> str | None:
@@ -62,63 +63,6 @@ def _check_work_dir(config: RunConfig, chash: str) -> None:
             )
     record = {"config_hash": chash, **config_fingerprint(config)}
     atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
-
-
-def read_partial(path: Path) -> tuple[dict[str, tuple[str, str | None]], float]:
-    """Finished ids of an interrupted reconstruction and the seconds already spent.
-
-    A torn last line (the process was killed mid-write) is ignored.
-    """
-    done: dict[str, tuple[str, str | None]] = {}
-    sessions: dict[str, float] = {}
-    if not path.is_file():
-        return done, 0.0
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(rec, dict) or "id" not in rec:
-            continue
-        done[str(rec["id"])] = (rec.get("poscar") or "", rec.get("reason"))
-        session = str(rec.get("session", ""))
-        sessions[session] = max(sessions.get(session, 0.0), float(rec.get("elapsed", 0.0)))
-    return done, sum(sessions.values())
-
-
-class _PartialWriter:
-    """Append-only ``partial.jsonl``; each line is flushed as it is written (survives a killed process)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.session = f"{os.getpid()}-{time.time():.0f}"
-        self.start = time.perf_counter()
-        self.results: dict[str, tuple[str, str | None]] = {}
-        if path.is_file() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
-            with open(path, "a", encoding="utf-8") as fh:  # terminate a torn line
-                fh.write("\n")
-
-    def __call__(self, identifier: str, poscar: str, reason: str | None) -> None:
-        self.results[identifier] = (poscar or "", reason)
-        rec = {
-            "id": identifier,
-            "poscar": poscar or "",
-            "reason": reason,
-            "session": self.session,
-            "elapsed": round(time.perf_counter() - self.start, 3),
-        }
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(rec) + "\n")
-            fh.flush()
-
-
-def _read_extra(path: Path) -> dict[str, Any]:
-    """The runner metadata saved by an earlier reconstruct session (``{}`` if none or unreadable)."""
-    try:
-        rec = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return {}
-    return rec if isinstance(rec, dict) else {}
 
 
 def _global_rank() -> int:
@@ -166,14 +110,15 @@ def run(
 
     Resumable: see the module docstring. If ``out_dir`` already holds complete
     predictions with the same config hash, they are returned without any work.
-    Raises :class:`RunError` for an unknown model/preset/parameter or an output folder
-    that belongs to another configuration.
+    Raises :class:`UsageError` for an unknown model, :class:`ConfigError` for an unknown
+    preset or parameter, and :class:`RunError` for an output folder that belongs to
+    another configuration.
     """
     runner = get_runner(model)  # an unknown model is a UsageError (exit 2) with "did you mean"
     try:
         params = runner.resolve_params(preset, overrides)
-    except ValueError as exc:  # unknown preset or parameter: a user mistake
-        raise RunError(str(exc)) from None
+    except ValueError as exc:  # unknown preset or parameter: a usage mistake (exit 2)
+        raise ConfigError(str(exc)) from None
     out = Path(out_dir)
     config = RunConfig(
         model=model,
@@ -200,30 +145,14 @@ def run(
     if _global_rank() != 0:  # under multi-process training only rank 0 reconstructs and writes
         return Predictions(benchmark=benchmark, model=model, structures={}, preset=preset, seed=int(seed))
 
-    partial_path = config.work_dir / PARTIAL_NAME
-    done, previous_seconds = read_partial(partial_path)
-    missing = [i for i in data.test_ids if i not in done]
-    writer = _PartialWriter(partial_path)
-    start = time.perf_counter()
-    extra_path = config.work_dir / EXTRA_NAME
-    runner_extra = _read_extra(extra_path)  # kept from an earlier session when nothing is left to do
-    if missing:
-        returned = runner.reconstruct(data, checkpoint, config, ids=missing, on_result=writer)
-        for key in missing:  # runners that did not call on_result still count
-            if key not in writer.results and key in returned.structures:
-                writer(key, returned.structures[key], returned.failures.get(key))
-        runner_extra = dict(returned.extra or {})  # sampler settings etc. of the runner
-        atomic_write_text(extra_path, json.dumps(runner_extra, indent=1, sort_keys=True, default=str) + "\n")
-    reconstruct_seconds = previous_seconds + (time.perf_counter() - start)
-    done.update(writer.results)
-
+    records, reconstruct_seconds = reconstruct_all(runner, data, checkpoint, config)
     structures: dict[str, str] = {}
     failures: dict[str, str] = {}
-    for key in data.test_ids:
-        poscar, reason = done.get(key, ("", "the runner returned no prediction for this id"))
-        structures[key] = poscar
-        if not poscar:
-            failures[key] = reason or "no prediction"
+    for key in data.test_ids:  # sample 0: one structure per id in predictions.csv
+        rec = records[(key, 0)]
+        structures[key] = rec.structure or ""
+        if rec.failure is not None:
+            failures[key] = rec.failure
     preds = Predictions(
         benchmark=benchmark,
         model=model,
@@ -234,7 +163,7 @@ def run(
         time_taken_seconds={"fit": round(fit_seconds, 3), "reconstruct": round(reconstruct_seconds, 3)},
         conditioning=runner.conditioning,
         extra={
-            **runner_extra,
+            **runner.reconstruct_metadata(checkpoint, config),
             "config_hash": chash,
             "params": params,
             "conditioning_description": CONDITIONING.get(runner.conditioning, ""),

@@ -1,24 +1,30 @@
 """The runner interface every model and baseline implements.
 
-A runner is trained with :meth:`Runner.fit` and then reconstructs every test id of
-a structure benchmark with :meth:`Runner.reconstruct`, conditioned exactly as the
-AtomBench paper conditions that model (see ``Runner.conditioning``).
+A runner is trained with :meth:`Runner.fit` and then reconstructs test crystals of
+a structure benchmark with :meth:`Runner.reconstruct`, which yields one
+:class:`Reconstruction` per id, conditioned exactly as the AtomBench paper
+conditions that model (see ``Runner.conditioning``). The driver
+(:mod:`atomgenbench.runners.driver`, called by :func:`atomgenbench.runners.api.run`)
+does everything else for every runner: writing, resuming, timing and progress.
 
 Configuration is a named preset (``smoke``, ``cpu``, ``paper``) merged with user
 overrides (CLI ``--set key=value`` or a YAML file) into a :class:`RunConfig`.
+See docs/runners.md.
 """
 
 from __future__ import annotations
 
 import copy
+import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
-from atomgenbench.benchmarks.atomgen.predictions import Predictions
 
 PRESETS = ("smoke", "cpu", "paper")
 
@@ -29,7 +35,77 @@ CONDITIONING = {
     "structure": "the full test crystal, encoded then decoded (CDVAE)",
     "target": "the test crystal itself (oracle sanity check)",
     "composition+train": "composition of the test crystal and the training set (baselines)",
+    "train": "the training set only, nothing of the test crystal (a floor for any model)",
 }
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """One reconstructed test crystal: ``structure`` (POSCAR text), or ``None`` and a ``failure`` reason.
+
+    ``sample`` numbers the samples of one id (always 0 until runs draw several).
+    Exactly one of ``structure`` and ``failure`` is set, and neither is empty.
+    """
+
+    id: str
+    sample: int
+    structure: str | None
+    failure: str | None
+
+    def __post_init__(self) -> None:
+        if (self.structure is None) == (self.failure is None) or self.structure == "" or self.failure == "":
+            raise ValueError(
+                f"Reconstruction {self.id!r}: set exactly one of structure (POSCAR text) and failure (a reason)"
+            )
+
+    @classmethod
+    def ok(cls, identifier: str, structure: str, sample: int = 0) -> Reconstruction:
+        return cls(identifier, sample, structure, None)
+
+    @classmethod
+    def failed(cls, identifier: str, reason: str, sample: int = 0) -> Reconstruction:
+        return cls(identifier, sample, None, reason or "no prediction")
+
+    @classmethod
+    def from_pair(cls, identifier: str, poscar: str | None, reason: str | None, sample: int = 0) -> Reconstruction:
+        """From the ``(poscar, reason)`` pairs of the decoding helpers: an empty POSCAR is a failure."""
+        if poscar:
+            return cls.ok(identifier, poscar, sample)
+        return cls.failed(identifier, reason or "no prediction", sample)
+
+
+def id_rng(seed: int, identifier: str) -> np.random.Generator:
+    """A generator that depends only on (seed, id), so resumed or reordered runs agree."""
+    return np.random.default_rng([int(seed), zlib.crc32(identifier.encode("utf-8"))])
+
+
+def batch_seed(seed: int, index: int) -> int:
+    """The seed of batch ``index`` of :func:`fixed_batches`: ``seed`` itself for the first batch."""
+    return int(seed) if index == 0 else zlib.crc32(f"{int(seed)}:batch{index}".encode())
+
+
+def fixed_batches(wanted: Iterable[str], order: Sequence[str], size: int) -> Iterator[tuple[int, list[str]]]:
+    """``(index, batch)`` for the batches of ``order``, cut every ``size`` ids, that hold a ``wanted`` id.
+
+    Batches are cut from the full ``order`` (the benchmark's test ids), not from
+    ``wanted``: a resumed run, which asks only for the ids still missing, computes each
+    id in the same batch as an uninterrupted run, so batched models (whose float
+    rounding depends on the batch) write the same bytes. Seed batch ``index`` with
+    :func:`batch_seed`. Wanted ids that are not in ``order`` form further batches.
+    """
+    size = max(1, int(size))
+    wanted = list(dict.fromkeys(wanted))
+    want = set(wanted)
+    known = set(order)
+    index = 0
+    for index, start in enumerate(range(0, len(order), size)):
+        batch = list(order[start : start + size])
+        if want.intersection(batch):
+            yield index, batch
+    extra = [i for i in wanted if i not in known]
+    first = index + 1 if order else 0
+    for k, start in enumerate(range(0, len(extra), size)):
+        yield first + k, extra[start : start + size]
 
 
 @dataclass
@@ -69,14 +145,12 @@ class Runner(ABC):
 
     Subclasses set ``name``, ``conditioning`` (a key of :data:`CONDITIONING`) and
     ``presets`` (``{"smoke": {...}, "cpu": {...}, "paper": {...}}``), and implement
-    :meth:`fit` and :meth:`reconstruct`.
+    :meth:`fit` and :meth:`reconstruct`; :meth:`reconstruct_metadata` is optional.
     """
 
     name: str = ""
     conditioning: str = ""
     presets: dict[str, dict[str, Any]] = {}
-    #: True for runners that need no training (baselines read the training set directly)
-    trivial_fit: bool = False
 
     def resolve_params(self, preset: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         """Preset parameters with ``overrides`` applied; unknown keys are an error."""
@@ -101,16 +175,20 @@ class Runner(ABC):
 
     @abstractmethod
     def reconstruct(
-        self,
-        data: BenchmarkData,
-        checkpoint: Path,
-        config: RunConfig,
-        ids: list[str] | None = None,
-        on_result: Callable[[str, str, str | None], None] | None = None,
-    ) -> Predictions:
-        """Reconstruct the test crystals ``ids`` (default: all test ids).
+        self, data: BenchmarkData, checkpoint: Path, config: RunConfig, ids: list[str] | None = None
+    ) -> Iterator[Reconstruction]:
+        """Yield one :class:`Reconstruction` per id of ``ids`` (default: every test id), as each finishes.
 
-        Returns predictions with a row for every requested id; a failure is an empty
-        structure with a reason, never a missing row. ``on_result(id, poscar, reason)``
-        is called as each id finishes so the caller can checkpoint partial results.
+        A failure is a record with a reason, never a missing one. The structure of an
+        id must not depend on which other ids are asked for (the driver asks a resumed
+        run for the missing ids only): seed per id (:func:`id_rng`) or per fixed batch
+        (:func:`fixed_batches`).
         """
+
+    def reconstruct_metadata(self, checkpoint: Path, config: RunConfig) -> dict[str, Any]:
+        """The runner's own settings for ``predictions.json`` ``extra`` (sampler, model size...).
+
+        Computed from the checkpoint and the config, not from a reconstruction session,
+        so a resumed run records the same values. Default: nothing.
+        """
+        return {}

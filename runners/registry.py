@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import warnings
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
@@ -35,10 +34,11 @@ BUILTIN: dict[str, str] = {
     "flowmm": "atomgenbench.runners.flowmm.runner:FlowMMRunner",
 }
 
-#: kept name for callers that only need the built-in table
+#: the built-in table under its older name (``atomgenbench.reproduce`` reads it)
 RUNNERS = BUILTIN
 
 log = logging.getLogger("atomgenbench")
+_warned: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,13 @@ def plugin_entries() -> dict[str, RunnerEntry]:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(getattr(ep, "dist", None), "name", None) or "an installed package"
         if ep.name in BUILTIN:
-            warnings.warn(
-                f"runner plugin {ep.name!r} from {dist} has the name of a built-in runner and is ignored",
-                stacklevel=2,
-            )
+            if ep.name not in _warned:  # once per process, not on every lookup
+                _warned.add(ep.name)
+                log.warning(f"runner plugin {ep.name!r} from {dist} has the name of a built-in runner and is ignored")
             continue
+        if ep.name in found and found[ep.name].target != ep.value and ep.name not in _warned:
+            _warned.add(ep.name)
+            log.warning(f"runner plugin {ep.name!r} is declared by {found[ep.name].origin} and {dist}; using {dist}")
         found[ep.name] = RunnerEntry(ep.name, ep.value, dist)
     return found
 
@@ -92,13 +94,21 @@ def load_runner_class(entry: RunnerEntry) -> type[Runner]:
     return cls
 
 
-def get_runner(name: str) -> Runner:
-    """Instantiate the runner called ``name`` (built-in or plugin)."""
+def find(name: str) -> RunnerEntry:
+    """The entry of the runner called ``name``, without importing it; unknown: :class:`UsageError`."""
     entries = available()
     entry = entries.get(name)
     if entry is None:
-        raise UsageError(f"unknown model {name!r}{did_you_mean(name, entries)}; choose from {', '.join(entries)}")
-    return load_runner_class(entry)()
+        raise UsageError(
+            f"unknown model {name!r}{did_you_mean(name, entries)}; choose from {', '.join(entries)} "
+            "(`atomgenbench run --list` shows them)"
+        )
+    return entry
+
+
+def get_runner(name: str) -> Runner:
+    """Instantiate the runner called ``name`` (built-in or plugin)."""
+    return load_runner_class(find(name))()
 
 
 def describe() -> list[dict[str, str]]:

@@ -1,8 +1,10 @@
 """PyTorch Lightning plumbing shared by the AtomGPT, CDVAE and FlowMM runners.
 
 One function, :func:`fit_module`, trains any ``LightningModule`` with the
-toolkit's conventions: seeded, resumable from ``<work_dir>/checkpoints/last.ckpt``,
-early stopping on ``val_loss``, tqdm progress, CSV logs, an optional wall-time
+toolkit's conventions: seeded and with torch's deterministic kernels (on CPU the backward
+of ``x[index]`` otherwise adds in thread order, so the same seed would not give the same
+weights), resumable from ``<work_dir>/checkpoints/last.ckpt``,
+early stopping on ``val_loss``, a tqdm bar on a terminal only, CSV logs, an optional wall-time
 budget, and accelerator/devices/num_nodes/strategy passed straight through so a run
 scales out (DDP) without code changes.
 
@@ -15,10 +17,12 @@ Parameters read from the runner's params dict (all optional):
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from atomgenbench.output import progress_enabled
 from atomgenbench.runners.base import RunConfig
 
 FINAL_CHECKPOINT = "final.ckpt"
@@ -30,6 +34,14 @@ def checkpoint_dir(config: RunConfig) -> Path:
 
 def final_checkpoint(config: RunConfig) -> Path:
     return checkpoint_dir(config) / FINAL_CHECKPOINT
+
+
+def progress_bar_wanted(config: RunConfig) -> bool:
+    """Lightning's bar (it writes to stdout) only on a terminal and when progress is on.
+
+    In a pipe or a log file it would write carriage-return lines.
+    """
+    return bool(config.progress) and progress_enabled() and sys.stdout.isatty()
 
 
 def make_trainer(config: RunConfig, params: dict[str, Any], callbacks: list | None = None):
@@ -47,7 +59,8 @@ def make_trainer(config: RunConfig, params: dict[str, Any], callbacks: list | No
     patience = int(params.get("patience", 0) or 0)
     if patience > 0:
         cbs.append(EarlyStopping(monitor="val_loss", mode="min", patience=patience))
-    if config.progress:
+    show_bar = progress_bar_wanted(config)
+    if show_bar:
         cbs.append(TQDMProgressBar(refresh_rate=max(1, int(params.get("progress_refresh", 10)))))
     max_minutes = params.get("max_minutes")
     t = config.trainer
@@ -66,9 +79,9 @@ def make_trainer(config: RunConfig, params: dict[str, Any], callbacks: list | No
         log_every_n_steps=int(params.get("log_every_n_steps", 10)),
         callbacks=cbs,
         logger=CSVLogger(str(config.work_dir), name="logs"),
-        enable_progress_bar=config.progress,
+        enable_progress_bar=show_bar,
         enable_model_summary=False,
-        deterministic=False,
+        deterministic="warn",  # deterministic kernels where torch has them (CPU index_put_ backward)
         num_sanity_val_steps=0,
     )
 
@@ -94,7 +107,7 @@ def fit_module(
     trainer.fit(module, train_loader, val_loader, ckpt_path=str(last) if last.is_file() else None)
     best = checkpoint_dir(config) / "best.ckpt"
     if best.is_file():
-        state = torch.load(best, map_location="cpu", weights_only=False)
+        state = torch.load(best, map_location="cpu", weights_only=True)
         module.load_state_dict(state["state_dict"])
     tmp = final.with_suffix(".tmp")
     trainer.save_checkpoint(tmp)  # collective under DDP; rank 0 writes

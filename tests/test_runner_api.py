@@ -20,7 +20,7 @@ BENCH = "dft_3d_Tc_supercon"
 
 
 class CountingOracle(OracleRunner):
-    """Oracle that records its calls and can be 'killed' after ``stop_after`` results."""
+    """Oracle that records its calls and can be 'killed' after ``stop_after`` records."""
 
     presets = {"smoke": {"lr": 0.1, "epochs": 1}, "cpu": {"lr": 0.1, "epochs": 5}, "paper": {"lr": 0.1, "epochs": 9}}
 
@@ -33,18 +33,12 @@ class CountingOracle(OracleRunner):
         self.fit_calls += 1
         return super().fit(data, config)
 
-    def reconstruct(self, data, checkpoint, config, ids=None, on_result=None):
+    def reconstruct(self, data, checkpoint, config, ids=None):
         self.requested.append(list(ids or data.test_ids))
-        done = 0
-
-        def wrapped(key, poscar, reason):
-            nonlocal done
+        for done, rec in enumerate(super().reconstruct(data, checkpoint, config, ids)):
             if self.stop_after is not None and done >= self.stop_after:
                 raise KeyboardInterrupt("simulated kill")
-            on_result(key, poscar, reason)
-            done += 1
-
-        return super().reconstruct(data, checkpoint, config, ids, wrapped)
+            yield rec
 
 
 @pytest.fixture
@@ -144,7 +138,7 @@ def test_unknown_parameter_is_a_clear_error(tmp_path, fake):
     res = CliRunner().invoke(
         cli, ["run", "oracle", "-b", BENCH, "-p", "smoke", "-o", str(tmp_path / "x"), "--set", "learning_rate=1"]
     )
-    assert res.exit_code == 1
+    assert res.exit_code == 2  # a usage mistake, like an unknown preset
     assert "unknown parameter 'learning_rate'" in res.output and "epochs, lr" in res.output
     assert "Traceback" not in res.output
 
@@ -185,12 +179,10 @@ def test_set_values_are_yaml_scalars(tmp_path):
 
 
 class SamplerOracle(OracleRunner):
-    """Oracle whose reconstruct reports sampler metadata in ``extra`` (as the model runners do)."""
+    """Oracle that reports sampler metadata (as the model runners do)."""
 
-    def reconstruct(self, data, checkpoint, config, ids=None, on_result=None):
-        preds = super().reconstruct(data, checkpoint, config, ids, on_result)
-        preds.extra = {"sampler": "test-sampler", "steps": 7}
-        return preds
+    def reconstruct_metadata(self, checkpoint, config):
+        return {"sampler": "test-sampler", "steps": 7}
 
 
 def test_resume_with_nothing_missing_keeps_runner_metadata(tmp_path, fake):
@@ -204,3 +196,25 @@ def test_resume_with_nothing_missing_keeps_runner_metadata(tmp_path, fake):
     again = api.run("oracle", BENCH, "smoke", out, progress=False)
     assert again.extra["sampler"] == "test-sampler" and again.extra["steps"] == 7
     assert json.loads((out / "predictions.json").read_text())["extra"]["sampler"] == "test-sampler"
+
+
+def test_partial_lines_of_the_older_layout_resume(tmp_path, fake):
+    """partial.jsonl lines written before Reconstruction (``poscar``/``reason``, no sample) still count."""
+    data = load_benchmark(BENCH)
+    out = tmp_path / "run"
+    fake(CountingOracle(stop_after=5))
+    with pytest.raises(KeyboardInterrupt):
+        api.run("oracle", BENCH, "smoke", out, progress=False)
+    partial = out / "work" / api.PARTIAL_NAME
+    lines = [json.loads(line) for line in partial.read_text().splitlines()]
+    assert [(r["id"], r["sample"]) for r in lines] == [(k, 0) for k in data.test_ids[:5]]
+    old = {"session": "old", "elapsed": 2.5}
+    legacy = [{"id": r["id"], "poscar": r["structure"], "reason": None, **old} for r in lines]
+    legacy[0] = {"id": lines[0]["id"], "poscar": "", "reason": "an old failure", **old}
+    partial.write_text("".join(json.dumps(r) + "\n" for r in legacy))
+    second = fake(CountingOracle())
+    preds = api.run("oracle", BENCH, "smoke", out, progress=False)
+    assert second.requested == [data.test_ids[5:]]
+    assert preds.failures == {data.test_ids[0]: "an old failure"} and preds.structures[data.test_ids[0]] == ""
+    assert preds.structures[data.test_ids[1]] == unescape(data.text(data.test_ids[1]))
+    assert preds.time_taken_seconds["reconstruct"] >= 2.5  # the old session's seconds are kept

@@ -71,38 +71,33 @@ def run(
 ) -> None:
     """Fit MODEL on a benchmark's training split and reconstruct every test crystal.
 
-        MODEL is a native model (atomgpt, cdvae, flowmm), a baseline (oracle, prior,
-        nearest), or a plugin runner (entry-point group atomgenbench.runners; see
-        docs/runners.md and `atomgenbench run --list`). Writes OUT/predictions.csv and
-    OUT/predictions.json. Re-running the same
-        command resumes: a finished fit is reused and only missing test ids are
-        reconstructed. Example:
+    MODEL is a native model (atomgpt, cdvae, flowmm), a baseline (oracle, prior,
+    nearest), or a plugin runner (entry-point group atomgenbench.runners; see
+    docs/runners.md); `atomgenbench run --list` shows them all. Writes
+    OUT/predictions.csv and OUT/predictions.json. Re-running the same command
+    resumes: a finished fit is reused and only missing test ids are
+    reconstructed. Example:
 
-            atomgenbench run nearest --benchmark dft_3d_Tc_supercon --preset cpu --out runs/nearest
+    \b
+        atomgenbench run nearest --benchmark dft_3d_Tc_supercon --preset cpu --out runs/nearest
     """
     from atomgenbench.benchmarks.atomgen.registry import get_spec
     from atomgenbench.runners.config import load_yaml_overrides, merge_overrides, parse_set_pairs
-    from atomgenbench.runners.registry import describe, get_runner
+    from atomgenbench.runners.registry import describe, find
 
     if list_runners:
-        rows = describe()
-        width = max(len(r["name"]) for r in rows)
-        for r in rows:
-            click.echo(f"{r['name']:<{width}}  {r['conditioning']:<18} presets: {r['presets']}  [{r['origin']}]")
+        _list_runners(describe())
         return
     missing = [name for name, value in (("MODEL", model), ("--benchmark", benchmark), ("--out", out_dir)) if not value]
     if missing:
         raise click.UsageError(f"missing {', '.join(missing)} (or use --list to see the runners)")
-    get_runner(model)  # an unknown model is a usage error (exit 2) with "did you mean"
-
+    find(model)  # an unknown model (built-in or plugin) is a usage error (exit 2) with "did you mean"
     get_spec(benchmark)  # an unknown name is a usage error (exit 2) with "did you mean"
     # errors (ConfigError, UnknownBenchmarkError, DataError, RunError) reach the CLI's one handler
     overrides = merge_overrides(load_yaml_overrides(config_file) if config_file else None, parse_set_pairs(set_pairs))
     trainer = TrainerOptions(accelerator=accelerator, devices=_devices(devices), num_nodes=num_nodes, strategy=strategy)
-    try:
-        from atomgenbench.runners.api import run as run_model
-    except ModuleNotFoundError as exc:  # pragma: no cover - core deps are required
-        raise click.ClickException(f"missing dependency {exc.name!r}") from None
+    from atomgenbench.runners.api import run as run_model
+
     try:
         preds = run_model(
             model, benchmark, preset, out_dir, seed=seed, overrides=overrides, trainer=trainer, progress=progress
@@ -121,3 +116,11 @@ def run(
         f"{model} on {benchmark}: {len(preds.ids) - n_fail}/{len(preds.ids)} predictions "
         f"({n_fail} failures), fit {t.get('fit', 0):.1f}s, reconstruct {t.get('reconstruct', 0):.1f}s -> {out_dir}"
     )
+
+
+def _list_runners(rows: list[dict[str, str]]) -> None:
+    """One line per runner: name, conditioning, presets and where it comes from."""
+    width = max(len(r["name"]) for r in rows)
+    cond = max(len(r["conditioning"]) for r in rows)
+    for r in rows:
+        click.echo(f"{r['name']:<{width}}  {r['conditioning']:<{cond}}  presets: {r['presets']}  [{r['origin']}]")

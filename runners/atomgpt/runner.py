@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
-from atomgenbench.benchmarks.atomgen.predictions import Predictions
 from atomgenbench.benchmarks.atomgen.structures import to_poscar
 from atomgenbench.runners.atomgpt import schema
-from atomgenbench.runners.base import RunConfig, Runner
+from atomgenbench.runners.base import Reconstruction, RunConfig, Runner, batch_seed, fixed_batches
 
 META_NAME = "atomgpt_meta.json"
 
@@ -194,7 +193,7 @@ class AtomGPTRunner(Runner):
         final = fit_module(module, train_loader, val_loader, config, params)
         if _rank() != 0:
             return export
-        state = torch.load(final, map_location="cpu", weights_only=False)
+        state = torch.load(final, map_location="cpu", weights_only=True)
         module.load_state_dict(state["state_dict"])
         tmp = work / "model.tmp"
         save_model(module.model, tokenizer, tmp, merge_lora=scratch)
@@ -219,35 +218,14 @@ class AtomGPTRunner(Runner):
         return export
 
     # ---------------------------------------------------------- reconstruct
-    def reconstruct(
-        self,
-        data: BenchmarkData,
-        checkpoint: Path,
-        config: RunConfig,
-        ids: list[str] | None = None,
-        on_result: Callable[[str, str, str | None], None] | None = None,
-    ) -> Predictions:
-        from atomgenbench.benchmarks.atomgen.conditioning import conditioning_for
-        from atomgenbench.runners.atomgpt.decoding import DecodeOptions, OutputGrammar
-        from atomgenbench.runners.atomgpt.model import load_saved_model
-        from atomgenbench.runners.atomgpt.tokenizer import load_tokenizer
+    def _params(self, config: RunConfig) -> dict[str, Any]:
+        return {**self.presets[config.preset], **config.params}
 
-        params = {**self.presets[config.preset], **config.params}
-        checkpoint = Path(checkpoint)
-        meta = json.loads((checkpoint / META_NAME).read_text(encoding="utf-8"))
-        tokenizer = load_tokenizer(checkpoint)
-        model = load_saved_model(checkpoint, params)
-        if config.trainer.accelerator in ("gpu", "cuda", "auto"):
-            import torch
+    @staticmethod
+    def _options(params: dict[str, Any]):
+        from atomgenbench.runners.atomgpt.decoding import DecodeOptions
 
-            if torch.cuda.is_available() and not getattr(model, "is_loaded_in_4bit", False):
-                model = model.to("cuda")
-        ids = list(ids) if ids is not None else data.test_ids
-        cond = conditioning_for(data.name)
-        species = {k: [el for el, n in cond[k].composition.items() for _ in range(n)] for k in ids}
-        prompts = [self.prompt(params, cond[k].composition, cond[k].tc) for k in ids]
-        grammars = [OutputGrammar(species[k], tuple(meta["length_range"]), tuple(meta["angle_range"])) for k in ids]
-        options = DecodeOptions(
+        return DecodeOptions(
             do_sample=bool(params["do_sample"]),
             temperature=float(params["temperature"]),
             top_k=int(params["top_k"]),
@@ -255,48 +233,56 @@ class AtomGPTRunner(Runner):
             constrained=bool(params["constrained"]),
             max_new_tokens=int(params["max_new_tokens"]),
         )
-        if options.do_sample:
-            import torch
 
-            torch.manual_seed(config.seed)
-        structures: dict[str, str] = {}
-        failures: dict[str, str] = {}
-        raw: dict[str, str] = {}
+    def reconstruct(
+        self, data: BenchmarkData, checkpoint: Path, config: RunConfig, ids: list[str] | None = None
+    ) -> Iterator[Reconstruction]:
+        """Generate in fixed batches of ``gen_batch_size`` test ids (sampling seeded per batch)."""
+        import torch
 
-        def handle(start: int, texts: list[str]) -> None:
-            for key, text in zip(ids[start : start + len(texts)], texts):
-                raw[key] = text
-                poscar, reason = self.to_poscar(text)
-                structures[key] = poscar
-                if reason:
-                    failures[key] = reason
-                if on_result is not None:
-                    on_result(key, poscar, reason)
+        from atomgenbench.benchmarks.atomgen.conditioning import conditioning_for
+        from atomgenbench.runners.atomgpt.decoding import OutputGrammar, generate_outputs
+        from atomgenbench.runners.atomgpt.model import load_saved_model
+        from atomgenbench.runners.atomgpt.tokenizer import load_tokenizer, token_strings
 
-        self._progress_generate(model, tokenizer, prompts, grammars, options, handle, config.progress)
-        return Predictions(
-            benchmark=data.name,
-            model=self.name,
-            structures=structures,
-            failures=failures,
-            preset=config.preset,
-            seed=config.seed,
-            conditioning=self.conditioning,
-            extra={
-                "checkpoint": str(checkpoint),
-                "base_model": meta["base_model"],
-                "n_parameters": meta["n_parameters"],
-                "sampler": {
-                    **options.__dict__,
-                    "length_range": meta["length_range"],
-                    "angle_range": meta["angle_range"],
-                },
-                "model_sees": f"prompt: reduced formula + T_c (prop '{params['prop']}'); "
-                "grammar: cell species and counts"
-                if options.constrained
-                else "prompt: reduced formula + T_c only (unconstrained)",
-            },
-        )
+        params = self._params(config)
+        checkpoint = Path(checkpoint)
+        meta = json.loads((checkpoint / META_NAME).read_text(encoding="utf-8"))
+        tokenizer = load_tokenizer(checkpoint)
+        model = load_saved_model(checkpoint, params)
+        wants_gpu = config.trainer.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available()
+        if wants_gpu and not getattr(model, "is_loaded_in_4bit", False):
+            model = model.to("cuda")
+        ids = list(data.test_ids if ids is None else ids)
+        wanted = set(ids)
+        cond = conditioning_for(data.name)
+        options = self._options(params)
+        token_texts = token_strings(tokenizer)
+        lengths, angles = tuple(meta["length_range"]), tuple(meta["angle_range"])
+        for index, batch in fixed_batches(ids, data.test_ids, options.batch_size):
+            if options.do_sample:
+                torch.manual_seed(batch_seed(config.seed, index))
+            prompts = [self.prompt(params, cond[k].composition, cond[k].tc) for k in batch]
+            species = [[el for el, n in cond[k].composition.items() for _ in range(n)] for k in batch]
+            grammars = [OutputGrammar(sp, lengths, angles) for sp in species]
+            texts = generate_outputs(model, tokenizer, prompts, grammars, options, token_texts=token_texts)
+            for key, text in zip(batch, texts):
+                if key in wanted:
+                    yield Reconstruction.from_pair(key, *self.to_poscar(text))
+
+    def reconstruct_metadata(self, checkpoint: Path, config: RunConfig) -> dict[str, Any]:
+        params = self._params(config)
+        meta = json.loads((Path(checkpoint) / META_NAME).read_text(encoding="utf-8"))
+        options = self._options(params)
+        return {
+            "checkpoint": str(checkpoint),
+            "base_model": meta["base_model"],
+            "n_parameters": meta["n_parameters"],
+            "sampler": {**options.__dict__, "length_range": meta["length_range"], "angle_range": meta["angle_range"]},
+            "model_sees": f"prompt: reduced formula + T_c (prop '{params['prop']}'); grammar: cell species and counts"
+            if options.constrained
+            else "prompt: reduced formula + T_c only (unconstrained)",
+        }
 
     @staticmethod
     def to_poscar(text: str) -> tuple[str, str | None]:
@@ -308,20 +294,3 @@ class AtomGPTRunner(Runner):
             return to_poscar(parsed.structure()), None
         except Exception as exc:  # pymatgen/jarvis reject a degenerate cell
             return "", f"invalid structure: {type(exc).__name__}: {exc}"
-
-    @staticmethod
-    def _progress_generate(model, tokenizer, prompts, grammars, options, handle, progress: bool) -> None:
-        from tqdm.auto import tqdm
-
-        from atomgenbench.runners.atomgpt.decoding import generate_outputs
-
-        bar = tqdm(total=len(prompts), desc="atomgpt generate", unit="crystal", disable=not progress)
-
-        def on_batch(start: int, texts: list[str]) -> None:
-            handle(start, texts)
-            bar.update(len(texts))
-
-        try:
-            generate_outputs(model, tokenizer, prompts, grammars, options, on_batch=on_batch)
-        finally:
-            bar.close()

@@ -1,28 +1,21 @@
-"""Shared plumbing of the baselines: seeded per-id randomness, JSON checkpoints, the reconstruct loop."""
+"""Shared plumbing of the baselines: seeded per-id randomness, JSON checkpoints, one record per id."""
 
 from __future__ import annotations
 
 import json
-import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-import numpy as np
 from pymatgen.core import Structure
-from tqdm.auto import tqdm
 
-from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
-from atomgenbench.benchmarks.atomgen.predictions import Predictions, atomic_write_text
+from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
 from atomgenbench.benchmarks.atomgen.structures import to_poscar
-from atomgenbench.runners.base import RunConfig, Runner
+from atomgenbench.runners.base import Reconstruction, RunConfig, id_rng
 
 #: the baselines have no hyper-parameters worth tuning; all presets are the same
 BASELINE_PRESETS: dict[str, dict] = {"smoke": {}, "cpu": {}, "paper": {}}
 
-
-def id_rng(seed: int, identifier: str) -> np.random.Generator:
-    """A generator that depends only on (seed, id), so resumed or reordered runs agree."""
-    return np.random.default_rng([int(seed), zlib.crc32(identifier.encode("utf-8"))])
+__all__ = ["BASELINE_PRESETS", "cell_counts", "id_rng", "predict_each", "read_checkpoint", "write_checkpoint"]
 
 
 def cell_counts(structure: Structure) -> dict[str, int]:
@@ -46,36 +39,12 @@ def read_checkpoint(path: Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def reconstruct_each(
-    runner: Runner,
-    data: BenchmarkData,
-    config: RunConfig,
-    predict: Callable[[str], Structure | str],
-    ids: list[str] | None,
-    on_result: Callable[[str, str, str | None], None] | None,
-) -> Predictions:
-    """Call ``predict(id)`` for every id; an exception becomes a failure with its message."""
-    structures: dict[str, str] = {}
-    failures: dict[str, str] = {}
-    todo = list(data.test_ids if ids is None else ids)
-    for key in tqdm(todo, desc=f"{runner.name} {data.name}", unit="crystal", disable=not config.progress):
+def predict_each(ids: Iterable[str], predict: Callable[[str], Structure | str]) -> Iterator[Reconstruction]:
+    """A :class:`Reconstruction` per id from ``predict(id)``; an exception becomes a failure with its message."""
+    for key in ids:
         try:
             result = predict(key)
-            poscar = result if isinstance(result, str) else to_poscar(result)
-            reason = None
+            record = Reconstruction.from_pair(key, result if isinstance(result, str) else to_poscar(result), None)
         except Exception as exc:  # one bad id must not stop the run
-            poscar, reason = "", f"{type(exc).__name__}: {exc}"
-        structures[key] = poscar
-        if reason:
-            failures[key] = reason
-        if on_result is not None:
-            on_result(key, poscar, reason)
-    return Predictions(
-        benchmark=data.name,
-        model=runner.name,
-        structures=structures,
-        failures=failures,
-        preset=config.preset,
-        seed=config.seed,
-        conditioning=runner.conditioning,
-    )
+            record = Reconstruction.failed(key, f"{type(exc).__name__}: {exc}")
+        yield record

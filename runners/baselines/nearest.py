@@ -26,7 +26,7 @@ The "checkpoint" holds the fitted per-element volumes.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -35,13 +35,12 @@ from pymatgen.core import Element, Structure
 from scipy.optimize import linear_sum_assignment, nnls
 
 from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
-from atomgenbench.benchmarks.atomgen.predictions import Predictions
-from atomgenbench.runners.base import RunConfig, Runner
+from atomgenbench.runners.base import Reconstruction, RunConfig, Runner
 from atomgenbench.runners.baselines.common import (
     BASELINE_PRESETS,
     cell_counts,
+    predict_each,
     read_checkpoint,
-    reconstruct_each,
     write_checkpoint,
 )
 
@@ -144,7 +143,6 @@ class NearestRunner(Runner):
     name = "nearest"
     conditioning = "composition+train"
     presets = BASELINE_PRESETS
-    trivial_fit = True
 
     def fit(self, data: BenchmarkData, config: RunConfig) -> Path:
         return write_checkpoint(
@@ -157,13 +155,8 @@ class NearestRunner(Runner):
         )
 
     def reconstruct(
-        self,
-        data: BenchmarkData,
-        checkpoint: Path,
-        config: RunConfig,
-        ids: list[str] | None = None,
-        on_result: Callable[[str, str, str | None], None] | None = None,
-    ) -> Predictions:
+        self, data: BenchmarkData, checkpoint: Path, config: RunConfig, ids: list[str] | None = None
+    ) -> Iterator[Reconstruction]:
         volumes = read_checkpoint(checkpoint)["element_volumes"]
         # unique training compositions by atom count, first crystal in file order for each
         by_n: dict[int, dict[tuple, str]] = {}
@@ -193,4 +186,4 @@ class NearestRunner(Runner):
             out.scale_lattice(proto.volume * vol(test) / vol(dict(comp)))
             return out
 
-        return reconstruct_each(self, data, config, predict, ids, on_result)
+        return predict_each(data.test_ids if ids is None else ids, predict)

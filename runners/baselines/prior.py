@@ -12,19 +12,18 @@ The "checkpoint" is the table ``{N: [[a, b, c, α, β, γ], ...]}`` in a JSON fi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 from pymatgen.core import Lattice, Structure
 
 from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
-from atomgenbench.benchmarks.atomgen.predictions import Predictions
-from atomgenbench.runners.base import RunConfig, Runner
+from atomgenbench.runners.base import Reconstruction, RunConfig, Runner
 from atomgenbench.runners.baselines.common import (
     BASELINE_PRESETS,
     id_rng,
+    predict_each,
     read_checkpoint,
-    reconstruct_each,
     write_checkpoint,
 )
 
@@ -46,7 +45,6 @@ class PriorRunner(Runner):
     name = "prior"
     conditioning = "composition+train"
     presets = BASELINE_PRESETS
-    trivial_fit = True
 
     def fit(self, data: BenchmarkData, config: RunConfig) -> Path:
         table = lattice_table(data)
@@ -55,13 +53,8 @@ class PriorRunner(Runner):
         )
 
     def reconstruct(
-        self,
-        data: BenchmarkData,
-        checkpoint: Path,
-        config: RunConfig,
-        ids: list[str] | None = None,
-        on_result: Callable[[str, str, str | None], None] | None = None,
-    ) -> Predictions:
+        self, data: BenchmarkData, checkpoint: Path, config: RunConfig, ids: list[str] | None = None
+    ) -> Iterator[Reconstruction]:
         table = {int(k): v for k, v in read_checkpoint(checkpoint)["lattices_by_natoms"].items()}
         counts = sorted(table)
 
@@ -74,4 +67,4 @@ class PriorRunner(Runner):
             coords = rng.random((len(species), 3))
             return Structure(Lattice.from_parameters(a, b, c, alpha, beta, gamma), species, coords)
 
-        return reconstruct_each(self, data, config, predict, ids, on_result)
+        return predict_each(data.test_ids if ids is None else ids, predict)

@@ -31,17 +31,15 @@ fields of :class:`atomgenbench.runners.cdvae.model.CDVAEConfig` (loss weights ar
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 from torch_geometric.data import Batch
-from tqdm.auto import tqdm
 
 from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
-from atomgenbench.benchmarks.atomgen.predictions import Predictions
 from atomgenbench.benchmarks.atomgen.structures import to_poscar
-from atomgenbench.runners.base import RunConfig, Runner
+from atomgenbench.runners.base import Reconstruction, RunConfig, Runner, batch_seed, fixed_batches
 from atomgenbench.runners.cdvae.data import crystal_record, fill_tc, split_train_val, to_structure
 from atomgenbench.runners.cdvae.lattice import LatticeScaler, params_to_matrix, usable
 from atomgenbench.runners.cdvae.model import CDVAEConfig
@@ -157,6 +155,7 @@ class CDVAERunner(Runner):
         tc = data.tc
         train = [crystal_record(data.structure(i), tc.get(i, float("nan")), i) for i in train_ids]
         val = [crystal_record(data.structure(i), tc.get(i, float("nan")), i) for i in val_ids]
+        torch.manual_seed(int(config.seed))  # the initial weights: the same seed trains the same model
         module = build_module(train, p)
         fill_tc(train + val, module.hparams.tc_stats[0])
         bs = int(p["batch_size"])
@@ -166,62 +165,44 @@ class CDVAERunner(Runner):
 
     # -- reconstruction ------------------------------------------------------------------
     def reconstruct(
-        self,
-        data: BenchmarkData,
-        checkpoint: Path,
-        config: RunConfig,
-        ids: list[str] | None = None,
-        on_result: Callable[[str, str, str | None], None] | None = None,
-    ) -> Predictions:
+        self, data: BenchmarkData, checkpoint: Path, config: RunConfig, ids: list[str] | None = None
+    ) -> Iterator[Reconstruction]:
+        """Decode in fixed batches of ``recon_batch_size`` test ids, the Langevin noise seeded per batch."""
         from atomgenbench.runners.cdvae.lightning import CDVAEModule
 
         p = config.params
         device = pick_device(config)
-        module = CDVAEModule.load_from_checkpoint(str(checkpoint), map_location=device, weights_only=False)
+        module = CDVAEModule.load_from_checkpoint(str(checkpoint), map_location=device, weights_only=True)
         model = module.model.to(device).eval()
         settings = SamplerSettings(int(p["n_step_each"]), float(p["step_lr"]), float(p["min_sigma"]))
-        todo = list(data.test_ids if ids is None else ids)
-        structures: dict[str, str] = {}
-        failures: dict[str, str] = {}
-        gen = torch.Generator(device=device).manual_seed(int(config.seed))
-        bs = max(1, int(p["recon_batch_size"]))
-        bar = tqdm(total=len(todo), desc=f"cdvae {data.name}", unit="crystal", disable=not config.progress)
-        for start in range(0, len(todo), bs):
-            chunk = todo[start : start + bs]
+        ids = list(data.test_ids if ids is None else ids)
+        wanted = set(ids)
+        for index, chunk in fixed_batches(ids, data.test_ids, int(p["recon_batch_size"])):
+            gen = torch.Generator(device=device).manual_seed(batch_seed(config.seed, index))
             try:
                 results = decode_chunk(model, data, chunk, settings, bool(p["force_types"]), device, gen)
             except Exception as exc:  # a failed decode is a failure row per id, never a missing row
                 results = {i: ("", f"decode failed: {type(exc).__name__}: {exc}") for i in chunk}
             for key in chunk:
-                poscar, reason = results[key]
-                structures[key] = poscar
-                if reason:
-                    failures[key] = reason
-                if on_result is not None:
-                    on_result(key, poscar, reason)
-            bar.update(len(chunk))
-        bar.close()
-        extra = {
+                if key in wanted:
+                    yield Reconstruction.from_pair(key, *results[key])
+
+    def reconstruct_metadata(self, checkpoint: Path, config: RunConfig) -> dict:
+        from atomgenbench.runners.cdvae.model import geometric_sigmas
+
+        p = config.params
+        sigmas = geometric_sigmas(p["sigma_begin"], p["sigma_end"], p["num_noise_levels"])  # the model's buffer
+        return {
             "checkpoint": str(checkpoint),
             "sampler": "annealed Langevin",
-            "sigmas": [round(float(s), 6) for s in model.sigmas],
-            "n_step_each": settings.n_step_each,
-            "step_lr": settings.step_lr,
-            "min_sigma": settings.min_sigma,
+            "sigmas": [round(float(s), 6) for s in sigmas],
+            "n_step_each": int(p["n_step_each"]),
+            "step_lr": float(p["step_lr"]),
+            "min_sigma": float(p["min_sigma"]),
             "force_types": bool(p["force_types"]),
             "condition_tc": bool(p.get("condition_tc")),
             "latent": "mu",
         }
-        return Predictions(
-            benchmark=data.name,
-            model=self.name,
-            structures=structures,
-            failures=failures,
-            preset=config.preset,
-            seed=config.seed,
-            conditioning=self.conditioning,
-            extra=extra,
-        )
 
 
 def build_module(train: list, p: dict):

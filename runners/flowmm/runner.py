@@ -4,25 +4,23 @@
 standardisation statistics, and trains :class:`FlowMMModule` through the shared
 :func:`atomgenbench.runners.training.fit_module` (seeded, resumable, early stopping, EMA).
 ``reconstruct`` keeps every test crystal's species and counts, integrates the flow
-with Euler steps from the base and writes one row per test id; a sample that is not
+with Euler steps from the base and yields one record per test id; a sample that is not
 a valid crystal (non-finite numbers, non-positive lengths, angles that do not close
-a cell) becomes a failure row with its reason.
+a cell) becomes a failure record with its reason.
 """
 
 from __future__ import annotations
 
 import math
-import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
-from atomgenbench.benchmarks.atomgen.predictions import Predictions
 from atomgenbench.benchmarks.atomgen.structures import parse_poscar, to_poscar
-from atomgenbench.runners.base import RunConfig, Runner
+from atomgenbench.runners.base import Reconstruction, RunConfig, Runner, fixed_batches
 
 #: parameters shared by all presets. Model: hidden, time_dim (default hidden // 2), layers, num_freqs,
 #: use_tc (T_c conditioning, off = the paper's setting). Training: lr, weight_decay, eta_min (cosine
@@ -205,6 +203,7 @@ class FlowMMRunner(Runner):
         if params.get("train_steps"):  # same optimizer-step budget on any dataset size
             batches = max(1, len(train) // bs if len(train) > bs else 1)
             params["max_epochs"] = max(1, math.ceil(int(params["train_steps"]) / batches))
+        torch.manual_seed(int(config.seed))  # the initial weights: the same seed trains the same model
         module = FlowMMModule.from_params(params)
         base = LatticeBase.fit(np.stack([np.asarray(c.lattice[:3]) for c in train]))
         gen = torch.Generator().manual_seed(int(config.seed))
@@ -222,15 +221,10 @@ class FlowMMRunner(Runner):
         )
 
     def reconstruct(
-        self,
-        data: BenchmarkData,
-        checkpoint: Path,
-        config: RunConfig,
-        ids: list[str] | None = None,
-        on_result: Callable[[str, str, str | None], None] | None = None,
-    ) -> Predictions:
+        self, data: BenchmarkData, checkpoint: Path, config: RunConfig, ids: list[str] | None = None
+    ) -> Iterator[Reconstruction]:
+        """Integrate the flow in fixed batches of ``sample_batch_size`` test crystals (start points per id)."""
         import torch
-        from tqdm.auto import tqdm
 
         from atomgenbench.runners.flowmm.data import collate, composition_query
         from atomgenbench.runners.flowmm.flow import euler_sample
@@ -238,7 +232,8 @@ class FlowMMRunner(Runner):
 
         params = self._params(config)
         ids = list(data.test_ids if ids is None else ids)
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        wanted = set(ids)
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
         module = FlowMMModule(**state["hyper_parameters"])
         module.load_state_dict(state["state_dict"])
         model = module.ema.eval()
@@ -247,67 +242,37 @@ class FlowMMRunner(Runner):
             "cuda" if config.trainer.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available() else "cpu"
         )
         model.to(device)
-        structures: dict[str, str] = {}
-        failures: dict[str, str] = {}
-
-        def record(key: str, text: str, reason: str | None) -> None:
-            structures[key] = text
-            if reason:
-                failures[key] = reason
-            if on_result is not None:
-                on_result(key, text, reason)
-
-        queries = []
-        for key in ids:
+        order = []  # the sampled ids of the whole test set: batches are cut from this fixed order
+        for key in dict.fromkeys([*data.test_ids, *ids]):
             if use_tc and key not in data.tc:
-                record(key, "", "T_c conditioning requested but no T_c is known for this id")
-                continue
-            queries.append(composition_query(key, data.structure(key), data.tc.get(key, 0.0) if use_tc else 0.0))
-        steps = int(params["steps"])
-        chunk = max(1, int(params["sample_batch_size"]))
-        t0 = time.perf_counter()
-        with tqdm(
-            total=steps * math.ceil(len(queries) / chunk),
-            desc="flowmm sampling",
-            unit="step",
-            disable=not config.progress,
-        ) as bar:
-            for start in range(0, len(queries), chunk):
-                part = queries[start : start + chunk]
-                batch = collate(part).to(device)
-                init = start_points(model, part, int(config.seed))
-                frac, lat = euler_sample(
-                    model,
-                    batch,
-                    steps,
-                    float(params["anneal_slope"]),
-                    float(params["anneal_offset"]),
-                    progress=bar.update,
-                    init=init,
-                )
-                frac, lat = frac.cpu().numpy(), lat.cpu().numpy()
-                offset = 0
-                for i, q in enumerate(part):
-                    species = [int(z) + 1 for z in q.types]
-                    text, reason = decode_sample(species, frac[offset : offset + q.num_atoms], lat[i])
-                    offset += q.num_atoms
-                    record(q.id, text, reason)
-        ordered = {key: structures[key] for key in ids}
-        return Predictions(
-            benchmark=data.name,
-            model=self.name,
-            structures=ordered,
-            failures={k: v for k, v in failures.items() if k in ordered},
-            preset=config.preset,
-            seed=config.seed,
-            conditioning=self.conditioning,
-            extra={
-                "sampler": "euler",
-                "steps": steps,
-                "anneal_slope": float(params["anneal_slope"]),
-                "anneal_offset": float(params["anneal_offset"]),
-                "use_tc": use_tc,
-                "checkpoint": str(checkpoint),
-                "sampling_seconds": round(time.perf_counter() - t0, 2),
-            },
-        )
+                if key in wanted:
+                    yield Reconstruction.failed(key, "T_c conditioning requested but no T_c is known for this id")
+            else:
+                order.append(key)
+        steps, sampled = int(params["steps"]), set(order)
+        for _, keys in fixed_batches([k for k in ids if k in sampled], order, int(params["sample_batch_size"])):
+            part = [composition_query(k, data.structure(k), data.tc.get(k, 0.0) if use_tc else 0.0) for k in keys]
+            batch = collate(part).to(device)
+            init = start_points(model, part, int(config.seed))
+            frac, lat = euler_sample(
+                model, batch, steps, float(params["anneal_slope"]), float(params["anneal_offset"]), init=init
+            )
+            frac, lat = frac.cpu().numpy(), lat.cpu().numpy()
+            offset = 0
+            for i, q in enumerate(part):
+                species = [int(z) + 1 for z in q.types]
+                text, reason = decode_sample(species, frac[offset : offset + q.num_atoms], lat[i])
+                offset += q.num_atoms
+                if q.id in wanted:
+                    yield Reconstruction.from_pair(q.id, text, reason)
+
+    def reconstruct_metadata(self, checkpoint: Path, config: RunConfig) -> dict:
+        params = self._params(config)
+        return {
+            "sampler": "euler",
+            "steps": int(params["steps"]),
+            "anneal_slope": float(params["anneal_slope"]),
+            "anneal_offset": float(params["anneal_offset"]),
+            "use_tc": bool(params["use_tc"]),
+            "checkpoint": str(checkpoint),
+        }

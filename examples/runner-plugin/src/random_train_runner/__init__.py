@@ -1,32 +1,37 @@
 """A baseline as a plugin: each test id gets a training crystal drawn with a seeded RNG.
 
-The draw depends only on (seed, test id), so a resumed or reordered run gives the same file.
+The draw depends only on (seed, test id), so a resumed or reordered run writes the same file.
 It ignores the test crystal entirely, which makes it a floor for any real model.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 
+from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
 from atomgenbench.benchmarks.atomgen.structures import unescape
-from atomgenbench.runners.base import RunConfig, Runner
-from atomgenbench.runners.baselines.common import id_rng, reconstruct_each, write_checkpoint
+from atomgenbench.runners import Reconstruction
+from atomgenbench.runners.base import RunConfig, Runner, id_rng
 
 
 class RandomTrainRunner(Runner):
     name = "random-train"
-    conditioning = "composition+train"  # a key of atomgenbench.runners.base.CONDITIONING
-    presets = {"smoke": {}, "cpu": {}, "paper": {}}
+    conditioning = "train"  # a key of atomgenbench.runners.base.CONDITIONING
+    presets = {"smoke": {}, "cpu": {}, "paper": {}}  # no parameters to set
 
-    def fit(self, data, config: RunConfig) -> Path:
-        # nothing to learn: the "checkpoint" records the training ids it draws from
-        return write_checkpoint(config, self.name, {"train_ids": sorted(data.train_ids)})
+    def fit(self, data: BenchmarkData, config: RunConfig) -> Path:
+        # nothing to learn: the "checkpoint" is the list of training ids to draw from
+        path = config.work_dir / "random-train.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(sorted(data.train_ids)) + "\n", encoding="utf-8")
+        return path
 
-    def reconstruct(self, data, checkpoint: Path, config: RunConfig, ids=None, on_result=None):
-        train_ids = sorted(data.train_ids)
-
-        def predict(key: str) -> str:
+    def reconstruct(
+        self, data: BenchmarkData, checkpoint: Path, config: RunConfig, ids: list[str] | None = None
+    ) -> Iterator[Reconstruction]:
+        train_ids = json.loads(Path(checkpoint).read_text(encoding="utf-8"))
+        for key in data.test_ids if ids is None else ids:
             pick = train_ids[int(id_rng(config.seed, key).integers(len(train_ids)))]
-            return unescape(data.text(pick))
-
-        return reconstruct_each(self, data, config, predict, ids, on_result)
+            yield Reconstruction.ok(key, unescape(data.text(pick)))
