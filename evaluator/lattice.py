@@ -8,7 +8,7 @@ from pymatgen.core import Structure
 from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
 from atomgenbench.benchmarks.atomgen.structures import jarvis_lattice_params
 
-__all__ = ["LATTICE_PARAMS", "niggli_params", "raw_params", "crystal_system", "UNITS"]
+__all__ = ["LATTICE_PARAMS", "niggli_params", "raw_params", "raw_params_of", "crystal_system", "UNITS"]
 
 #: unit of each lattice parameter
 UNITS = {"a": "Å", "b": "Å", "c": "Å", "alpha": "°", "beta": "°", "gamma": "°"}
@@ -26,6 +26,14 @@ def niggli_params(structure: Structure) -> tuple[float, ...]:
 def raw_params(poscar_text: str) -> tuple[float, ...]:
     """Unreduced (a, b, c, α, β, γ) exactly as jarvis-tools reports them (the leaderboard's lattice files)."""
     return tuple(float(x) for x in jarvis_lattice_params(poscar_text))
+
+
+def raw_params_of(structure: Structure) -> tuple[float, ...]:
+    """:func:`raw_params` of an already parsed structure (jarvis-tools' values from its lattice matrix)."""
+    from jarvis.core.lattice import Lattice as JarvisLattice
+
+    lattice = JarvisLattice(lattice_mat=structure.lattice.matrix)
+    return tuple(float(x) for x in (*lattice.abc, *lattice.angles))
 
 
 def crystal_system(structure: Structure, symprec: float = 0.1) -> str:

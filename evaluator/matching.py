@@ -1,11 +1,14 @@
 """Score (prediction, target) pairs: parse once, reduce once, match in a process pool.
 
-One :func:`score_pair` call does all per-row work for an id: it parses both POSCARs
-with the leaderboard's parser, computes the Niggli and raw lattice parameters, the
-target's crystal system, and the StructureMatcher RMS values. Work runs in a
-``ProcessPoolExecutor``; the per-pair time limit is an interval timer inside the
-worker process (never a SIGALRM in the calling process), and a pair that exceeds it
-is recorded as unmatched with its reason.
+One :func:`score_pair` call does all per-row work for an id: it parses the prediction
+with the leaderboard's parser, reduces its cell once (Niggli), computes the raw lattice
+parameters, space group, AMD distance and validity, and the StructureMatcher RMS values.
+The target's side comes from the benchmark's cached table (:mod:`atomgenbench.evaluator.targets`)
+or is computed in the same task. Work runs in a ``ProcessPoolExecutor``; the per-pair
+time limit is an interval timer inside the worker process (never a SIGALRM in the calling
+process) around every library call of the pair (matcher, spglib, SMACT, AMD): a matcher
+call over it counts as unmatched with its reason, another analysis over it leaves that
+value empty with a note (``metric_note``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from atomgenbench.benchmarks.atomgen.structures import StructureParseError, parse_poscar
-from atomgenbench.evaluator.lattice import crystal_system, niggli_params, raw_params
+from atomgenbench.evaluator import ccrmsd, symmetry
+from atomgenbench.evaluator.ccrmsd import AMD_K
+from atomgenbench.evaluator.lattice import raw_params_of
+from atomgenbench.evaluator.targets import TargetInfo, assess_validity, describe
 from atomgenbench.output import bar
 
 #: the leaderboard's (and AtomBench's) matcher tolerances
@@ -39,6 +45,17 @@ class MatchSettings:
     ltol: float = LTOL
     stol: float = STOL
     angle_tol: float = ANGLE_TOL
+    validity: bool | None = None  # structural + composition validity (None: with ``lattice``)
+    ccrmsd: bool | None = None  # AMD distance for ccRMSD (None: with ``lattice``)
+    amd_k: int = AMD_K
+
+    @property
+    def wants_validity(self) -> bool:
+        return self.lattice if self.validity is None else self.validity
+
+    @property
+    def wants_ccrmsd(self) -> bool:
+        return self.lattice if self.ccrmsd is None else self.ccrmsd
 
     def matcher_info(self) -> dict:
         return {
@@ -69,7 +86,17 @@ class PairRecord:
     niggli_target: tuple | None = None
     raw_pred: tuple | None = None
     raw_target: tuple | None = None
-    crystal_system: str | None = None
+    crystal_system: str | None = None  # of the target
+    spacegroup_target: int | None = None
+    spacegroup_pred: int | None = None
+    crystal_system_pred: str | None = None
+    amd_distance: float | None = None  # L∞ distance of the AMD vectors (Å)
+    valid_structural: bool | None = None  # of the prediction (None: not assessed)
+    valid_composition: bool | None = None
+    validity_note: str | None = None  # why the prediction is invalid
+    target_valid_structural: bool | None = None
+    target_valid_composition: bool | None = None
+    metric_note: str | None = None  # a per-row metric that timed out or failed
     extra: dict = field(default_factory=dict)
 
 
@@ -108,61 +135,144 @@ def _matcher(settings: MatchSettings):
     return StructureMatcher(ltol=settings.ltol, stol=settings.stol, angle_tol=settings.angle_tol)
 
 
-def score_pair(task: tuple[str, str, str, MatchSettings]) -> PairRecord:
-    """Measure one (id, prediction text, target text) pair; never raises for a bad row."""
-    key, pred_text, target_text, settings = task
+def score_pair(task: tuple) -> PairRecord:
+    """Measure one (id, prediction text, target text, settings[, TargetInfo]) pair; never raises for a bad row.
+
+    The target's side comes from the optional :class:`~atomgenbench.evaluator.targets.TargetInfo`
+    (the cached table) or is computed here. Every analysis of the prediction (symmetry, AMD,
+    validity, each matcher call) runs under the per-pair time limit.
+    """
+    key, pred_text, target_text, settings, *rest = task
+    info = rest[0] if rest else None
     rec = PairRecord(id=key)
-    try:
-        target = parse_poscar(target_text)
-    except StructureParseError as exc:
-        rec.reason = f"benchmark target unparseable: {exc}"
-        return rec
-    rec.n_atoms_target = len(target)
-    if settings.lattice:
-        rec.niggli_target = niggli_params(target)
-        rec.raw_target = raw_params(target_text)
-    if settings.symmetry:
-        rec.crystal_system = crystal_system(target, settings.symprec)
+    notes: list[str] = []
+
+    def guard(fn, what: str):
+        return _guarded(fn, what, settings, notes)
+
+    target = None
+    if info is None:
+        try:
+            target = parse_poscar(target_text)
+        except StructureParseError as exc:
+            rec.reason = f"benchmark target unparseable: {exc}"
+            return rec
+        info = describe(target_text, settings, target, guard)
+    _fill_target(rec, info)
     if not pred_text or not pred_text.strip():
         rec.reason = "no prediction"
+        rec.metric_note = _join(notes)
         return rec
     try:
         pred = parse_poscar(pred_text, max_atoms=settings.max_atoms)
-        if settings.lattice:
-            rec.niggli_pred = niggli_params(pred)
-            rec.raw_pred = raw_params(pred_text)
+        with _time_limit(settings.time_limit_s):  # Niggli takes minutes on a 10,000 × 3 × 3 Å cell
+            reduced = pred.lattice.get_niggli_reduced_lattice() if _needs_niggli(settings) else None
+            if settings.lattice:
+                rec.niggli_pred = tuple(float(x) for x in (*reduced.abc, *reduced.angles))
+                rec.raw_pred = raw_params_of(pred)
     except StructureParseError as exc:
         rec.reason = str(exc)
+        return rec
+    except PairTimeout:
+        rec.niggli_pred = rec.raw_pred = None
+        rec.reason = f"Niggli reduction of the prediction exceeded the {settings.time_limit_s:g} s time limit"
         return rec
     except Exception as exc:  # a reduction failing on a pathological cell
         rec.reason = f"lattice reduction failed ({type(exc).__name__}: {exc})"
         return rec
     rec.parsed = True
     rec.n_atoms_pred = len(pred)
+    target = target if target is not None else info.structure()
     rec.same_composition = pred.composition.reduced_formula == target.composition.reduced_formula
+    _row_metrics(rec, pred, reduced, info, settings, guard)
+    rec.metric_note = _join(notes)
+    _match(rec, pred, target, settings)
+    return rec
+
+
+def _needs_niggli(settings: MatchSettings) -> bool:
+    return settings.lattice or settings.wants_ccrmsd or settings.wants_validity
+
+
+def _fill_target(rec: PairRecord, info: TargetInfo) -> None:
+    rec.n_atoms_target = len(info.species)
+    rec.niggli_target, rec.raw_target = info.niggli, info.raw
+    rec.crystal_system, rec.spacegroup_target = info.crystal_system, info.spacegroup
+    rec.target_valid_structural, rec.target_valid_composition = info.valid_structural, info.valid_composition
+
+
+def _row_metrics(rec: PairRecord, pred, reduced, info: TargetInfo, settings: MatchSettings, guard) -> None:
+    """Symmetry, AMD distance and validity of a parsed prediction."""
+    if settings.symmetry:
+        found = guard(lambda: symmetry.analyse(pred, settings.symprec), "symmetry")
+        rec.spacegroup_pred, rec.crystal_system_pred = found or (None, None)
+    if settings.wants_ccrmsd and info.amd is not None:
+        vector = guard(lambda: ccrmsd.amd_vector(pred, settings.amd_k, reduced=reduced), "AMD")
+        rec.amd_distance = None if vector is None else ccrmsd.linf(vector, info.amd)
+    if settings.wants_validity:
+        v = assess_validity(pred, float(reduced.abc[0]), guard)
+        rec.valid_structural, rec.valid_composition, rec.validity_note = (
+            v["valid_structural"],
+            v["valid_composition"],
+            v["validity_note"],
+        )
+
+
+def _match(rec: PairRecord, pred, target, settings: MatchSettings) -> None:
+    """The StructureMatcher RMS values (species-aware, species-blind)."""
     matcher = _matcher(settings)
     notes = []
+    rms_done = False
     # species-aware: a different reduced composition can never match, so skip the matcher
     if settings.rms and rec.same_composition:
         try:
             with _time_limit(settings.time_limit_s):
                 out = matcher.get_rms_dist(pred, target)
             rec.rms = None if out is None else float(out[0])
+            rms_done = True
         except PairTimeout:
             notes.append(f"get_rms_dist exceeded the {settings.time_limit_s:g} s time limit")
         except Exception as exc:
             notes.append(f"get_rms_dist failed ({type(exc).__name__}: {exc})")
-    if settings.anonymous:  # species-blind: no composition short-circuit
-        try:
-            with _time_limit(settings.time_limit_s):
-                value, _ = matcher.get_rms_anonymous(pred, target)
-            rec.rms_anonymous = None if value is None else float(value)
-        except PairTimeout:
-            notes.append(f"get_rms_anonymous exceeded the {settings.time_limit_s:g} s time limit")
-        except Exception as exc:
-            notes.append(f"get_rms_anonymous failed ({type(exc).__name__}: {exc})")
+    if settings.anonymous:
+        if rms_done and _only_identity_relabelling(pred):
+            # the one species relabelling that keeps this composition is the identity, so
+            # get_rms_anonymous would run exactly get_rms_dist's match (see docs/metrics.md)
+            rec.rms_anonymous = rec.rms
+        elif pred.composition.anonymized_formula != target.composition.anonymized_formula:
+            rec.rms_anonymous = None  # no relabelling makes the compositions equal: never a match
+        else:
+            try:
+                with _time_limit(settings.time_limit_s):
+                    value, _ = matcher.get_rms_anonymous(pred, target)
+                rec.rms_anonymous = None if value is None else float(value)
+            except PairTimeout:
+                notes.append(f"get_rms_anonymous exceeded the {settings.time_limit_s:g} s time limit")
+            except Exception as exc:
+                notes.append(f"get_rms_anonymous failed ({type(exc).__name__}: {exc})")
     rec.match_note = "; ".join(notes) or None
-    return rec
+
+
+def _only_identity_relabelling(structure) -> bool:
+    """True when no two elements have the same amount in the reduced composition."""
+    amounts = list(structure.composition.reduced_composition.values())
+    return len(set(amounts)) == len(amounts)
+
+
+def _guarded(fn, what: str, settings: MatchSettings, notes: list[str]):
+    """``fn()`` under the per-pair time limit; ``None`` (and a note) when it times out or fails."""
+    try:
+        with _time_limit(settings.time_limit_s):
+            return fn()
+    except PairTimeout:
+        notes.append(f"{what} exceeded the {settings.time_limit_s:g} s time limit")
+    except Exception as exc:
+        notes.append(f"{what} failed ({type(exc).__name__}: {exc})")
+    return None
+
+
+def _join(notes: list[str]) -> str | None:
+    return "; ".join(notes) or None
 
 
 def _pool_context():
@@ -171,7 +281,7 @@ def _pool_context():
 
 
 def score_pairs(
-    tasks: list[tuple[str, str, str, MatchSettings]],
+    tasks: list[tuple],
     *,
     workers: int = 1,
     desc: str = "matching",
@@ -185,27 +295,59 @@ def score_pairs(
     ``engine="dask"`` runs on a Dask cluster (:mod:`atomgenbench.evaluator.engines`):
     a local one with ``workers`` processes, or the one at ``scheduler``.
     """
+    return _map(score_pair, tasks, workers=workers, desc=desc, progress=progress, engine=engine, scheduler=scheduler)
+
+
+def describe_target(task: tuple[str, str, MatchSettings]) -> tuple[TargetInfo | None, str | None]:
+    """(TargetInfo, note) of one benchmark target under the per-pair time limit.
+
+    The info is ``None`` for a target that does not parse; the note says what failed or timed out.
+    """
+    key, text, settings = task
+    notes: list[str] = []
+    try:
+        info = describe(text, settings, guard=lambda fn, what: _guarded(fn, what, settings, notes))
+    except StructureParseError as exc:
+        return None, f"benchmark target unparseable: {exc}"
+    return info, _join(notes)
+
+
+def describe_targets(
+    targets: dict[str, str], settings: MatchSettings, *, workers: int = 1, progress: bool = False, **engine_opts
+) -> dict[str, tuple[TargetInfo | None, str | None]]:
+    """:func:`describe_target` of every ``{id: POSCAR}`` in the same pool as the matching."""
+    tasks = [(k, text, settings) for k, text in targets.items()]
+    out = _map(describe_target, tasks, workers=workers, desc="targets", progress=progress, **engine_opts)
+    return dict(zip(targets, out))
+
+
+def _map(fn, tasks: list[tuple], *, workers: int, desc: str, progress: bool, engine: str = "process", scheduler=None):
     if engine != "process" or scheduler:
         from atomgenbench.evaluator.engines import map_ordered
 
         _warm_imports()
         return map_ordered(
-            score_pair, tasks, engine=engine, workers=max(1, workers), scheduler=scheduler, progress=progress, desc=desc
+            fn, tasks, engine=engine, workers=max(1, workers), scheduler=scheduler, progress=progress, desc=desc
         )
     opts = dict(total=len(tasks), desc=desc, unit="pair", leave=False, progress=progress)  # a bar on a TTY only
     if workers <= 0:
-        plain = [(k, p, t, _without_limit(s)) for k, p, t, s in tasks]
-        return [score_pair(t) for t in bar(plain, **opts)]
+        plain = [tuple(_without_limit(x) if isinstance(x, MatchSettings) else x for x in t) for t in tasks]
+        return [fn(t) for t in bar(plain, **opts)]
     _warm_imports()  # import once here so forked workers start ready
     chunk = max(1, min(8, len(tasks) // (workers * 16) or 1))
     with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
-        return list(bar(pool.map(score_pair, tasks, chunksize=chunk), **opts))
+        return list(bar(pool.map(fn, tasks, chunksize=chunk), **opts))
 
 
 def _warm_imports() -> None:
     import jarvis.io.vasp.inputs  # noqa: F401  (parse_poscar imports it lazily)
     import pymatgen.analysis.structure_matcher  # noqa: F401
     import pymatgen.symmetry.analyzer  # noqa: F401
+    import smact.screening  # noqa: F401
+    from pymatgen.core import Lattice, Structure
+
+    # compiles amd's numba kernels once, before the workers fork
+    ccrmsd.amd_vector(Structure(Lattice.cubic(3.0), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]), 2)
 
 
 def _without_limit(settings: MatchSettings) -> MatchSettings:

@@ -11,9 +11,10 @@ import numpy as np
 from atomgenbench.benchmarks.atomgen.predictions import default_file_mode
 from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
 from atomgenbench.evaluator.lattice import UNITS, as_array
+from atomgenbench.evaluator.metrics import SYMBOL, ci_of, get, lookup
 
 HIST_PARAMS = ("a", "c", "gamma")
-LABELS = {"a": "a", "b": "b", "c": "c", "alpha": "α", "beta": "β", "gamma": "γ"}
+LABELS = SYMBOL
 
 
 def _pyplot():
@@ -67,13 +68,38 @@ def plot_histograms(records, metrics: dict, path: Path, title: str = "") -> Path
     return _save(fig, path)
 
 
+def plot_confusion(metrics: dict, path: Path, title: str = "") -> Path:
+    """7 × 7 heat map of target vs predicted crystal system (``crystal_system_confusion``)."""
+    plt = _pyplot()
+    table = metrics["crystal_system_confusion"]
+    matrix = np.asarray(table["matrix"], float)
+    systems = table["systems"]
+    fig, ax = plt.subplots(figsize=(5.6, 4.8))
+    shown = ax.imshow(matrix, cmap="Blues")
+    for (i, j), count in np.ndenumerate(matrix):
+        if count:
+            color = "white" if count > matrix.max() / 2 else "black"
+            ax.text(j, i, f"{int(count)}", ha="center", va="center", fontsize=8, color=color)
+    ax.set_xticks(range(len(systems)), systems, rotation=45, ha="right")
+    ax.set_yticks(range(len(systems)), systems)
+    ax.set_xlabel("prediction")
+    ax.set_ylabel("target")
+    agree = get("symmetry.crystal_system")
+    rate = lookup(metrics, agree.name)
+    ax.set_title(
+        f"{title}\n{agree.label} {rate:.3f} (symprec {metrics['settings']['symprec']})" if rate is not None else title
+    )
+    fig.colorbar(shown, ax=ax, label=f"test ids ({table['n']} with both systems known)")
+    return _save(fig, path)
+
+
 def plot_bars(results: dict[str, dict], out_dir: Path, prefix: str = "") -> list[Path]:
     """Bar charts across models: KLD per parameter, MAE per parameter, RMSE and match rate."""
     plt = _pyplot()
     out_dir = Path(out_dir)
     labels = list(results)
     paths = []
-    for key, ylabel in (("kld", "KLD (nats)"), ("mae", "MAE")):
+    for key in ("kld", "mae"):
         fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
         for ax, group in zip(axes, (LATTICE_PARAMS[:3], LATTICE_PARAMS[3:])):
             width = 0.8 / max(1, len(labels))
@@ -82,20 +108,19 @@ def plot_bars(results: dict[str, dict], out_dir: Path, prefix: str = "") -> list
                 errs = _errs(results[label][key], group, vals)
                 ax.bar(np.arange(len(group)) + m * width, vals, width, yerr=errs, label=label, capsize=3)
             ax.set_xticks(np.arange(len(group)) + width * (len(labels) - 1) / 2, [LABELS[p] for p in group])
-            unit = "Å" if group[0] == "a" else "°"
-            ax.set_ylabel(ylabel if key == "kld" else f"{ylabel} ({unit})")
+            first = get(f"{key}.{group[0]}")
+            ax.set_ylabel(f"{first.label.rsplit(' ', 1)[0]} ({first.unit})")
         axes[0].legend(fontsize=8)
         paths.append(_save(fig, out_dir / f"{prefix}{key}_bars.png"))
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    for ax, field, ylabel in (
-        (axes[0], "value", "RMSE (matched, dimensionless)"),
-        (axes[1], "match_rate", "match rate"),
-    ):
-        vals = [_val(results[label]["rmse"].get(field)) for label in labels]
-        ci_key = "ci95" if field == "value" else "match_rate_ci95"
-        errs = _errs_list([results[label]["rmse"].get(ci_key) for label in labels], vals)
+    panels = ("rmse", "rmse.match_rate", "ccrmsd", "validity.both", "symmetry.spacegroup")
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6))
+    for ax, name in zip(axes, panels):
+        metric = get(name)
+        vals = [_val(lookup(results[label], name)) for label in labels]
+        errs = _errs_list([ci_of(results[label], name) for label in labels], vals)
         ax.bar(labels, vals, yerr=errs, capsize=3, color="tab:green")
-        ax.set_ylabel(ylabel)
+        ax.set_title(metric.label, fontsize=10)
+        ax.set_ylabel(metric.unit.split(" (")[0])
         ax.tick_params(axis="x", rotation=20)
     paths.append(_save(fig, out_dir / f"{prefix}rmse_bars.png"))
     return paths

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
 from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
+from atomgenbench.evaluator.metrics import ci_of, entry, get, lookup
 
 
 def dumps(metrics: dict) -> str:
@@ -30,14 +31,12 @@ def write_outputs(metrics: dict, out_dir: str | Path, records=None, figures: boo
         if figures:
             from atomgenbench.evaluator.plots import plot_histograms
 
-            paths.append(
-                plot_histograms(
-                    records,
-                    metrics,
-                    out / "lattice_histograms.png",
-                    title=f"{metrics.get('model', '')} on {metrics['benchmark']}",
-                )
-            )
+            title = f"{metrics.get('model', '')} on {metrics['benchmark']}"
+            paths.append(plot_histograms(records, metrics, out / "lattice_histograms.png", title=title))
+            if metrics.get("crystal_system_confusion"):
+                from atomgenbench.evaluator.plots import plot_confusion
+
+                paths.append(plot_confusion(metrics, out / "crystal_system_confusion.png", title=title))
     atomic_write_text(out / "report.md", markdown(metrics))
     paths.append(out / "report.md")
     return paths
@@ -61,6 +60,7 @@ def rows_csv(records) -> str:
     fields += [
         f"{kind}_{side}_{p}" for kind in ("niggli", "raw") for side in ("pred", "target") for p in LATTICE_PARAMS
     ]
+    fields += ROW_METRIC_FIELDS
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(fields)
     for r in records:
@@ -70,8 +70,24 @@ def rows_csv(records) -> str:
             for side in ("pred", "target"):
                 vals = d[f"{kind}_{side}"] or (None,) * 6
                 row += ["" if v is None else f"{v:.6f}" for v in vals]
+        row += [d[f] for f in ROW_METRIC_FIELDS]
         writer.writerow(["" if v is None else v for v in row])
     return buf.getvalue()
+
+
+#: per-row values of the ccRMSD, validity and symmetry metrics (after the lattice columns)
+ROW_METRIC_FIELDS = [
+    "amd_distance",
+    "valid_structural",
+    "valid_composition",
+    "validity_note",
+    "target_valid_structural",
+    "target_valid_composition",
+    "spacegroup_pred",
+    "spacegroup_target",
+    "crystal_system_pred",
+    "metric_note",
+]
 
 
 def _fmt(x, digits: int = 4) -> str:
@@ -94,41 +110,47 @@ def markdown(m: dict) -> str:
             *_failure_lines(m),
         ]
         return "\n".join(lines) + "\n"
-    r, ra = m["rmse"], m["rmse_anonymous"]
-    lines += [
-        f"Test ids: {m['n_total']}; predicted: {m['n_predicted']}; parsed: {m['n_parsed']}.",
-        "",
-        "## Structure matching (StructureMatcher ltol 0.3, stol 0.5, angle_tol 10°)",
-        "",
-        "| metric | value (95% CI) | n |",
-        "|---|---|---|",
-        f"| RMSE, species-aware, matched only (leaderboard) | {_fmt(r['value'])}{_ci(r)} | {r['n_matched']} |",
-        f"| match rate (matched / all test ids) | {_fmt(r['match_rate'])}{_ci(r, 'match_rate_ci95')} "
-        f"| {r['n_total']} |",
-        f"| RMSE penalised (unmatched = 0.5) | {_fmt(r['penalised']['value'])}{_ci(r['penalised'])} | {r['n_total']} |",
-        f"| RMSE, species-blind (legacy leaderboard) | {_fmt(ra['value'])}{_ci(ra)} | {ra['n_matched']} |",
-        f"| match rate, species-blind | {_fmt(ra['match_rate'])} | {ra['n_total']} |",
-        "",
-        "RMS values are pymatgen's, normalised by (V/N)^(1/3): dimensionless.",
-        "",
-        "## Lattice parameters (Niggli-reduced; MAE over parsed pairs)",
-        "",
-        "| parameter | MAE (95% CI) | MAE raw cell | KLD nats (95% CI) | paired KLD (legacy) |",
-        "|---|---|---|---|---|",
-    ]
-    for p in LATTICE_PARAMS:
-        mae, raw, kld, kp = m["mae"][p], m["mae_raw"][p], m["kld"][p], m["kld_paired"][p]
-        lines.append(
-            f"| {p} ({mae.get('units', '')}) | {_fmt(mae['value'])}{_ci(mae)} | {_fmt(raw['value'])} | "
-            f"{_fmt(kld['value'])}{_ci(kld)} | {_fmt(kp['value'])} |"
-        )
+    n_total, n_parsed = m["n_total"], m["n_parsed"]
     s = m["settings"]
+    tol = s["matcher"]
     lines += [
+        f"Test ids: {n_total}; predicted: {m['n_predicted']}; parsed: {n_parsed}.",
+        "",
+        f"## Structure matching (StructureMatcher ltol {tol['ltol']}, stol {tol['stol']}, "
+        f"angle_tol {tol['angle_tol']}°)",
+        "",
+        *_metric_table(m, ["rmse", "rmse.match_rate", "rmse.penalised", "rmse_anonymous", "rmse_anonymous.match_rate"]),
+        "",
+        "RMS values are pymatgen's, normalised by (V/N)^(1/3): dimensionless. The leaderboard shows the "
+        "matched-only species-aware mean.",
+        "",
+        *_lattice_lines(m),
         "",
         f"KLD: KL(P_target ‖ Q_pred) on {s['kld_bins']} equal-width bins over the target range plus "
-        f"under/overflow bins, additive smoothing ε = {s['kld_epsilon']} per bin.",
+        f"under/overflow bins, additive smoothing ε = {s['kld_epsilon']} per bin"
+        + (
+            f"; the outer edges are widened by {s['kld_edge_tolerance']:g} bin widths (float noise)."
+            if s.get("kld_edge_tolerance")
+            else "."
+        ),
         f"Bootstrap: {s['n_bootstrap']} resamples of test ids, seed {s['seed']}, percentile intervals.",
         "",
+    ]
+    if "ccrmsd" in m:
+        lines += [
+            f"## ccRMSD (AMD, k = {s.get('amd_k')}; no matching)",
+            "",
+            *_metric_table(m, ["ccrmsd", "ccrmsd_legacy"]),
+            "",
+            "d = L∞ distance between the AMD vectors of the Niggli-reduced prediction and target (Å), per row "
+            "in rows.csv (`amd_distance`).",
+            "",
+        ]
+    if "validity" in m:
+        lines += [*_validity_lines(m), ""]
+    if "symmetry" in m:
+        lines += [*_symmetry_lines(m), ""]
+    lines += [
         "## By crystal system of the target",
         "",
         "| system | n | parsed | matched | match rate | RMSE | MAE a | MAE c | MAE γ |",
@@ -139,8 +161,125 @@ def markdown(m: dict) -> str:
             f"| {system} | {g['n']} | {g['n_parsed']} | {g['n_matched']} | {_fmt(g['match_rate'])} | "
             f"{_fmt(g['rmse'])} | {_fmt(g['mae']['a'])} | {_fmt(g['mae']['c'])} | {_fmt(g['mae']['gamma'])} |"
         )
+    if m.get("leaderboard_env"):  # the pymatgen-version section (evaluator/env_report.py)
+        from atomgenbench.evaluator.env_report import environment_markdown
+
+        lines += ["", *environment_markdown(m["leaderboard_env"])]
     lines += ["", *_failure_lines(m), "", "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items())]
     return "\n".join(lines) + "\n"
+
+
+def _cell(m: dict, name: str) -> str:
+    """``value [low, high]`` of one registry metric in a metrics.json document."""
+    ci = ci_of(m, name)
+    return _fmt(lookup(m, name)) + ("" if ci is None else f" [{ci[0]:.4f}, {ci[1]:.4f}]")
+
+
+def _n(m: dict, name: str) -> str:
+    metric = get(name)
+    if metric.layout == "rmse":
+        fam = m[metric.family]
+        return str(fam["n_matched"] if metric.key is None else fam["n_total"])
+    return str(entry(m, name).get("n", "–"))
+
+
+def _metric_table(m: dict, names: list[str]) -> list[str]:
+    """A value / n / denominator table of registry metrics, labelled by the registry."""
+    lines = ["| metric | value (95% CI) | n | over | better |", "|---|---|---|---|---|"]
+    for name in names:
+        metric = get(name)
+        unit = "" if metric.unit == "fraction" else f" ({metric.unit.split(' (')[0]})"
+        lines.append(
+            f"| {metric.label}{unit} | {_cell(m, name)} | {_n(m, name)} | {metric.denominator} | {metric.direction} |"
+        )
+    return lines
+
+
+def _lattice_lines(m: dict) -> list[str]:
+    """Lattice MAE and KLD per parameter, each column headed by its denominator (issue 15 item 8)."""
+    n_total, n_parsed = m["n_total"], m["n_parsed"]
+    n_pairs = entry(m, "mae.a").get("n", n_parsed)
+    packaged = "mae_raw_packaged" in m
+    head = [
+        f"Niggli MAE, {n_pairs} parsed pairs (95% CI)",
+        f"raw-cell MAE, {entry(m, 'mae_raw.a').get('n', n_parsed)} parsed pairs",
+    ]
+    if packaged:
+        head.append(f"raw-cell MAE as packaged: all {n_total} ids, {n_total - n_parsed} placeholders")
+    head += [f"KLD nats (95% CI), targets {n_total} / predictions {n_parsed}", "paired KLD (legacy)"]
+    lines = [
+        "## Lattice parameters",
+        "",
+        "Niggli-reduced cells (the paper) and raw jarvis cells (the leaderboard's lattice files). The MAE "
+        "columns over parsed pairs leave failed rows out; the packaged leaderboard lattice files give every "
+        "failed row the placeholder cell (1 Å, 90°), which the 'as packaged' column includes.",
+        "",
+        "| parameter | " + " | ".join(head) + " |",
+        "|---|" + "---|" * len(head),
+    ]
+    for p in LATTICE_PARAMS:
+        cells = [_cell(m, f"mae.{p}"), _fmt(lookup(m, f"mae_raw.{p}"))]
+        if packaged:
+            cells.append(_fmt(lookup(m, f"mae_raw_packaged.{p}")))
+        cells += [_cell(m, f"kld.{p}"), _fmt(lookup(m, f"kld_paired.{p}"))]
+        lines.append(f"| {p} ({get(f'mae.{p}').unit}) | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _validity_lines(m: dict) -> list[str]:
+    lines = [
+        "## Validity",
+        "",
+        "| check | predictions (95% CI) | targets (reference) | over |",
+        "|---|---|---|---|",
+    ]
+    for key in ("structural", "composition", "both"):
+        metric = get(f"validity.{key}")
+        lines.append(
+            f"| {metric.label} | {_cell(m, metric.name)} | {_fmt(lookup(m, f'validity_target.{key}'))} | "
+            f"all {m['n_total']} test ids |"
+        )
+    v = m["settings"].get("validity", {})
+    lines += [
+        "",
+        f"Structural: every interatomic distance (periodic images included) ≥ {v.get('min_distance')} Å and "
+        f"volume ≥ {v.get('min_volume')} Å³. Composition: SMACT charge neutrality with the Pauling "
+        "electronegativity test (CDVAE's rule; single elements and all-metal compositions are valid; an "
+        "element without SMACT oxidation states makes it invalid). Missing or unparseable predictions are "
+        f"invalid. Reasons per row: rows.csv `validity_note` ({len(m.get('notes') or {})} rows noted).",
+    ]
+    return lines
+
+
+def _symmetry_lines(m: dict) -> list[str]:
+    sym = m["settings"].get("symmetry", {})
+    lines = [
+        f"## Symmetry agreement (SpacegroupAnalyzer, symprec {m['settings']['symprec']}, "
+        f"angle tolerance {sym.get('angle_tolerance')}°)",
+        "",
+        *_metric_table(m, ["symmetry.spacegroup", "symmetry.crystal_system"]),
+        "",
+    ]
+    table = m.get("crystal_system_confusion")
+    if table:
+        systems = table["systems"]
+        lines += [
+            f"Crystal systems, target (rows) × prediction (columns), {table['n']} test ids with both known "
+            f"({table['n_undetermined']} parsed predictions undetermined):",
+            "",
+            "| target \\ prediction | " + " | ".join(systems) + " |",
+            "|---|" + "---|" * len(systems),
+        ]
+        for system, row in zip(systems, table["matrix"]):
+            lines.append(f"| {system} | " + " | ".join(str(x) for x in row) + " |")
+        lines.append("")
+    names = [f"mae_same_system.{p}" for p in LATTICE_PARAMS]
+    n = entry(m, names[0]).get("n", 0)
+    lines.append(
+        f"Niggli MAE over the {n} parsed pairs whose crystal system agrees: "
+        + ", ".join(f"{p} {_cell(m, name)} {get(name).unit}" for p, name in zip(LATTICE_PARAMS, names))
+    )
+    return lines
 
 
 def _failure_lines(m: dict, limit: int = 50) -> list[str]:

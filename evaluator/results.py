@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from importlib import metadata
 
+from atomgenbench.evaluator import metrics
 from atomgenbench.evaluator.matching import PairRecord
+from atomgenbench.versions import environment_versions
 
 SCHEMA_VERSION = 1
 
@@ -53,52 +54,87 @@ class RmseValue:
     def match_rate(self) -> float:
         return self.n_matched / self.n_total if self.n_total else float("nan")
 
+    @classmethod
+    def from_values(cls, family: str, values: dict[str, Value], settings: dict) -> RmseValue:
+        """The RMSE family ``family`` (``rmse``/``rmse_anonymous``) from its three registry values."""
+        matcher = settings["matcher"]
+        mean, rate, pen = values[family], values[f"{family}.match_rate"], values[f"{family}.penalised"]
+        return cls(
+            function=metrics.get(family).info["function"],
+            value=mean.value,
+            n_matched=mean.n,
+            n_total=rate.n,
+            ci95=mean.ci95,
+            match_rate_ci95=rate.ci95,
+            penalised=pen.value,
+            penalised_ci95=pen.ci95,
+            tolerances={k: matcher[k] for k in ("ltol", "stol", "angle_tol")},
+        )
+
     def to_json(self) -> dict:
+        mean, rate, pen = (metrics.get(name) for name in self._names())
         return {
             "value": _num(self.value),
             "leaderboard_value": _num(round(self.value, 4)) if math.isfinite(self.value) else None,
             "n_matched": self.n_matched,
             "n_total": self.n_total,
             "match_rate": _num(self.match_rate),
-            "denominator": "matched ids (mean); all test ids (match_rate)",
+            "denominator": f"{mean.denominator} (mean); {rate.denominator} (match_rate)",
             "ci95": _list(self.ci95),
             "match_rate_ci95": _list(self.match_rate_ci95),
             "penalised": {
                 "value": _num(self.penalised),
                 "n": self.n_total,
                 "fill": self.tolerances["stol"],
-                "denominator": "all test ids, unmatched counted as stol",
+                "denominator": pen.denominator,
                 "ci95": _list(self.penalised_ci95),
             },
             "function": self.function,
-            "units": "dimensionless (fraction of (V/N)^(1/3))",
+            "units": mean.unit,
             "tolerances": self.tolerances,
         }
+
+    def _names(self) -> tuple[str, str, str]:
+        family = "rmse" if self.function == "get_rms_dist" else "rmse_anonymous"
+        return family, f"{family}.match_rate", f"{family}.penalised"
 
 
 @dataclass
 class EvaluationResult:
-    """Full evaluation of one model on one structure benchmark."""
+    """Full evaluation of one model on one structure benchmark.
+
+    ``values`` holds every registry metric (:mod:`atomgenbench.evaluator.metrics`) by name;
+    :meth:`to_json` lays them out as ``metrics.json``.
+    """
 
     benchmark: str
     model: str
     n_total: int
     n_predicted: int
     n_parsed: int
-    rmse: RmseValue
-    rmse_anonymous: RmseValue
-    mae: dict[str, Value]
-    mae_raw: dict[str, Value]
-    kld: dict[str, Value]
-    kld_paired: dict[str, Value]
-    by_crystal_system: dict[str, dict]
+    values: dict[str, Value]
+    breakdowns: dict[str, dict]
     failures: dict[str, str]
     settings: dict
     records: list[PairRecord] = field(default_factory=list, repr=False)
 
+    @property
+    def rmse(self) -> RmseValue:
+        """The leaderboard RMSE with its match rate."""
+        return RmseValue.from_values("rmse", self.values, self.settings)
+
+    def family_json(self, family: str):
+        """The metrics.json entry of one registry family."""
+        members = metrics.family(family)
+        if members[0].layout == "rmse":
+            return RmseValue.from_values(family, self.values, self.settings).to_json()
+        if len(members) == 1 and members[0].key is None:
+            return self.values[family].to_json()
+        return {m.key: self.values[m.name].to_json() for m in members}
+
     def to_json(self) -> dict:
         """The ``metrics.json`` document."""
-        return {
+        out = {
             "schema_version": SCHEMA_VERSION,
             "kind": "structure",
             "benchmark": self.benchmark,
@@ -106,17 +142,11 @@ class EvaluationResult:
             "n_total": self.n_total,
             "n_predicted": self.n_predicted,
             "n_parsed": self.n_parsed,
-            "rmse": self.rmse.to_json(),
-            "rmse_anonymous": self.rmse_anonymous.to_json(),
-            "mae": {k: v.to_json() for k, v in self.mae.items()},
-            "mae_raw": {k: v.to_json() for k, v in self.mae_raw.items()},
-            "kld": {k: v.to_json() for k, v in self.kld.items()},
-            "kld_paired": {k: v.to_json() for k, v in self.kld_paired.items()},
-            "by_crystal_system": self.by_crystal_system,
-            "settings": self.settings,
-            "versions": versions(),
-            "failures": dict(sorted(self.failures.items())),
         }
+        out.update({family: self.family_json(family) for family in metrics.families()})
+        out.update(self.breakdowns)
+        out.update({"settings": self.settings, "versions": versions(), "failures": dict(sorted(self.failures.items()))})
+        return out
 
 
 def float_result_json(score, settings: dict | None = None) -> dict:
@@ -139,14 +169,8 @@ def float_result_json(score, settings: dict | None = None) -> dict:
 
 
 def versions() -> dict[str, str | None]:
-    """Versions of the toolkit and the libraries whose behaviour the numbers depend on."""
-    out = {}
-    for dist in ("atomgenbench", "pymatgen", "jarvis-tools", "numpy", "scipy", "spglib"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = None
-    return out
+    """Versions of the toolkit, python, the libraries the numbers depend on, and the leaderboard revision."""
+    return environment_versions()
 
 
 def _num(x) -> float | None:

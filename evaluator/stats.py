@@ -13,6 +13,8 @@ import numpy as np
 #: default histogram settings of the paper-style KLD
 KLD_BINS = 20
 KLD_EPSILON = 0.5
+#: a value within this fraction of a bin width of a histogram edge counts as lying on the edge
+KLD_EDGE_TOLERANCE = 1e-4
 
 
 def mae(pred: np.ndarray, target: np.ndarray) -> float:
@@ -36,19 +38,37 @@ def histogram_edges(target: np.ndarray, bins: int = KLD_BINS) -> np.ndarray:
     return np.concatenate(([-np.inf], inner, [np.inf]))
 
 
-def histogram_probs(values: np.ndarray, edges: np.ndarray, epsilon: float = KLD_EPSILON) -> np.ndarray:
+def histogram_probs(
+    values: np.ndarray, edges: np.ndarray, epsilon: float = KLD_EPSILON, tolerance: float = KLD_EDGE_TOLERANCE
+) -> np.ndarray:
     """Smoothed bin probabilities ``(count_k + ε) / (N + K ε)`` for fixed ``edges``.
 
     The lowest finite edge belongs to the first inner bin (not to the underflow bin).
     """
+    k = len(edges) - 1
+    counts = np.bincount(histogram_bins(values, edges, tolerance), minlength=k).astype(float)
+    return (counts + epsilon) / (counts.sum() + k * epsilon)
+
+
+def histogram_bins(values: np.ndarray, edges: np.ndarray, tolerance: float = KLD_EDGE_TOLERANCE) -> np.ndarray:
+    """Bin index of each value for ``edges`` (0 = underflow, ``len(edges) - 2`` = overflow).
+
+    Bins are ``[e_k, e_k+1)``; the highest finite edge belongs to the last inner bin. The
+    outer edges are widened by ``tolerance`` × (inner bin width): a value that far below the
+    lowest (above the highest) target still counts in the first (last) inner bin, so float
+    noise (a structure written with 8 decimals) cannot push a prediction of the extreme
+    target into the under- or overflow bin. The targets themselves never move (they lie in
+    [lowest, highest] by construction), nor does any inner edge.
+    """
     values = np.asarray(values, float)
     inner = edges[1:-1]
-    k = len(edges) - 1
+    if tolerance > 0 and len(inner) > 1:
+        slack = tolerance * (inner[-1] - inner[0]) / (len(inner) - 1)
+        values = np.where((values < inner[0]) & (values >= inner[0] - slack), inner[0], values)
+        values = np.where((values > inner[-1]) & (values <= inner[-1] + slack), inner[-1], values)
     idx = np.searchsorted(inner, values, side="right")  # 0 = underflow, len(inner) = overflow
     idx = np.where(values == inner[0], 1, idx)
-    idx = np.where(values == inner[-1], len(inner) - 1, idx)
-    counts = np.bincount(idx, minlength=k).astype(float)
-    return (counts + epsilon) / (counts.sum() + k * epsilon)
+    return np.where(values == inner[-1], len(inner) - 1, idx)
 
 
 def kl_divergence(p: np.ndarray, q: np.ndarray) -> float:
@@ -63,13 +83,16 @@ def kld_histogram(
     bins: int = KLD_BINS,
     epsilon: float = KLD_EPSILON,
     edges: np.ndarray | None = None,
+    tolerance: float = KLD_EDGE_TOLERANCE,
 ) -> float:
     """Paper KLD: KL(P_target ‖ Q_pred) between smoothed histograms on target-fixed bins."""
     target, pred = np.asarray(target, float), np.asarray(pred, float)
     if len(target) == 0 or len(pred) == 0:
         return float("nan")
     edges = histogram_edges(target, bins) if edges is None else edges
-    return kl_divergence(histogram_probs(target, edges, epsilon), histogram_probs(pred, edges, epsilon))
+    return kl_divergence(
+        histogram_probs(target, edges, epsilon, tolerance), histogram_probs(pred, edges, epsilon, tolerance)
+    )
 
 
 def kld_paired(pred: np.ndarray, target: np.ndarray) -> float:
@@ -114,10 +137,44 @@ def bootstrap_ci(
     """
     if n < 2 or n_boot <= 0:
         return None
-    rng = np.random.default_rng(seed)
-    reps = np.array([statistic(rng.integers(0, n, n)) for _ in range(n_boot)], float)
+    draws = bootstrap_draws(n, n_boot, seed)
+    return percentile_interval(np.array([statistic(i) for i in draws], float), level)
+
+
+def bootstrap_draws(n: int, n_boot: int, seed: int) -> np.ndarray:
+    """``(n_boot, n)`` row indices drawn with replacement: resample ``b`` is row ``b``.
+
+    One call of a seeded generator; the same numbers as ``n_boot`` successive draws of ``n``.
+    """
+    return np.random.default_rng(seed).integers(0, n, (n_boot, n))
+
+
+def percentile_interval(
+    replicates: np.ndarray, level: float = 0.95, quantiles: tuple[float, float] | None = None
+) -> list[float] | None:
+    """``[low, high]`` percentiles of the finite replicates (``None`` when there is none).
+
+    ``quantiles`` overrides the ``((1 - level) / 2, 1 - (1 - level) / 2)`` pair.
+    """
+    reps = np.asarray(replicates, float)
     reps = reps[np.isfinite(reps)]
     if len(reps) == 0:
         return None
     alpha = (1 - level) / 2
-    return [float(np.quantile(reps, alpha)), float(np.quantile(reps, 1 - alpha))]
+    low, high = quantiles or (alpha, 1 - alpha)
+    return [float(np.quantile(reps, low)), float(np.quantile(reps, high))]
+
+
+def masked_row_means(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean of ``values[b][mask[b]]`` for every row ``b`` of 2-D arrays (NaN for an empty row).
+
+    Rows with the same number of selected values are averaged together, so each result is
+    bit-identical to ``np.mean`` of that row's selected values (the 1-D formulas above).
+    """
+    counts = mask.sum(axis=-1)
+    out = np.full(values.shape[0], np.nan)
+    for k in np.unique(counts):
+        if k:
+            sel = counts == k
+            out[sel] = values[sel][mask[sel]].reshape(-1, k).mean(axis=-1)
+    return out

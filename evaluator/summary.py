@@ -11,9 +11,18 @@ rows labelled "published".
 from __future__ import annotations
 
 from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
+from atomgenbench.evaluator.metrics import SYMBOL, ci_of, get, lookup
 from atomgenbench.evaluator.published import PUBLISHED, PUBLISHED_SOURCE
 
-SYMBOL = {"a": "a", "b": "b", "c": "c", "alpha": "α", "beta": "β", "gamma": "γ"}
+#: columns of the table of the field's other standard measurements
+EXTRA_METRICS = (
+    "ccrmsd",
+    "validity.structural",
+    "validity.composition",
+    "validity.both",
+    "symmetry.spacegroup",
+    "symmetry.crystal_system",
+)
 
 
 def _f(x, digits: int = 4) -> str:
@@ -51,7 +60,7 @@ def structure_table(results: dict[str, dict], benchmark: str) -> list[str]:
 
 
 def mae_table(results: dict[str, dict], benchmark: str, key: str) -> list[str]:
-    head = " | ".join(f"{SYMBOL[p]} ({'Å' if p in 'abc' else '°'})" for p in LATTICE_PARAMS)
+    head = " | ".join(f"{SYMBOL[p]} ({get(f'{key}.{p}').unit})" for p in LATTICE_PARAMS)
     lines = [f"| model | {head} |", "|---|" + "---|" * len(LATTICE_PARAMS)]
     for label, m in results.items():
         lines.append(f"| {label} | " + " | ".join(_cell(m[key].get(p)) for p in LATTICE_PARAMS) + " |")
@@ -74,6 +83,43 @@ def kld_table(results: dict[str, dict]) -> list[str]:
             + " |"
         )
     return lines
+
+
+def metric_cell(m: dict, name: str, digits: int = 4) -> str:
+    """``value [low, high]`` of registry metric ``name`` in a metrics.json document."""
+    ci = ci_of(m, name)
+    return _f(lookup(m, name), digits) + ("" if ci is None else f" [{ci[0]:.{digits - 1}f}, {ci[1]:.{digits - 1}f}]")
+
+
+def extra_table(results: dict[str, dict]) -> list[str]:
+    """ccRMSD, validity and symmetry agreement per model, with the targets' validity as a reference row."""
+    names = [n for n in EXTRA_METRICS if any(lookup(m, n) is not None for m in results.values())]
+    if not names:
+        return []
+    head = " | ".join(f"{get(n).label}" + ("" if get(n).unit == "fraction" else f" ({get(n).unit})") for n in names)
+    lines = [f"| model | {head} |", "|---|" + "---|" * len(names)]
+    for label, m in results.items():
+        lines.append(f"| {label} | " + " | ".join(metric_cell(m, n) for n in names) + " |")
+    first = next(iter(results.values()))
+    ref = [_f(lookup(first, n.replace("validity.", "validity_target."))) if "validity." in n else "–" for n in names]
+    lines.append("| targets (reference) | " + " | ".join(ref) + " |")
+    return lines
+
+
+def _denominator_note(results: dict[str, dict]) -> list[str]:
+    """Which ids each MAE averages (issue 15 item 8): parsed pairs, or the packaged files' placeholders too."""
+    lines = [
+        "Both MAE tables average over parsed pairs (`n_parsed`); a packaged lattice file instead gives every "
+        "failed row the placeholder cell (1 Å, 90°)."
+    ]
+    short = {label: m for label, m in results.items() if m["n_parsed"] < m["n_total"] and "mae_raw_packaged" in m}
+    for label, m in short.items():
+        cells = ", ".join(f"{SYMBOL[p]} {_f(lookup(m, f'mae_raw_packaged.{p}'))}" for p in LATTICE_PARAMS)
+        lines.append(
+            f"{label}: {m['n_parsed']}/{m['n_total']} parsed, so its packaged files score (all ids, "
+            f"{m['n_total'] - m['n_parsed']} placeholders): {cells}."
+        )
+    return [" ".join(lines), ""]
 
 
 def benchmark_section(
@@ -100,11 +146,24 @@ def benchmark_section(
         "",
         *mae_table(results, benchmark, "mae_raw"),
         "",
+        *_denominator_note(results),
         "### KL divergence of lattice-parameter distributions (nats)",
         "",
         *kld_table(results),
         "",
     ]
+    extra = extra_table(results)
+    if extra:
+        lines += [
+            "### ccRMSD, validity and symmetry agreement",
+            "",
+            *extra,
+            "",
+            "ccRMSD: sqrt(mean d²) of the L∞ distance d between AMD (k = 100) vectors of the Niggli-reduced "
+            "prediction and target, over parsed pairs (Å). Validity and agreement rates are over all test ids "
+            "(a missing prediction is invalid and disagrees); symprec 0.1.",
+            "",
+        ]
     if sources:
         lines += ["Evaluated files:", ""] + [f"- {label}: `{path}`" for label, path in sources.items()] + [""]
     lines += [f"![{fig}]({fig})" for fig in figures] + [""]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 import zipfile
 
 import numpy as np
@@ -136,11 +137,32 @@ def test_atom_cap(targets):
     assert "exceeds the cap of 1" in m["failures"][k] and m["n_parsed"] == 0
 
 
-def test_per_pair_time_limit_counts_as_unmatched(targets):
+class _SlowMatcher:
+    """A StructureMatcher stand-in whose calls outlast the time limit (inherited by the forked workers)."""
+
+    def get_rms_dist(self, *args):
+        time.sleep(3)
+
+    def get_rms_anonymous(self, *args):
+        time.sleep(3)
+
+
+def test_per_pair_time_limit_counts_as_unmatched(targets, monkeypatch):
+    from atomgenbench.evaluator import matching
+
+    k = next(iter(targets))
+    monkeypatch.setattr(matching, "_matcher", lambda settings: _SlowMatcher())
+    m = evaluate(Predictions(BENCH, "x", {k: targets[k]}), BENCH, workers=1, n_boot=0, time_limit_s=0.5).to_json()
+    assert "get_rms_dist exceeded the 0.5 s time limit" in m["failures"][k]
+    assert m["rmse"]["n_matched"] == 0 and m["n_parsed"] == 1
+    assert m["validity"]["structural"]["value"] > 0  # the other per-row metrics still ran
+
+
+def test_time_limit_also_bounds_the_lattice_reduction(targets):
     k = next(iter(targets))
     m = evaluate(Predictions(BENCH, "x", {k: targets[k]}), BENCH, workers=1, n_boot=0, time_limit_s=1e-6).to_json()
     assert "time limit" in m["failures"][k]
-    assert m["rmse"]["n_matched"] == 0 and m["n_parsed"] == 1
+    assert m["rmse"]["n_matched"] == 0 and m["n_parsed"] == 0
 
 
 def test_malformed_files_raise_input_error(tmp_path, targets):

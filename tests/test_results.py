@@ -68,3 +68,28 @@ def test_results_md_equals_leaderboard_scores(folder):
         )
         a_cell = _row(raw, label)[1]
         assert float(a_cell.split()[0]) == pytest.approx(score_leaderboard_file(folder / a_file).value, abs=5e-5)
+
+
+@pytest.mark.parametrize("folder", SUBMISSIONS, ids=lambda p: p.name)
+def test_results_md_histogram_kld_is_the_registry_kld(folder):
+    """The histogram KLD rows of docs/results.md equal the registry's KLD of the packaged structure files."""
+    from atomgenbench.benchmarks.atomgen.dataset import load_splits
+    from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
+    from atomgenbench.evaluator.inputs import load_predictions
+    from atomgenbench.evaluator.matching import MatchSettings, score_pairs
+    from atomgenbench.evaluator.metrics import REGISTRY, Rows
+    from atomgenbench.evaluator.stats import KLD_BINS, KLD_EDGE_TOLERANCE, KLD_EPSILON
+
+    niggli_only = MatchSettings(rms=False, anonymous=False, symmetry=False, validity=False, ccrmsd=False)
+    settings = {"matcher": {"stol": 0.5}, "kld_bins": KLD_BINS, "kld_epsilon": KLD_EPSILON}
+    settings["kld_edge_tolerance"] = KLD_EDGE_TOLERANCE
+    text = RESULTS.read_text(encoding="utf-8")
+    label = _label(folder)
+    for bench, name in STRUCTURE_FILES.items():
+        preds = load_predictions(folder / name, bench)
+        tasks = [(k, preds.structures.get(k, ""), str(t), niggli_only) for k, t in load_splits(bench)["test"].items()]
+        rows = Rows(score_pairs(tasks, workers=2, progress=False), settings)
+        line = next(x for x in _section(text, bench).splitlines() if x.startswith(f"| {label} | histogram KLD |"))
+        published = [float(c.split()[0]) for c in line.strip().strip("|").split("|")[2:]]
+        ours = [round(REGISTRY[f"kld.{p}"].value(rows), 4) for p in LATTICE_PARAMS]
+        assert ours == pytest.approx(published, abs=5e-5), (bench, label)

@@ -46,6 +46,12 @@ log = logging.getLogger("atomgenbench")
     show_default=True,
     help="Predictions with more atoms are recorded as failures.",
 )
+@click.option(
+    "--published",
+    is_flag=True,
+    help="Show the leaderboard's published AtomGPT/CDVAE/FlowMM rows of the benchmark beside the comparison "
+    "(labelled with the environment they were computed in).",
+)
 @in_test_order_option
 def compare(
     preds: tuple[Path, ...],
@@ -57,6 +63,7 @@ def compare(
     n_bootstrap: int,
     max_atoms: int,
     in_test_order: bool,
+    published: bool,
 ) -> None:
     """Evaluate each PRED on the same benchmark and compare them.
 
@@ -102,16 +109,20 @@ def compare(
             predictions, name, workers=workers, seed=seed, n_boot=n_bootstrap, max_atoms=max_atoms, progress=True
         )
     comp = run_compare(results, n_boot=n_bootstrap, seed=seed)
+    from atomgenbench.evaluator.published import published_lines, published_rows
+
+    extra = {"published": published_rows(name)} if published else {}
+    text = markdown(comp) + ("\n" + "\n".join(published_lines(name)) + "\n" if published else "")
     try:
         out.mkdir(parents=True, exist_ok=True)
         for label, res in results.items():
             write_outputs(res.to_json(), out / label, res.records, figures=True)
-        atomic_write_text(out / "comparison.json", json.dumps(comp.to_json(), indent=2) + "\n")
-        atomic_write_text(out / "comparison.md", markdown(comp))
+        atomic_write_text(out / "comparison.json", json.dumps({**comp.to_json(), **extra}, indent=2) + "\n")
+        atomic_write_text(out / "comparison.md", text)
         plot_bars({label: res.to_json() for label, res in results.items()}, out)
     except OSError as exc:
         raise click.ClickException(f"{out}: cannot write outputs ({exc.strerror or exc})") from None
-    click.echo(markdown(comp))
+    click.echo(text)
 
 
 def _label(path: Path) -> str:

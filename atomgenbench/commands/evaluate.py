@@ -50,8 +50,14 @@ def run_evaluation(
     in_test_order: bool = False,
     engine: str = "process",
     scheduler: str | None = None,
+    leaderboard_env: bool = False,
 ):
-    """Evaluate one input; return (metrics dict, per-row records or None)."""
+    """Evaluate one input; return (metrics dict, per-row records or None).
+
+    Structure benchmarks get a ``leaderboard_env`` section (which pymatgen decided the
+    RMSE, borderline rows; with ``leaderboard_env`` also the leaderboard environment's
+    value and the ids that differ: :func:`atomgenbench.evaluator.leaderboard.environment_section`).
+    """
     from atomgenbench.benchmarks.atomgen.registry import get_spec
     from atomgenbench.evaluator.inputs import load_float_predictions, load_predictions
     from atomgenbench.evaluator.leaderboard import score_float_file
@@ -62,6 +68,8 @@ def run_evaluation(
     if spec.kind == "float":
         values, failures = load_float_predictions(pred)
         check_ids([*values, *failures], benchmark, pred)
+        if leaderboard_env:
+            log.info("%s: a lattice-parameter MAE does not depend on pymatgen; --leaderboard-env changes nothing", pred)
         return float_result_json(score_float_file(pred, benchmark)), None
     predictions = load_predictions(pred, benchmark, in_test_order=in_test_order)
     check_ids(predictions.structures, benchmark, pred)
@@ -77,7 +85,13 @@ def run_evaluation(
         engine=engine,
         scheduler=scheduler,
     )
-    return result.to_json(), result.records
+    from atomgenbench.evaluator.leaderboard import environment_section
+
+    metrics = result.to_json()
+    metrics["leaderboard_env"] = environment_section(
+        predictions.structures, benchmark, result.records, pinned=leaderboard_env, workers=workers, progress=progress
+    )
+    return metrics, result.records
 
 
 @click.command("evaluate")
@@ -120,6 +134,13 @@ def run_evaluation(
     help="Seconds allowed per StructureMatcher call; a pair over it counts as unmatched.",
 )
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
+@click.option(
+    "--leaderboard-env",
+    is_flag=True,
+    help="Also score the structures in the leaderboard's own environment (pymatgen 2024.3.1 and its other pins, "
+    "built once into the user cache; docs/leaderboard-env.md): the RMSE the leaderboard will show, beside this "
+    "environment's, with every id that differs. Lattice-parameter files do not depend on it.",
+)
 @in_test_order_option
 def evaluate(
     pred: Path,
@@ -134,6 +155,7 @@ def evaluate(
     n_bootstrap: int,
     time_limit: float,
     no_figures: bool,
+    leaderboard_env: bool,
     in_test_order: bool,
 ) -> None:
     """Score PRED against a benchmark's test set.
@@ -164,6 +186,7 @@ def evaluate(
         in_test_order=in_test_order,
         engine=engine,
         scheduler=scheduler,
+        leaderboard_env=leaderboard_env,
     )
     if out is not None:
         try:
@@ -194,6 +217,15 @@ def _summary(m: dict, out: Path | None) -> None:
         )
         for label, key in (("Niggli MAE", "mae"), ("KLD (nats)", "kld")):
             click.echo(f"{label}: " + ", ".join(f"{k} {_num(v['value'], v['n'], 'parsed')}" for k, v in m[key].items()))
+        if "ccrmsd" in m:
+            from atomgenbench.evaluator.metrics import summary_line
+
+            click.echo(summary_line(m))
+        if m.get("leaderboard_env"):
+            from atomgenbench.evaluator.env_report import environment_lines
+
+            for line in environment_lines(m["leaderboard_env"], indent=""):
+                click.echo(line)
     if m.get("failures"):
         click.echo(f"{len(m['failures'])} failed rows (see metrics.json)")
     if out is not None:
