@@ -10,8 +10,15 @@ from importlib import metadata
 
 __version__ = "0.1.0"
 
-#: packages whose version can move a score (recorded in every output)
-SCORING_PACKAGES = ("pymatgen", "numpy", "scipy", "spglib", "jarvis-tools")
+#: packages whose version can move a score (recorded in every output); since 2026 pymatgen's
+#: StructureMatcher lives in the ``pymatgen-core`` distribution
+SCORING_PACKAGES = ("pymatgen", "pymatgen-core", "numpy", "scipy", "spglib", "jarvis-tools")
+
+#: the JARVIS-Leaderboard revision whose rules, data and pins atomgenbench follows
+#: (equal to ``atomgenbench.benchmarks.atomgen.registry.UPSTREAM_COMMIT``; a test checks it)
+LEADERBOARD_REPO = "atomgptlab/jarvis_leaderboard"
+LEADERBOARD_COMMIT = "7fbfa84ad19c95873112fc572ef877d7e349a3f3"
+LEADERBOARD_REVISION = f"{LEADERBOARD_REPO}@{LEADERBOARD_COMMIT}"
 
 
 def package_version(name: str) -> str | None:
@@ -23,7 +30,17 @@ def package_version(name: str) -> str | None:
 
 
 def environment_versions() -> dict[str, str | None]:
-    """atomgenbench, python and the scoring packages, as recorded in outputs."""
+    """atomgenbench, python, the scoring packages and the leaderboard revision, as recorded in outputs."""
     out: dict[str, str | None] = {"atomgenbench": __version__, "python": platform.python_version()}
     out.update({name: package_version(name) for name in SCORING_PACKAGES})
+    out["leaderboard_revision"] = LEADERBOARD_REVISION
     return out
+
+
+def scorer_label(versions: dict[str, str | None] | None = None) -> str:
+    """``pymatgen 2026.10.24 (pymatgen-core 2026.10.16)``: what decides the structure matches here."""
+    v = versions or environment_versions()
+    label = f"pymatgen {v.get('pymatgen') or 'not installed'}"
+    if v.get("pymatgen-core"):
+        label += f" (pymatgen-core {v['pymatgen-core']})"
+    return label

@@ -5,9 +5,14 @@ and ``*.csv.zip`` files) and leaderboard-shaped trees (a folder holding
 ``contributions/``). It checks every rule the leaderboard enforces, and the ones
 it should (exact id sets, parseable structures, metadata types), and returns a
 :class:`ValidationReport` of errors (block a submission) and warnings (what the
-leaderboard tolerates). Valid folders can also be scored exactly as the
-leaderboard will show them. Nothing a user can put in a folder makes it crash:
-every unexpected exception while checking a file becomes an error naming it.
+leaderboard tolerates). Every file that passes its own checks is scored as the
+leaderboard computes it (a folder-level error such as a missing run.sh does not
+change a file's number; the verdict stays invalid). The RMSE of structure files
+comes from the installed pymatgen unless ``leaderboard_env`` asks for the pinned
+leaderboard environment; either way each rmse score carries a ``leaderboard_env``
+block (which environment, borderline rows, and with the pinned environment the rows
+that differ). Nothing a user can put in a folder makes it crash: every unexpected
+exception while checking a file becomes an error naming it.
 """
 
 from __future__ import annotations
@@ -16,7 +21,12 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from atomgenbench.benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE, get_spec, lattice_specs
+from atomgenbench.benchmarks.atomgen.registry import (
+    ATOMGENBENCH_STRUCTURE,
+    get_spec,
+    lattice_specs,
+    spec_for_leaderboard_file,
+)
 from atomgenbench.errors import DataError
 from atomgenbench.evaluator.contribution import (
     MAX_TEXT_BYTES,
@@ -33,6 +43,7 @@ from atomgenbench.evaluator.validate_files import (
     check_lattice_consistency,
     check_leaderboard_file,
 )
+from atomgenbench.versions import environment_versions
 
 #: optional extras the leaderboard carries in contribution folders (never checked upstream)
 EXTRA_NAMES = frozenset(
@@ -57,6 +68,7 @@ class ValidationReport:
     folders: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     scores: dict[str, dict] = field(default_factory=dict)
+    published: dict[str, list[dict]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Finding]:
@@ -77,6 +89,8 @@ class ValidationReport:
             "errors": [f.as_dict() for f in self.errors],
             "warnings": [f.as_dict() for f in self.warnings],
             "scores": self.scores,
+            "published": self.published,
+            "versions": environment_versions(),
         }
 
 
@@ -194,7 +208,7 @@ def _check_completeness(folder: Path, checks: dict[str, FileCheck]) -> list[Find
 
 
 def validate_folder(folder: Path, *, max_atoms: int = MAX_ATOMS) -> tuple[list[Finding], list[Path]]:
-    """Check one contribution folder; return (findings, its csv.zip files)."""
+    """Check one contribution folder; return (findings, its csv.zip files that passed their own checks)."""
     csvs, findings = _check_entries(folder)
     if not csvs:
         findings.append(Finding(str(folder), None, f"no {SUFFIX} files: a contribution needs at least one"))
@@ -212,35 +226,87 @@ def validate_folder(folder: Path, *, max_atoms: int = MAX_ATOMS) -> tuple[list[F
     findings += _check_metadata_file(folder, [p.name for p in csvs])
     findings += _check_run_sh(folder)
     findings += _check_completeness(folder, checks)
-    return findings, csvs
+    return findings, [p for p in csvs if checks[p.name].ok]
 
 
-def score_folder(csvs: list[Path], *, workers: int = 1, progress: bool = False) -> dict[str, dict]:
-    """Leaderboard scores of a valid folder's files, via the evaluator."""
+def score_folder(
+    csvs: list[Path], *, workers: int = 1, progress: bool = False, leaderboard_env: bool = False
+) -> tuple[dict[str, dict], list[Finding]]:
+    """Leaderboard scores of files that passed their checks, and findings from the pinned scorer.
+
+    An rmse score's ``value`` is the leaderboard environment's with ``leaderboard_env``,
+    else the installed pymatgen's (``value_from`` says which); ``leaderboard_env`` holds
+    both environments' numbers, the differing ids and the borderline rows.
+    """
     from atomgenbench.evaluator.leaderboard import score_leaderboard_file
 
-    scores = {}
+    scores, findings = {}, []
     for path in csvs:
-        s = score_leaderboard_file(path, workers=workers, progress=progress)
+        s = score_leaderboard_file(
+            path, workers=workers, progress=progress, environment="leaderboard" if leaderboard_env else "current"
+        )
         value = None if s.value is None or (isinstance(s.value, float) and math.isnan(s.value)) else s.value
         # n_matched: structure pairs matched (rmse) or rows joined to the benchmark (mae)
         n_matched = s.n_matched if s.n_matched is not None else s.n_scored
-        scores[str(path)] = {"metric": s.metric, "value": value, "n_matched": n_matched, "n_total": s.n_total}
-    return scores
+        entry = {"metric": s.metric, "value": value, "n_matched": n_matched, "n_total": s.n_total}
+        if s.environment is not None:
+            pinned = s.environment["leaderboard"]
+            source = pinned if pinned is not None else s.environment["current"]
+            entry.update(
+                value=source["value"],
+                n_matched=source["n_matched"],
+                match_rate=source["match_rate"],
+                value_from="leaderboard environment" if pinned is not None else "current environment",
+                leaderboard_env=s.environment,
+            )
+            for key, message in (pinned or {}).get("errors", {}).items():
+                findings.append(
+                    Finding(
+                        str(path),
+                        None,
+                        f"id {key}: the leaderboard's scorer (pymatgen {pinned['environment'].get('pymatgen')}) "
+                        f"raises {message}; the leaderboard build would crash on this file",
+                    )
+                )
+        scores[str(path)] = entry
+    return scores, findings
 
 
 def validate_paths(
-    paths: list[Path], *, scores: bool = True, workers: int = 1, max_atoms: int = MAX_ATOMS, progress: bool = False
+    paths: list[Path],
+    *,
+    scores: bool = True,
+    workers: int = 1,
+    max_atoms: int = MAX_ATOMS,
+    progress: bool = False,
+    leaderboard_env: bool = False,
+    published: bool = False,
 ) -> ValidationReport:
-    """Validate contribution folders and trees; score the folders that have no errors."""
+    """Validate contribution folders and trees; score every file that passed its own checks.
+
+    ``leaderboard_env`` scores the rmse files in the pinned leaderboard environment
+    (built on first use); ``published`` adds the leaderboard's published rows of the
+    AtomBench authors' runs for every structure benchmark scored.
+    """
+    from atomgenbench.evaluator.published import published_rows
+
     report = ValidationReport()
     for path in paths:
         folders, findings = collect_folders(Path(path))
         report.findings += findings
         for folder in folders:
             report.folders.append(str(folder))
-            folder_findings, csvs = validate_folder(folder, max_atoms=max_atoms)
+            folder_findings, scorable = validate_folder(folder, max_atoms=max_atoms)
             report.findings += folder_findings
-            if scores and not any(f.severity == "error" for f in folder_findings):
-                report.scores.update(score_folder(csvs, workers=workers, progress=progress))
+            if scores and scorable:
+                folder_scores, score_findings = score_folder(
+                    scorable, workers=workers, progress=progress, leaderboard_env=leaderboard_env
+                )
+                report.scores.update(folder_scores)
+                report.findings += score_findings
+    if published:
+        for path in report.scores:
+            spec = spec_for_leaderboard_file(Path(path).name)
+            if spec is not None and spec.kind == "structure":
+                report.published.setdefault(spec.name, published_rows(spec.name))
     return report

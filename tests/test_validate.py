@@ -318,3 +318,37 @@ def test_in_process_never_raises_on_hostile_zip(folder):
     result = invoke("--no-scores", str(folder))
     assert result.exit_code == 1
     assert RMSE in result.output
+
+
+def test_leaderboard_env_needs_scores(folder):
+    result = invoke("--no-scores", "--leaderboard-env", str(folder))
+    assert result.exit_code == 2 and "--leaderboard-env" in result.output
+
+
+def test_json_records_versions_and_the_leaderboard_revision(folder):
+    data = json.loads(invoke("--no-scores", "--json", str(folder)).output)
+    versions = data["versions"]
+    assert {"atomgenbench", "python", "pymatgen", "numpy", "scipy", "spglib", "jarvis-tools"} <= set(versions)
+    assert versions["leaderboard_revision"] == "atomgptlab/jarvis_leaderboard@7fbfa84ad19c95873112fc572ef877d7e349a3f3"
+    assert data["published"] == {}
+
+
+def test_files_without_errors_are_scored_in_an_invalid_folder(folder):
+    """A folder-level error (no run.sh) does not change a file's number: it is scored, the verdict stays invalid."""
+    (folder / "run.sh").unlink()
+    rewrite_csv(folder / MAE_A, lambda t: replace_row(t, 5, "abc"))  # this file has an error: not scored
+    result = invoke("--json", "--workers", "2", str(folder))
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    scores = {Path(k).name: v for k, v in data["scores"].items()}
+    assert MAE_A not in scores and len(scores) == 6
+    rmse = scores[RMSE]
+    assert (rmse["value"], rmse["n_matched"], rmse["value_from"]) == (0.3734, 44, "current environment")
+    env = rmse["leaderboard_env"]
+    assert env["leaderboard"] is None and "--leaderboard-env" in env["note"] and "pymatgen" in env["note"]
+    rows = env["borderline"]["rows"]
+    assert rows and all(set(r) == {"id", "matched", "rms", "rms_moved_tolerances", "why"} for r in rows)
+    assert all((r["rms"] is None) != (r["rms_moved_tolerances"] is None) for r in rows)  # decision flips
+    text = invoke("--workers", "2", str(folder)).output
+    assert "Scores of the files without errors:" in text and "borderline row(s)" in text
+    assert "pass --leaderboard-env" in text.lower()

@@ -80,7 +80,13 @@ def _require_local(rows: dict[str, list[dict]]) -> None:
 @data.command("fetch")
 @click.argument("names", nargs=-1)
 @click.option("--all", "fetch_all", is_flag=True, help="Every benchmark and conditioning file.")
-def fetch(names: tuple[str, ...], fetch_all: bool) -> None:
+@click.option(
+    "--contributions",
+    is_flag=True,
+    help="The three official contribution folders (atomgpt/cdvae/flowmm_invatoms: 14 csv.zip files and "
+    "metadata.json each) of the pinned leaderboard revision, to validate and compare against.",
+)
+def fetch(names: tuple[str, ...], fetch_all: bool, contributions: bool) -> None:
     """Fetch benchmark files (NAME: a benchmark or conditioning file of `data list`) and verify them.
 
     Every file's sha256 is checked (a converted conditioning file by its content).
@@ -88,11 +94,13 @@ def fetch(names: tuple[str, ...], fetch_all: bool) -> None:
     """
     from tqdm import tqdm
 
+    from atomgenbench.benchmarks.atomgen.contributions import CONTRIBUTION_SHA256, contribution_files
     from atomgenbench.output import bar
 
-    if fetch_all == bool(names):
-        raise click.UsageError("give one or more benchmark names, or --all")
+    if (fetch_all and names) or not (fetch_all or names or contributions):
+        raise click.UsageError("give one or more benchmark names, or --all (and/or --contributions)")
     files = sources.all_files() if fetch_all else [_datafile(n) for n in names]
+    files += contribution_files() if contributions else []
     failures: list[str] = []
     missing = False
     for datafile in bar(files, desc="verifying", unit="file", leave=False):
@@ -113,6 +121,9 @@ def fetch(names: tuple[str, ...], fetch_all: bool) -> None:
             )
         raise DataError(message)
     click.echo(f"all {len(files)} file(s) verified")
+    if contributions:
+        for name in CONTRIBUTION_SHA256:
+            click.echo(f"contribution {name}: {sources.fetch(contribution_files(name)[0]).parent}")
 
 
 def _datafile(name: str) -> sources.DataFile:

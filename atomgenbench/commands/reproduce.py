@@ -63,6 +63,13 @@ def _names(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
 )
 @click.option("--accelerator", default="cpu", show_default=True, help="Lightning accelerator for the models.")
 @click.option("--devices", default="1", show_default=True, help="Lightning devices for the models.")
+@click.option(
+    "--leaderboard-env",
+    is_flag=True,
+    help="After the stages, score every packaged structure file in the leaderboard's own environment "
+    "(pymatgen 2024.3.1 and its other pins, built once into the user cache): OUT/leaderboard_env.json and a "
+    "'What the leaderboard will show' table in report.md, beside this environment's RMSE.",
+)
 def reproduce(
     preset,
     models,
@@ -77,6 +84,7 @@ def reproduce(
     project_url,
     accelerator,
     devices,
+    leaderboard_env,
 ) -> None:
     """Fit every selected model and baseline on both AtomGenBench datasets, evaluate,
     compare, package and validate — one command, one progress bar (on a terminal).
@@ -120,4 +128,35 @@ def reproduce(
     for folder in result.submissions:
         click.echo(f"contribution: {folder}")
     click.echo("validation: " + ("all folders valid" if result.valid else "FAILED"))
+    _leaderboard_env_step(cfg, result, pinned=leaderboard_env)
     click.echo(f"total stage time: {sum(result.timings.values()):.0f} s")
+
+
+def _leaderboard_env_step(cfg, result, *, pinned: bool) -> None:
+    """The leaderboard-environment table of the packaged structure files (report.md, leaderboard_env.json)."""
+    from atomgenbench.evaluator.leaderboard import environment_note
+
+    if not pinned:
+        click.echo(f"note: {environment_note()}")
+        return
+    import json
+
+    from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
+    from atomgenbench.benchmarks.atomgen.registry import get_spec
+    from atomgenbench.evaluator.env_report import files_report
+
+    files = {
+        folder.name: {b: folder / get_spec(b).leaderboard_file for b in cfg.benchmarks} for folder in result.submissions
+    }
+    sections, lines = files_report(files, pinned=True, workers=cfg.workers)
+    atomic_write_text(cfg.out / "leaderboard_env.json", json.dumps(sections, indent=2) + "\n")
+    report = result.report.read_text(encoding="utf-8") if result.report.is_file() else ""
+    report = report.split("\n## What the leaderboard will show\n", 1)[0].rstrip("\n")  # a rerun replaces it
+    atomic_write_text(result.report, report + "\n\n" + "\n".join(lines))
+    for label, by_bench in sections.items():
+        for bench, sec in by_bench.items():
+            lb, cur = sec["leaderboard"], sec["current"]
+            click.echo(
+                f"{label} {bench}: leaderboard will show {lb['value']} ({lb['n_matched']} matched); "
+                f"current environment {cur['value']} ({cur['n_matched']})"
+            )

@@ -242,6 +242,8 @@ def download(datafile: DataFile, *, progress: bool = True) -> Path:
 
 def fetch_name(datafile: DataFile) -> str:
     """The NAME that ``atomgenbench data fetch NAME`` takes for ``datafile``."""
+    if datafile.path.startswith("jarvis_leaderboard/contributions/"):  # benchmarks/atomgen/contributions.py
+        return "--contributions"
     for key, aux in AUX_FILES.items():
         if aux.path == datafile.path:
             return key
