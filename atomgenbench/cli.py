@@ -34,6 +34,8 @@ COMMANDS: dict[str, str] = {
     "package": "atomgenbench.commands.package:package",
     "validate": "atomgenbench.commands.validate:validate",
     "reproduce": "atomgenbench.commands.reproduce:reproduce",
+    "metadata": "atomgenbench.commands.metadata:metadata",
+    "submit": "atomgenbench.commands.submit:submit",
 }
 
 #: one-line help shown by ``atomgenbench --help`` without importing the module
@@ -46,6 +48,8 @@ SHORT_HELP: dict[str, str] = {
     "package": "Write a JARVIS-Leaderboard contribution folder from predictions.",
     "validate": "Check contribution folders strictly, and show the scores they will get.",
     "reproduce": "One command from data to evaluated models and a validated contribution.",
+    "metadata": "Write the metadata YAML that package reads (metadata init), or print its schema.",
+    "submit": "Put a validated folder on a branch of your leaderboard fork and open the pull request.",
 }
 
 

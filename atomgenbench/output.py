@@ -149,6 +149,7 @@ def quiet_dependencies(verbose: bool = False) -> None:
         r".*`isinstance\(treespec, LeafSpec\)` is deprecated.*",
         r".*No Pauling electronegativity for .*",  # pymatgen: our He placeholder, noble gases
         r".*Issues encountered while parsing CIF.*",
+        r".*does not have a deterministic implementation, but you set.*warn_only=True.*",  # deterministic="warn"
     ):
         warnings.filterwarnings("ignore", message=message)
     for module in ("pymatgen", "spglib", "jarvis"):

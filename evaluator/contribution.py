@@ -7,7 +7,9 @@ Shared by the packager (:mod:`atomgenbench.evaluator.package`) and the validator
   ``<Category>-<Subcategory>-<property>-<dataset>-<split>-<metric>.csv.zip``;
 * :func:`read_csv_zip` — a strict, defensive reader (size caps against zip bombs,
   one member named after the zip, no path parts, UTF-8, LF endings, exact header);
-* :func:`load_metadata` / :func:`check_metadata` — ``metadata.json`` and its schema;
+* :func:`load_metadata` — ``metadata.json`` (its schema checks, :func:`check_metadata`, live in
+  :mod:`atomgenbench.evaluator.metadata` and are re-exported here);
+* :func:`model_label` — the one rule for naming a model after its predictions' path;
 * :func:`write_csv_zip` — the one way atomgenbench writes a leaderboard file.
 
 Every problem is reported as a :class:`ContributionError` whose message names the
@@ -16,11 +18,9 @@ problem; callers add the file name.
 
 from __future__ import annotations
 
-import datetime as _dt
 import io
 import json
 import os
-import re
 import tempfile
 import zipfile
 from collections.abc import Iterable
@@ -29,6 +29,11 @@ from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.predictions import default_file_mode, parse_csv
 from atomgenbench.errors import ValidationError
+from atomgenbench.evaluator.metadata import (  # noqa: F401  (re-exported: validate and package import them here)
+    REQUIRED_STR_FIELDS,
+    check_date,
+    check_metadata,
+)
 
 #: categories and subcategories the leaderboard knows (docs/<Cat>/<Sub>/ folders)
 CATEGORIES = frozenset({"AI", "ES", "FF", "QC", "EXP"})
@@ -57,20 +62,6 @@ HEADER = "id,target,prediction"
 MAX_ZIP_BYTES = 32 * 1024 * 1024  # a csv.zip on disk
 MAX_CSV_BYTES = 64 * 1024 * 1024  # its uncompressed member
 MAX_TEXT_BYTES = 1024 * 1024  # metadata.json, run.sh, README.md
-
-#: fields the leaderboard code reads from metadata.json (date_submitted is read by the page builder)
-REQUIRED_STR_FIELDS = (
-    "model_name",
-    "team_name",
-    "author_email",
-    "project_url",
-    "software_used",
-    "hardware_used",
-    "date_submitted",
-)
-OPTIONAL_STR_FIELDS = ("database_version", "language", "os")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-DATE_RE = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
 
 
 class ContributionError(ValidationError):
@@ -258,77 +249,15 @@ def load_metadata(path: str | os.PathLike) -> dict:
     return data
 
 
-def check_date(value: str) -> str | None:
-    """``None`` for a valid MM-DD-YYYY date, else the problem."""
-    m = DATE_RE.match(value)
-    if not m:
-        return f"date_submitted {value!r} is not MM-DD-YYYY"
-    month, day, year = (int(g) for g in m.groups())
-    try:
-        _dt.date(year, month, day)
-    except ValueError as exc:
-        return f"date_submitted {value!r} is not a valid MM-DD-YYYY date ({exc})"
-    return None
+def model_label(path: str | os.PathLike) -> str:
+    """A model label from a predictions path: the contribution folder of a leaderboard file, else the name.
 
-
-def check_metadata(meta: dict, csv_files: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Check metadata against the schema; return (errors, warnings) as messages.
-
-    Errors: a field the leaderboard reads is missing or has the wrong type, an
-    email without a proper ``user@host.tld`` shape, a date that is not MM-DD-YYYY.
-    Warnings: what the leaderboard tolerates (non-padded dates, ``time_taken_seconds``
-    keyed by files that are not in this folder, missing optional fields).
+    ``.../cdvae_invatoms/AI-...csv.zip`` and ``.../runs/cdvae/predictions.csv`` give the folder's
+    name; any other file its stem; a folder its name.
     """
-    errors: list[str] = []
-    warnings: list[str] = []
-    for key in REQUIRED_STR_FIELDS:
-        if key not in meta:
-            errors.append(f"required field {key!r} is missing")
-        elif not isinstance(meta[key], str) or not meta[key].strip():
-            errors.append(f"field {key!r} must be a non-empty string, got {meta[key]!r}")
-    for key in OPTIONAL_STR_FIELDS:
-        if key not in meta:
-            warnings.append(f"optional field {key!r} is missing")
-        elif not isinstance(meta[key], str):
-            errors.append(f"field {key!r} must be a string, got {meta[key]!r}")
-    email = meta.get("author_email")
-    if isinstance(email, str) and email.strip() and not EMAIL_RE.match(email):
-        errors.append(f"author_email {email!r} is not an email address")
-    date = meta.get("date_submitted")
-    if isinstance(date, str) and date.strip():
-        problem = check_date(date)
-        if problem:
-            errors.append(problem)
-        elif not re.match(r"^\d{2}-\d{2}-\d{4}$", date):
-            warnings.append(f"date_submitted {date!r} is not zero-padded (MM-DD-YYYY)")
-    if "git_url" not in meta:
-        errors.append("required field 'git_url' is missing")
-    elif not isinstance(meta["git_url"], list) or not all(isinstance(u, str) for u in meta["git_url"]):
-        errors.append(f"git_url must be a list of URL strings, got {meta['git_url']!r}")
-    errors_t, warnings_t = _check_time_taken(meta, set(csv_files))
-    return errors + errors_t, warnings + warnings_t
-
-
-def _check_time_taken(meta: dict, csv_files: set[str]) -> tuple[list[str], list[str]]:
-    if "time_taken_seconds" not in meta:
-        return ["required field 'time_taken_seconds' is missing"], []
-    value = meta["time_taken_seconds"]
-    if not isinstance(value, dict):
-        return [f"time_taken_seconds must be an object keyed by csv.zip file name, got {value!r}"], []
-    warnings = []
-    bad = [k for k, v in value.items() if not (v == "" or isinstance(v, (int, float, str)))]
-    if bad:
-        warnings.append(f'time_taken_seconds values must be seconds or ""; check {bad[:3]}')
-    stray = sorted(set(value) - csv_files)
-    missing = sorted(csv_files - set(value))
-    if stray:
-        warnings.append(
-            f"time_taken_seconds names {len(stray)} file(s) not in this folder "
-            f"(copied metadata?): {', '.join(stray[:3])}" + (" ..." if len(stray) > 3 else "")
-        )
-    if missing:
-        warnings.append(
-            f"time_taken_seconds has no entry for {len(missing)} file(s) of this folder: "
-            f"{', '.join(missing[:3])}" + (" ..." if len(missing) > 3 else "")
-        )
-    return [], warnings
+    path = Path(path)
+    if path.is_file() and path.name.endswith(SUFFIX):
+        return path.parent.name
+    if path.name in ("predictions.csv", "predictions.json"):
+        return path.parent.name
+    return path.stem if path.is_file() else path.name

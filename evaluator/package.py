@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import os
 import re
+import shlex
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,13 +46,25 @@ from atomgenbench.benchmarks.atomgen.structures import (
     to_escaped_poscar,
 )
 from atomgenbench.errors import AtomGenBenchError
-from atomgenbench.evaluator.contribution import check_metadata, write_csv_zip
+from atomgenbench.evaluator.contribution import write_csv_zip
+from atomgenbench.evaluator.metadata import check_metadata, contribution_name, folder_name_warning, normalize_metadata
 from atomgenbench.evaluator.validate_files import MAX_ATOMS, PLACEHOLDER_COMMENT
 
 PLACEHOLDER_POSCAR = (
     f"{PLACEHOLDER_COMMENT}\n1.0\n1.0 0.0 0.0\n0.0 1.0 0.0\n0.0 0.0 1.0\nHe \n1 \ndirect\n0.0 0.0 0.0 He\n"
 )
 FOLDER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: the install lines of run.sh (torch first, so that pip pulls no CUDA build on a CPU machine)
+INSTALL_MODELS = "pip install torch==2.13.0 && pip install 'atomgenbench[models]'"
+INSTALL_BASE = "pip install atomgenbench"
+RUN_SH_HEAD = (
+    "#!/usr/bin/env bash\n"
+    "# Reproduces this contribution with atomgenbench "
+    "(https://pypi.org/project/atomgenbench once released; install from the project repository).\n"
+    "set -euo pipefail\n"
+)
+PACKAGE_FLAGS = {"dft_3d_Tc_supercon": "--dft-3d", "alex_supercon_Tc": "--alex"}
+log = logging.getLogger("atomgenbench")
 METADATA_DEFAULTS = {
     "software_used": "atomgenbench,jarvis-tools,pymatgen",
     "hardware_used": "not specified",
@@ -71,6 +85,7 @@ class PackageResult:
     out_dir: Path
     files: list[str]
     filled: dict[str, dict[str, str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _ids_listing(ids: list[str], limit: int = 10) -> str:
@@ -127,14 +142,66 @@ def benchmark_files(benchmark: str, rows: list[tuple[str, str]]) -> dict[str, li
     return files
 
 
+def family_files(benchmark: str) -> list[str]:
+    """The seven leaderboard file names of a structure benchmark (structures first)."""
+    return [get_spec(benchmark).leaderboard_file, *(s.leaderboard_file for s in lattice_specs(benchmark))]
+
+
+def time_taken_from(predictions: Mapping[str, Predictions]) -> dict[str, float]:
+    """Recorded run time per leaderboard file: the seconds of every recorded stage (fit, reconstruct).
+
+    One rule for ``package`` and ``reproduce``: each of a benchmark's seven files gets the
+    total of its run, rounded to 0.1 s; a run without recorded timings gives no entry.
+    """
+    out: dict[str, float] = {}
+    for bench, preds in predictions.items():
+        seconds = [float(v) for v in preds.time_taken_seconds.values() if isinstance(v, (int, float))]
+        if seconds:
+            out.update(dict.fromkeys(family_files(bench), round(sum(seconds), 1)))
+    return out
+
+
+def parse_time_taken(pairs: Sequence[str], files: Sequence[str]) -> dict[str, float]:
+    """``["FILE=SECONDS", ...]`` -> ``{FILE: seconds}``; FILE is a file name of ``files`` or a benchmark name.
+
+    A benchmark name (``dft_3d_Tc_supercon``) sets all seven of its files.
+    """
+    from atomgenbench.errors import UsageError, did_you_mean
+
+    out: dict[str, float] = {}
+    benchmarks = {b: family_files(b) for b in ATOMGENBENCH_STRUCTURE}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1.0
+        if not sep or not name or not seconds >= 0:
+            raise UsageError(f"--time-taken expects FILE=SECONDS with SECONDS >= 0, got {pair!r}")
+        if name in benchmarks and set(benchmarks[name]) <= set(files):
+            out.update(dict.fromkeys(benchmarks[name], seconds))
+        elif name in files:
+            out[name] = seconds
+        else:
+            raise UsageError(
+                f"--time-taken {name!r}: not a file of this contribution{did_you_mean(name, [*files, *benchmarks])}"
+            )
+    return out
+
+
 def build_metadata(
     meta: Mapping, files: list[str], filled: dict[str, dict[str, str]], time_taken: Mapping[str, object] | None = None
-) -> dict:
-    """metadata.json content: defaults, the user's fields, time per file, recorded failures.
+) -> tuple[dict, list[str]]:
+    """metadata.json content and its warnings: defaults, the user's fields, time per file, failures.
 
-    Raises :class:`PackageError` listing every schema problem.
+    ``time_taken`` (recorded or given seconds) wins over ``time_taken_seconds`` in ``meta``
+    except where it has no value. Raises :class:`PackageError` naming every schema problem.
     """
-    given = {k: v for k, v in meta.items() if v is not None}
+    try:
+        given = {k: v for k, v in normalize_metadata(meta).items() if v is not None}
+    except AtomGenBenchError as exc:
+        raise PackageError(f"metadata: {exc}") from None
     earlier = given.pop("time_taken_seconds", None)
     given.pop("failed_predictions", None)  # recomputed below (metadata may come from an earlier package run)
     order = ("model_name", "team_name", "author_email", "project_url", "git_url", "date_submitted")
@@ -145,19 +212,21 @@ def build_metadata(
     out.setdefault("git_url", [])
     out.setdefault("team_name", out.get("model_name"))
     out.setdefault("date_submitted", _dt.date.today().strftime("%m-%d-%Y"))
-    time_taken = {**(earlier if isinstance(earlier, dict) else {}), **(time_taken or {})}
-    out["time_taken_seconds"] = {f: time_taken.get(f, "") for f in files}
+    seconds = {k: v for k, v in (earlier if isinstance(earlier, dict) else {}).items() if v != ""}
+    seconds.update({k: v for k, v in (time_taken or {}).items() if v != ""})
+    out["time_taken_seconds"] = {f: seconds.get(f, "") for f in files}
     if any(filled.values()):
         out["failed_predictions"] = {b: ids for b, ids in filled.items() if ids}
-    errors, _ = check_metadata(out, files)
+    errors, warnings = check_metadata(out, files)
     if errors:
         raise PackageError("metadata: " + "; ".join(errors))
-    return out
+    return out, warnings
 
 
 def readme_text(name: str, meta: dict, files: list[str], filled: dict[str, dict[str, str]]) -> str:
+    """The folder's README.md, titled with the model name."""
     lines = [
-        f"# {name}",
+        f"# {meta['model_name']}",
         "",
         f"{meta['model_name']} by {meta['team_name']} on JARVIS-Leaderboard AtomGenBench.",
         f"Written by `atomgenbench package` ({len(files)} leaderboard files). Project: {meta['project_url']}.",
@@ -166,6 +235,8 @@ def readme_text(name: str, meta: dict, files: list[str], filled: dict[str, dict[
         "jarvis lattice parameters of those same POSCARs. `run.sh` reproduces the predictions.",
         "",
     ]
+    if name != meta["model_name"]:
+        lines[3:3] = [f"Contribution folder: `{name}`."]
     for bench, ids in filled.items():
         if ids:
             lines += [
@@ -175,6 +246,82 @@ def readme_text(name: str, meta: dict, files: list[str], filled: dict[str, dict[
                 "",
             ]
     return "\n".join(lines)
+
+
+def _run_command(bench: str, preds: Predictions) -> list[str]:
+    """The run.sh lines that regenerate one benchmark's predictions with our runners."""
+    out = f"runs/{bench}"
+    cmd = ["atomgenbench", "run", preds.model, "--benchmark", bench, "--preset", str(preds.preset)]
+    cmd += ["--seed", str(preds.seed if preds.seed is not None else 0)]
+    trainer = preds.extra.get("trainer") if isinstance(preds.extra.get("trainer"), dict) else {}
+    defaults = {"accelerator": "cpu", "devices": 1, "num_nodes": 1, "strategy": "auto"}
+    for key, default in defaults.items():
+        if key in trainer and trainer[key] != default:
+            cmd += [f"--{key.replace('_', '-')}", str(trainer[key])]
+    lines = [f"# {bench}: {preds.model}, preset {preds.preset}, seed {cmd[cmd.index('--seed') + 1]}"]
+    overrides, params = preds.extra.get("overrides"), preds.extra.get("params")
+    if isinstance(overrides, dict):
+        for key, value in overrides.items():
+            cmd += ["--set", f"{key}={json.dumps(value)}"]  # JSON is YAML: --set reads it back exactly
+    elif isinstance(params, dict) and params:
+        config = f"run-{bench}.yaml"
+        lines += [
+            "# every parameter of the run, as recorded in its predictions.json",
+            f"cat > {config} <<'EOF'",
+            json.dumps({"params": params}, indent=2, sort_keys=True),
+            "EOF",
+        ]
+        cmd += ["--config", config]
+    return [*lines, shlex.join([*cmd, "--out", out])]
+
+
+def _template_lines(bench: str, preds: Predictions) -> list[str]:
+    """run.sh lines for predictions made outside our runners: a template the user fills in."""
+    origin = f" ({preds.model})" if preds.model else ""
+    return [
+        f"# {bench}: the predictions{origin} were made outside atomgenbench's runners.",
+        f"# Fill in the commands that make them, writing runs/{bench}/ (a predictions folder, predictions.csv,",
+        "# a leaderboard csv/csv.zip, CIF/POSCAR files named by id or an .extxyz file), for example:",
+        f"#   python predict.py --benchmark {bench} --out runs/{bench}/predictions.csv",
+        f'echo "run.sh: fill in how the {bench} predictions are made (see the comments)" >&2; exit 1',
+    ]
+
+
+def run_sh_text(
+    predictions: Mapping[str, Predictions] | None = None,
+    *,
+    name: str = "contribution",
+    package_flags: Sequence[str] = (),
+    commands: Sequence[Sequence[str]] | None = None,
+) -> str:
+    """The one run.sh builder: the commands that reproduce a contribution, with no local paths.
+
+    With ``commands`` (``reproduce``: ``[["atomgenbench", "reproduce", ...]]``) run.sh installs
+    atomgenbench with the model extras and runs exactly those. Otherwise, per benchmark of
+    ``predictions``: the exact ``atomgenbench run`` line of a run of our runners (model, preset,
+    seed, overrides or recorded parameters, trainer options), or a template to fill in for
+    imported predictions; then the ``atomgenbench package`` line (plus ``package_flags``) that
+    rebuilds the folder from ``runs/`` and this folder's metadata.json into ``reproduced/<name>``.
+    """
+    if commands is not None:
+        return RUN_SH_HEAD + INSTALL_MODELS + "\n" + "".join(shlex.join(c) + "\n" for c in commands)
+    predictions = predictions or {}
+    ours = {b: p for b, p in predictions.items() if p.model and p.preset}
+    lines = [
+        INSTALL_MODELS if ours else INSTALL_BASE,
+        "# Run it from any folder: it writes runs/ and reproduced/ there.",
+        'HERE="$(cd "$(dirname "$0")" && pwd)"',
+        "atomgenbench data fetch --all",
+    ]
+    package = ["atomgenbench", "package"]
+    for bench in ATOMGENBENCH_STRUCTURE:
+        if bench in predictions:
+            preds = predictions[bench]
+            lines += _run_command(bench, preds) if bench in ours else _template_lines(bench, preds)
+            package += [PACKAGE_FLAGS[bench], f"runs/{bench}"]
+    package += [*package_flags, "--out", f"reproduced/{name}", "--force"]
+    lines.append(shlex.join(package) + ' --metadata "$HERE/metadata.json"')
+    return RUN_SH_HEAD + "\n".join(lines) + "\n"
 
 
 def _write_folder(tmp: Path, files: dict[str, list], meta: dict, run_sh: str, readme: str) -> None:
@@ -187,23 +334,35 @@ def _write_folder(tmp: Path, files: dict[str, list], meta: dict, run_sh: str, re
         os.chmod(path, 0o755 if path.name == "run.sh" else 0o644)
 
 
+def _check_folder_name(out_dir: Path) -> list[str]:
+    if not FOLDER_NAME_RE.match(out_dir.name):
+        raise PackageError(
+            f"contribution folder name {out_dir.name!r} must use letters, digits, '_', '-' and '.' "
+            f"(it becomes the model name on the leaderboard); suggested: {contribution_name(out_dir.name)!r}"
+        )
+    problem = folder_name_warning(out_dir.name)
+    return [problem] if problem else []
+
+
 def package_contribution(
     predictions: Mapping[str, Predictions],
     metadata: Mapping,
     out_dir: str | os.PathLike,
     *,
-    run_sh: str,
+    run_sh: str | None = None,
     force: bool = False,
     fill_failures: bool = False,
     time_taken: Mapping[str, object] | None = None,
+    package_flags: Sequence[str] = (),
 ) -> PackageResult:
-    """Write a complete contribution folder at ``out_dir`` (7 files per benchmark + metadata, run.sh, README)."""
+    """Write a complete contribution folder at ``out_dir`` (7 files per benchmark + metadata, run.sh, README).
+
+    ``run_sh`` defaults to :func:`run_sh_text` of ``predictions`` (``package_flags`` are the
+    extra ``package`` options it repeats). ``time_taken`` defaults to the predictions' recorded
+    timings (:func:`time_taken_from`); a file left without seconds is a logged warning.
+    """
     out_dir = Path(out_dir)
-    if not FOLDER_NAME_RE.match(out_dir.name):
-        raise PackageError(
-            f"contribution folder name {out_dir.name!r} must use letters, digits, '_', '-' and '.' "
-            "(it becomes the model name on the leaderboard)"
-        )
+    warnings = _check_folder_name(out_dir)
     if out_dir.exists() and not force:
         raise PackageError(f"{out_dir} already exists; pass --force to replace it")
     unknown = sorted(set(predictions) - set(ATOMGENBENCH_STRUCTURE))
@@ -217,7 +376,14 @@ def package_contribution(
         if bench in predictions:
             rows, filled[bench] = prediction_rows(bench, predictions[bench], fill_failures=fill_failures)
             files.update(benchmark_files(bench, rows))
-    meta = build_metadata(metadata, list(files), filled, time_taken)
+    seconds = {**time_taken_from(predictions), **(time_taken or {})}
+    meta, meta_warnings = build_metadata(metadata, list(files), filled, seconds)
+    warnings += meta_warnings
+    if run_sh is None:
+        flags = list(package_flags)
+        if fill_failures and "--fill-failures" not in flags:
+            flags.append("--fill-failures")
+        run_sh = run_sh_text(predictions, name=out_dir.name, package_flags=flags)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     os.chmod(tmp, 0o755)
@@ -234,4 +400,6 @@ def package_contribution(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return PackageResult(out_dir, list(files), filled)
+    for warning in warnings:
+        log.warning("%s: %s", out_dir.name, warning)
+    return PackageResult(out_dir, list(files), filled, warnings)

