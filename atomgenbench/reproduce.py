@@ -285,6 +285,8 @@ def _package(cfg: ReproduceConfig, label: str) -> dict:
 
 
 def _run_sh(cfg: ReproduceConfig, label: str) -> str:
+    from atomgenbench.evaluator.package import run_sh_text
+
     models = [label] if label in cfg.models else []
     baselines = [label] if label in cfg.baselines else []
     cmd = [
@@ -303,12 +305,7 @@ def _run_sh(cfg: ReproduceConfig, label: str) -> str:
         "--out",
         "reproduce-out",
     ]
-    return (
-        "#!/usr/bin/env bash\n# Reproduces this contribution with atomgenbench "
-        "(https://pypi.org/project/atomgenbench once released; install from the project repository).\n"
-        "set -euo pipefail\npip install torch==2.13.0 && pip install 'atomgenbench[models]'\n"
-        f"{shlex.join(cmd)}\n"
-    )
+    return run_sh_text(commands=[cmd])
 
 
 def _eval_dir(cfg: ReproduceConfig, label: str, bench: str) -> Path:
@@ -391,8 +388,36 @@ def _report(cfg: ReproduceConfig) -> dict:
             cells.append(" + ".join(f"{k} {float(v):.0f}" for k, v in t.items()) or "–")
         preamble.append(f"| {label} | " + " | ".join(cells) + " |")
     text = report_markdown("atomgenbench results", sections, figures, preamble, sources)
+    text += _paper_tables(sections)
     atomic_write_text(cfg.out / "report.md", text)
     return {"report": "report.md"}
+
+
+def _paper_tables(sections: dict[str, dict[str, dict]]) -> str:
+    """Per benchmark: the headline table for papers and the table by leakage stratum (Markdown)."""
+    from atomgenbench.evaluator import tables
+    from atomgenbench.evaluator.published import published_rows
+
+    lines = ["", "## Headline tables and leakage strata", ""]
+    for bench, docs in sections.items():
+        if not docs:
+            continue
+        table = tables.headline(docs, published=published_rows(bench))
+        lines += [
+            f"### {bench}: headline table (`atomgenbench compare --format markdown|latex|csv`)",
+            "",
+            tables.markdown(table),
+        ]
+        if any(doc.get("by_stratum") for doc in docs.values()):
+            lines += [
+                f"### {bench}: by leakage stratum",
+                "",
+                "twin: a training crystal matches the test crystal (`atomgenbench data check`); seen-formula: its "
+                "reduced formula is in the training split; unseen: neither (docs/metrics.md).",
+                "",
+                tables.strata_markdown(docs),
+            ]
+    return "\n".join(lines)
 
 
 def _validate(cfg: ReproduceConfig) -> dict:

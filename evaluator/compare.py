@@ -7,7 +7,7 @@ CI of a difference (model - reference) accounts for the pairing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,6 +28,8 @@ class Comparison:
     table: dict[str, dict[str, float | None]]  # label -> metric -> value
     differences: dict[str, dict[str, dict]]  # label -> metric -> {diff, ci95}
     reference: str
+    #: label -> leakage stratum -> {n, n_matched, match_rate, rmse} (metrics.json ``by_stratum``)
+    strata: dict[str, dict[str, dict]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -38,6 +40,7 @@ class Comparison:
             "table": self.table,
             "paired_differences": self.differences,
             "metrics": {name: _describe(name) for name in self.table[self.labels[0]]},
+            "by_stratum": self.strata,
         }
 
 
@@ -54,7 +57,12 @@ def compare(results: dict[str, EvaluationResult], *, n_boot: int = 1000, seed: i
         if [r.id for r in res.records] != ids or res.benchmark != first.benchmark:
             raise ValueError(f"{label}: evaluated on a different benchmark or id order than {labels[0]}")
     rows = {label: Rows(res.records, res.settings) for label, res in results.items()}
-    names = [m.name for m in REGISTRY.values() if m.compare]
+    k = min(r.k for r in rows.values())
+    for r in rows.values():  # multi-sample metrics pair the models at equal k (the smallest K)
+        r.k = k
+    names = [
+        m.name for m in REGISTRY.values() if m.compare and all(m.applies is None or m.applies(r) for r in rows.values())
+    ]
     full = {label: {name: REGISTRY[name].value(rows[label]) for name in names} for label in labels}
     table = {label: {name: _num(v) for name, v in full[label].items()} for label in labels}
     boots = stats.bootstrap_draws(len(ids), n_boot, seed) if n_boot > 0 else np.zeros((0, len(ids)), int)
@@ -68,7 +76,45 @@ def compare(results: dict[str, EvaluationResult], *, n_boot: int = 1000, seed: i
                 "diff": _num(full[label][name] - full[labels[0]][name]),
                 "ci95": stats.percentile_interval(reps, quantiles=PAIRED_QUANTILES),
             }
-    return Comparison(first.benchmark, labels, table, diffs, labels[0])
+    strata = {label: stratum_summary(res.breakdowns.get("by_stratum") or {}) for label, res in results.items()}
+    return Comparison(first.benchmark, labels, table, diffs, labels[0], strata)
+
+
+#: fields of a metrics.json ``by_stratum`` group that ``compare`` reports per model
+STRATUM_FIELDS = ("n", "n_matched", "match_rate", "rmse")
+
+
+def stratum_summary(by_stratum: dict[str, dict]) -> dict[str, dict]:
+    """Count, match rate and RMSE of every leakage stratum of one model."""
+    return {name: {k: g.get(k) for k in STRATUM_FIELDS} for name, g in by_stratum.items()}
+
+
+def stratum_lines(comp: Comparison) -> list[str]:
+    """Markdown table: per leakage stratum, every model's match rate and matched-only RMSE."""
+    strata = [comp.strata.get(label) or {} for label in comp.labels]
+    names = list(dict.fromkeys(name for s in strata for name in s))
+    if not names:
+        return []
+    lines = [
+        "## By leakage stratum (match rate / RMSE, matched only)",
+        "",
+        "| stratum | n | " + " | ".join(comp.labels) + " |",
+        "|---|---|" + "---|" * len(comp.labels),
+    ]
+    for name in names:
+        n = next((s[name]["n"] for s in strata if name in s), None)
+        cells = []
+        for s in strata:
+            g = s.get(name) or {}
+            rate = "–" if g.get("match_rate") is None else f"{g['match_rate']:.3f}"
+            cells.append(f"{rate} / {_fmt(g.get('rmse'))}")
+        lines.append(f"| {name} | {'–' if n is None else n} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "twin: a training crystal matches the test crystal (`atomgenbench data check`); seen-formula: its "
+        "reduced formula is in the training split; unseen: neither (docs/metrics.md).",
+    ]
+    return lines
 
 
 def markdown(comp: Comparison) -> str:
@@ -98,6 +144,9 @@ def markdown(comp: Comparison) -> str:
             cells.append(_fmt(d["diff"]) + (f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""))
         lines.append(f"| {_label(name)} | " + " | ".join(cells) + " |")
     lines += ["", "An interval that excludes 0 means the difference is unlikely to be resampling noise."]
+    strata = stratum_lines(comp)
+    if strata:
+        lines += ["", *strata]
     return "\n".join(lines) + "\n"
 
 

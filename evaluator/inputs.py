@@ -27,6 +27,7 @@ from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.predictions import CSV_NAME, JSON_NAME, Predictions, PredictionsFormatError
 from atomgenbench.evaluator import formats
+from atomgenbench.evaluator.contribution import model_label
 from atomgenbench.evaluator.formats import LEADERBOARD_HEADERS, STRUCTURE_SUFFIXES, InputError, Item, Problems
 
 __all__ = [
@@ -59,7 +60,7 @@ def load_predictions(path: str | Path, benchmark: str, *, in_test_order: bool = 
     problems = Problems(path)
     noun, items = _read_items(path, problems)
     structures, failures = assign_ids(items, problems, noun=noun, benchmark=benchmark, order=order)
-    return Predictions(benchmark=benchmark, model=_model_name(path), structures=structures, failures=failures)
+    return Predictions(benchmark=benchmark, model=model_label(path), structures=structures, failures=failures)
 
 
 def assign_ids(
@@ -180,12 +181,3 @@ def _test_ids(benchmark: str) -> list[str]:
     from atomgenbench.benchmarks.atomgen.dataset import test_ids
 
     return test_ids(benchmark)
-
-
-def _model_name(path: Path) -> str:
-    """Best guess of a model label: the contribution folder of a leaderboard file, else the name."""
-    if path.is_file() and path.name.endswith(".csv.zip"):
-        return path.parent.name
-    if path.name in (CSV_NAME, JSON_NAME):
-        return path.parent.name
-    return path.stem if path.is_file() else path.name

@@ -64,18 +64,27 @@ def spec_for_path(path: str | Path) -> BenchmarkSpec:
 
 
 def score_leaderboard_file(
-    path: str | Path, *, workers: int = 1, progress: bool = False, environment: str | None = None
+    path: str | Path,
+    *,
+    workers: int = 1,
+    progress: bool = False,
+    environment: str | None = None,
+    engine: str = "process",
+    scheduler: str | None = None,
 ) -> LeaderboardScore:
     """Score one contribution ``*.csv.zip`` exactly as the leaderboard does.
 
     ``environment`` (rmse files): ``None`` scores only; ``"current"`` adds
     :func:`environment_section` (which pymatgen, borderline rows); ``"leaderboard"`` also
-    scores the file in the pinned leaderboard environment.
+    scores the file in the pinned leaderboard environment. ``engine``/``scheduler``: where the
+    pairs are matched (:mod:`atomgenbench.evaluator.engines`).
     """
     spec = spec_for_path(path)
     if spec.kind == "float":
         return score_float_file(path, spec.name)
-    return score_structure_file(path, spec.name, workers=workers, progress=progress, environment=environment)
+    return score_structure_file(
+        path, spec.name, workers=workers, progress=progress, environment=environment, engine=engine, scheduler=scheduler
+    )
 
 
 def score_float_file(path: str | Path, benchmark: str) -> LeaderboardScore:
@@ -98,12 +107,20 @@ def score_float_file(path: str | Path, benchmark: str) -> LeaderboardScore:
 
 
 def score_structure_file(
-    path: str | Path, benchmark: str, *, workers: int = 1, progress: bool = False, environment: str | None = None
+    path: str | Path,
+    benchmark: str,
+    *,
+    workers: int = 1,
+    progress: bool = False,
+    environment: str | None = None,
+    engine: str = "process",
+    scheduler: str | None = None,
 ) -> LeaderboardScore:
     """Leaderboard RMSE (species-aware, matched rows only) of a structure file."""
     preds = load_predictions(path, benchmark)
+    engine_opts = {"engine": engine, "scheduler": scheduler}
     records, failures = leaderboard_records(
-        preds.structures, benchmark, workers=workers, progress=progress, desc=Path(path).name
+        preds.structures, benchmark, workers=workers, progress=progress, desc=Path(path).name, **engine_opts
     )
     for key, reason in preds.failures.items():
         failures.setdefault(key, reason)
@@ -119,6 +136,7 @@ def score_structure_file(
             workers=workers,
             progress=progress,
             desc=Path(path).name,
+            **engine_opts,
         )
     return LeaderboardScore(
         Path(path).name,
@@ -134,13 +152,20 @@ def score_structure_file(
 
 
 def leaderboard_records(
-    structures: dict[str, str], benchmark: str, *, workers: int = 1, progress: bool = False, desc: str = "matching"
+    structures: dict[str, str],
+    benchmark: str,
+    *,
+    workers: int = 1,
+    progress: bool = False,
+    desc: str = "matching",
+    engine: str = "process",
+    scheduler: str | None = None,
 ):
     """Match every test id (missing ids get an empty prediction); return (records, failures)."""
     targets = load_splits(benchmark)["test"]
     failures = {k: "id not in the benchmark test split" for k in structures if k not in targets}
     tasks = [(k, structures.get(k, ""), str(t), LEADERBOARD_SETTINGS) for k, t in targets.items()]
-    records = score_pairs(tasks, workers=workers, progress=progress, desc=desc)
+    records = score_pairs(tasks, workers=workers, progress=progress, desc=desc, engine=engine, scheduler=scheduler)
     for r in records:
         if r.reason:
             failures[r.id] = r.reason
@@ -182,6 +207,8 @@ def borderline_rows(
     *,
     workers: int = 1,
     progress: bool = False,
+    engine: str = "process",
+    scheduler: str | None = None,
 ) -> list[dict]:
     """Rows whose match decision is fragile under :data:`BORDERLINE_RULE` (docs/leaderboard-env.md).
 
@@ -196,7 +223,9 @@ def borderline_rows(
     tasks += [(r.id, structures[r.id], str(targets[r.id]), loose) for r in near]
     if not tasks:
         return []
-    moved = score_pairs(tasks, workers=workers, progress=progress, desc="borderline check")
+    moved = score_pairs(
+        tasks, workers=workers, progress=progress, desc="borderline check", engine=engine, scheduler=scheduler
+    )
     out = []
     for before, after in zip(matched + near, moved):
         if (before.rms is None) == (after.rms is None):
@@ -250,6 +279,8 @@ def environment_section(
     workers: int = 1,
     progress: bool = False,
     desc: str = "leaderboard env",
+    engine: str = "process",
+    scheduler: str | None = None,
 ) -> dict:
     """The ``leaderboard_env`` block of metrics.json / validate --json for one structure file.
 
@@ -266,7 +297,9 @@ def environment_section(
         "differences": None,
         "borderline": {
             "rule": BORDERLINE_RULE,
-            "rows": borderline_rows(records, structures, benchmark, workers=workers, progress=progress),
+            "rows": borderline_rows(
+                records, structures, benchmark, workers=workers, progress=progress, engine=engine, scheduler=scheduler
+            ),
         },
         "note": environment_note(versions),
     }
@@ -318,10 +351,3 @@ def _fmt(value: float | None) -> str:
 
 def _round(value: float) -> float:
     return float("nan") if not np.isfinite(value) else round(float(value), 4)
-
-
-def evaluate(*args, **kwargs):
-    """Alias of :func:`atomgenbench.evaluator.pipeline.evaluate` (full paper + leaderboard metrics)."""
-    from atomgenbench.evaluator.pipeline import evaluate as _evaluate
-
-    return _evaluate(*args, **kwargs)

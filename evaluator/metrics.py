@@ -34,7 +34,7 @@ SYMBOL = {"a": "a", "b": "b", "c": "c", "alpha": "α", "beta": "β", "gamma": "�
 META_KEYS = ("schema_version", "kind", "benchmark", "model", "n_total", "n_predicted", "n_parsed")
 TRAILER_KEYS = ("settings", "versions", "failures")
 #: tables computed from the per-row values (see :func:`breakdowns`)
-BREAKDOWN_KEYS = ("by_crystal_system", "crystal_system_confusion", "notes")
+BREAKDOWN_KEYS = ("by_crystal_system", "by_stratum", "crystal_system_confusion", "notes")
 #: raw (a, b, c, α, β, γ) of the one-atom placeholder cell ``package --fill-failures`` writes
 PLACEHOLDER_RAW = (1.0, 1.0, 1.0, 90.0, 90.0, 90.0)
 
@@ -61,6 +61,7 @@ class Metric:
     ci: bool = True  # bootstrap CI in metrics.json
     compare: bool = True  # a row of `compare` (paired bootstrap difference)
     legacy: bool = False
+    applies: Callable[[Rows], bool] | None = None  # None: always; else only reported where True
 
     @property
     def family(self) -> str:
@@ -122,6 +123,8 @@ class Rows:
         self.crystal_system_pred = cs_pred
         self.same_crystal_system = self.parsed & known & (cs_pred == self.crystal_system)
         self.everyone = np.arange(self.n)[None, :]
+        self.sample_rms = _sample_matrix(records, self.rms)  # (n, K): RMS of sample s, NaN = unmatched
+        self.k = self.sample_rms.shape[1]  # samples used by the multi-sample metrics (compare: equal k)
         self._draws: dict[tuple[int, int, int], np.ndarray] = {}
 
     def draws(self, n: int, n_boot: int, seed: int) -> np.ndarray:
@@ -187,6 +190,17 @@ class Rows:
                 pair.append(bins)
             out[p] = (pair[0], pair[1])
         return out
+
+
+def _sample_matrix(records, rms: np.ndarray) -> np.ndarray:
+    """Column 0 the sample-0 RMS, then each record's ``extra["sample_rms"]`` (samples 1 … K−1)."""
+    more = [list(r.extra.get("sample_rms") or []) for r in records]
+    k = 1 + max((len(m) for m in more), default=0)
+    out = np.full((len(records), k), np.nan)
+    out[:, 0] = rms
+    for i, m in enumerate(more):
+        out[i, 1 : 1 + len(m)] = [np.nan if v is None else v for v in m]
+    return out
 
 
 def _floats(records, attr: str) -> np.ndarray:
@@ -568,7 +582,76 @@ def _new_metrics() -> list[Metric]:
     return out
 
 
-REGISTRY: dict[str, Metric] = {m.name: m for m in _metrics()}
+def _multi(rows: Rows) -> bool:
+    return rows.sample_rms.shape[1] > 1
+
+
+def _any_match(rows: Rows, k: int | None = None) -> np.ndarray:
+    return np.isfinite(rows.sample_rms[:, : k or rows.k]).any(axis=1)
+
+
+def _best_rms(rows: Rows) -> np.ndarray:
+    block = rows.sample_rms[:, : rows.k]
+    best = np.where(np.isfinite(block), block, np.inf).min(axis=1)
+    return np.where(np.isfinite(best), best, np.nan)
+
+
+def _per_sample_rates(rows: Rows, idx: np.ndarray) -> np.ndarray:
+    """(B, k) match rate of each sample over the resampled rows."""
+    return np.isfinite(rows.sample_rms[:, : rows.k][idx]).mean(axis=1)
+
+
+def _sample_metrics() -> list[Metric]:
+    """Metrics of runs with K > 1 samples per id (``run --samples K``); reported only for those."""
+    call = "StructureMatcher(ltol, stol, angle_tol).get_rms_dist(sample, target)"
+    return [
+        Metric(
+            "samples.match_at_k",
+            "match@k (any of the first k samples matches)",
+            "fraction",
+            "all test ids",
+            HIGHER,
+            f"fraction of test ids for which {call} is not None for at least one of samples 0 … k−1; "
+            "k = K (every sample; `curve` gives k = 1 … K, `compare` uses the smallest K of the models)",
+            lambda rows, idx: _any_match(rows)[idx].mean(axis=-1),
+            _n_all,
+            MATCHER_SETTINGS,
+            extra=lambda rows: {
+                "k": rows.k,
+                "curve": {str(j): float(_any_match(rows, j).mean()) for j in range(1, rows.k + 1)},
+            },
+            applies=_multi,
+        ),
+        Metric(
+            "samples.best_of_k_rmse",
+            "best-of-k RMSE",
+            RMS_UNIT,
+            "test ids with at least one matched sample",
+            LOWER,
+            f"mean over those ids of the smallest {call}[0] among their matched samples 0 … k−1",
+            _mean_where(_best_rms),
+            lambda rows: int(np.isfinite(_best_rms(rows)).sum()),
+            MATCHER_SETTINGS,
+            population=lambda rows: np.isfinite(_best_rms(rows)),
+            applies=_multi,
+        ),
+        Metric(
+            "samples.single_sample_match_rate",
+            "single-sample match rate, mean over the k samples",
+            "fraction",
+            "all test ids, per sample; averaged over samples 0 … k−1",
+            HIGHER,
+            "mean over s < k of (matched ids of sample s / N_total); `std` is their standard deviation",
+            lambda rows, idx: _per_sample_rates(rows, idx).mean(axis=-1),
+            _n_all,
+            MATCHER_SETTINGS,
+            extra=lambda rows: {"std": float(_per_sample_rates(rows, rows.everyone)[0].std()), "k": rows.k},
+            applies=_multi,
+        ),
+    ]
+
+
+REGISTRY: dict[str, Metric] = {m.name: m for m in _metrics() + _sample_metrics()}
 
 
 def get(name: str) -> Metric:
@@ -630,6 +713,18 @@ def summary_line(doc: dict) -> str:
     )
 
 
+def samples_line(doc: dict) -> str:
+    """One line of the multi-sample numbers of a metrics.json (runs with K > 1 samples per id)."""
+    s = doc["samples"]
+    at_k, best, single = s["match_at_k"], s["best_of_k_rmse"], s["single_sample_match_rate"]
+    curve = ", ".join(f"@{k} {v:.3f}" for k, v in at_k["curve"].items())
+    best_text = "n/a (0 matched)" if best["value"] is None else f"{best['value']:.4f} ({best['n']} ids)"
+    return (
+        f"{at_k['k']} samples per id: match{curve}; best-of-{at_k['k']} RMSE {best_text}; "
+        f"single-sample match rate {single['value']:.3f} ± {single['std']:.3f} (std over samples)"
+    )
+
+
 def ci_of(doc: dict, name: str) -> list | None:
     """The 95% CI of metric ``name`` in a metrics.json document (``None`` when it has none)."""
     if "." in name and get(name).layout == "rmse" and name.endswith(".match_rate"):
@@ -641,15 +736,19 @@ def ci_of(doc: dict, name: str) -> list | None:
 # --------------------------------------------------------------------------- breakdowns
 
 
-def breakdowns(rows: Rows, records) -> dict[str, dict]:
-    """Tables of metrics.json beside the registry values (:data:`BREAKDOWN_KEYS`)."""
+def breakdowns(rows: Rows, records, strata: dict[str, str] | None = None) -> dict[str, dict]:
+    """Tables of metrics.json beside the registry values (:data:`BREAKDOWN_KEYS`).
+
+    ``strata`` (``{test id: stratum}``, :func:`atomgenbench.benchmarks.atomgen.strata.strata`)
+    adds ``by_stratum``; without it that table is left out.
+    """
     parsed = np.flatnonzero(rows.parsed)
     table = confusion(list(rows.crystal_system[parsed]), list(rows.crystal_system_pred[parsed]))
-    return {
-        "by_crystal_system": by_crystal_system(rows),
-        "crystal_system_confusion": table,
-        "notes": row_notes(records),
-    }
+    out = {"by_crystal_system": by_crystal_system(rows)}
+    if strata is not None:
+        out["by_stratum"] = by_stratum(rows, strata)
+    out.update({"crystal_system_confusion": table, "notes": row_notes(records)})
+    return out
 
 
 def row_notes(records) -> dict[str, str]:
@@ -680,6 +779,50 @@ def by_crystal_system(rows: Rows) -> dict[str, dict]:
             "rmse_penalised": value("rmse.penalised"),
             "mae": {p: _nan_none(value(f"mae.{p}")) for p in LATTICE_PARAMS},
         }
+    return out
+
+
+def by_stratum(rows: Rows, strata: dict[str, str]) -> dict[str, dict]:
+    """Registry statistics per leakage stratum (twin, seen-formula, unseen; docs/metrics.md).
+
+    Every stratum is listed, an empty one with ``n`` 0 and ``null`` values; a row whose id has
+    no stratum (not expected) falls in ``unknown``.
+    """
+    from atomgenbench.benchmarks.atomgen.strata import STRATA
+
+    labels = np.array([strata.get(i, "unknown") for i in rows.ids], object)
+    names = list(STRATA) + sorted(set(labels) - set(STRATA))
+    return {name: _group_statistics(rows, np.flatnonzero(labels == name)) for name in names}
+
+
+#: registry metrics of each ``by_stratum`` group, by the key they have there
+STRATUM_METRICS = {
+    "match_rate": "rmse.match_rate",
+    "rmse": "rmse",
+    "rmse_penalised": "rmse.penalised",
+    "ccrmsd": "ccrmsd",
+    **{f"mae.{p}": f"mae.{p}" for p in LATTICE_PARAMS},
+    **{f"validity.{k}": f"validity.{k}" for k in ("structural", "composition", "both")},
+    **{f"validity_target.{k}": f"validity_target.{k}" for k in ("structural", "composition", "both")},
+    **{f"symmetry.{k}": f"symmetry.{k}" for k in ("spacegroup", "crystal_system")},
+}
+
+
+def _group_statistics(rows: Rows, members: np.ndarray) -> dict:
+    """Counts and :data:`STRATUM_METRICS` of the rows ``members`` (``null`` where undefined)."""
+    idx = members[None, :]
+    out: dict = {
+        "n": int(members.size),
+        "n_parsed": int(rows.parsed[members].sum()),
+        "n_matched": int(np.isfinite(rows.rms[members]).sum()),
+    }
+    for key, name in STRATUM_METRICS.items():
+        value = _nan_none(float(get(name).statistic(rows, idx)[0])) if members.size else None
+        head, _, sub = key.partition(".")
+        if sub:
+            out.setdefault(head, {})[sub] = value
+        else:
+            out[key] = value
     return out
 
 

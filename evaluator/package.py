@@ -223,8 +223,10 @@ def build_metadata(
     return out, warnings
 
 
-def readme_text(name: str, meta: dict, files: list[str], filled: dict[str, dict[str, str]]) -> str:
-    """The folder's README.md, titled with the model name."""
+def readme_text(
+    name: str, meta: dict, files: list[str], filled: dict[str, dict[str, str]], samples: dict[str, int] | None = None
+) -> str:
+    """The folder's README.md, titled with the model name (``samples``: K per benchmark where K > 1)."""
     lines = [
         f"# {meta['model_name']}",
         "",
@@ -237,6 +239,12 @@ def readme_text(name: str, meta: dict, files: list[str], filled: dict[str, dict[
     ]
     if name != meta["model_name"]:
         lines[3:3] = [f"Contribution folder: `{name}`."]
+    for bench, k in (samples or {}).items():
+        lines += [
+            f"The {bench} run drew {k} samples per test id; the leaderboard takes one structure per id, "
+            "so these files hold **sample 0** of each id. No sample was chosen by comparing with the targets.",
+            "",
+        ]
     for bench, ids in filled.items():
         if ids:
             lines += [
@@ -388,7 +396,8 @@ def package_contribution(
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     os.chmod(tmp, 0o755)
     try:
-        _write_folder(tmp, files, meta, run_sh, readme_text(out_dir.name, meta, list(files), filled))
+        samples = {b: p.samples for b, p in predictions.items() if p.samples > 1}
+        _write_folder(tmp, files, meta, run_sh, readme_text(out_dir.name, meta, list(files), filled, samples))
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old")
             shutil.rmtree(old, ignore_errors=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from atomgenbench.benchmarks.atomgen.dataset import load_splits
 from atomgenbench.benchmarks.atomgen.predictions import Predictions
 from atomgenbench.benchmarks.atomgen.registry import get_spec
@@ -46,6 +48,8 @@ def evaluate(
     table = target_table(benchmark, targets, settings, workers=workers, progress=progress, **engine_opts)
     tasks = [(k, predictions.structures.get(k, ""), str(t), settings, table.get(k)) for k, t in targets.items()]
     records = score_pairs(tasks, workers=workers, progress=progress, desc=f"evaluate {benchmark}", **engine_opts)
+    if predictions.samples > 1:
+        score_more_samples(predictions, targets, records, settings, workers=workers, progress=progress, **engine_opts)
     failures = _failures(records, predictions, targets)
     run_settings = {
         "matcher": settings.matcher_info(),
@@ -83,6 +87,24 @@ def evaluate(
     )
 
 
+def score_more_samples(
+    predictions: Predictions, targets: dict, records: list[PairRecord], settings: MatchSettings, **map_opts
+) -> None:
+    """Match samples 1 … K−1 against their targets (RMS only) into ``record.extra["sample_rms"]``.
+
+    Every other metric stays a sample-0 metric; the multi-sample metrics of the registry
+    (``samples.*``) read these values.
+    """
+    rms_only = replace(settings, anonymous=False, lattice=False, symmetry=False, validity=False, ccrmsd=False)
+    more = range(1, predictions.samples)
+    tasks = [(k, predictions.sample(s).get(k, ""), str(t), rms_only) for s in more for k, t in targets.items()]
+    desc = f"evaluate samples 1-{predictions.samples - 1}"
+    found = score_pairs(tasks, desc=desc, **map_opts)
+    n = len(records)
+    for i, rec in enumerate(records):
+        rec.extra["sample_rms"] = [found[j * n + i].rms for j in range(len(more))]
+
+
 def target_table(benchmark: str, targets: dict, settings: MatchSettings, **map_opts) -> dict[str, TargetInfo]:
     """The benchmark's target-side work: from the user cache, else computed (and cached when complete)."""
     ids = list(targets)
@@ -100,6 +122,8 @@ def metric_values(rows: Rows, *, n_boot: int, seed: int) -> dict[str, Value]:
     """Every registry metric of one evaluation: value, n, denominator and bootstrap CI."""
     out = {}
     for m in REGISTRY.values():
+        if m.applies is not None and not m.applies(rows):
+            continue
         extra = dict(m.info)
         if m.extra is not None:
             extra.update(m.extra(rows))

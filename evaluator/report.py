@@ -10,7 +10,7 @@ from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
 from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
-from atomgenbench.evaluator.metrics import ci_of, entry, get, lookup
+from atomgenbench.evaluator.metrics import SYMBOL, ci_of, entry, get, lookup
 
 
 def dumps(metrics: dict) -> str:
@@ -161,12 +161,42 @@ def markdown(m: dict) -> str:
             f"| {system} | {g['n']} | {g['n_parsed']} | {g['n_matched']} | {_fmt(g['match_rate'])} | "
             f"{_fmt(g['rmse'])} | {_fmt(g['mae']['a'])} | {_fmt(g['mae']['c'])} | {_fmt(g['mae']['gamma'])} |"
         )
+    if m.get("by_stratum"):
+        lines += ["", *stratum_lines(m)]
     if m.get("leaderboard_env"):  # the pymatgen-version section (evaluator/env_report.py)
         from atomgenbench.evaluator.env_report import environment_markdown
 
         lines += ["", *environment_markdown(m["leaderboard_env"])]
     lines += ["", *_failure_lines(m), "", "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items())]
     return "\n".join(lines) + "\n"
+
+
+def stratum_lines(m: dict) -> list[str]:
+    """The ``by_stratum`` table: every leakage stratum's counts, match rate, RMSE, MAE and validity."""
+    mae_heads = [f"MAE {SYMBOL[p]} ({get(f'mae.{p}').unit})" for p in LATTICE_PARAMS]
+    head = ["stratum", "n", "parsed", "matched", "match rate", "RMSE", *mae_heads]
+    head += ["structural validity", "composition validity (targets)", "same space group"]
+    lines = [
+        "## By leakage stratum (test crystal vs the training split)",
+        "",
+        "twin: a training crystal matches it (StructureMatcher of `atomgenbench data check`); seen-formula: "
+        "no twin, but its reduced formula is in the training split; unseen: neither. Rates are over the "
+        "stratum's ids, RMSE over its matched ids, MAE over its parsed pairs.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|---|" + "---|" * (len(head) - 1),
+    ]
+    for name, g in m["by_stratum"].items():
+        v, vt = g.get("validity") or {}, g.get("validity_target") or {}
+        cells = [name, g["n"], g["n_parsed"], g["n_matched"], _fmt(g["match_rate"], 3), _fmt(g["rmse"])]
+        cells += [_fmt((g.get("mae") or {}).get(p), 3) for p in LATTICE_PARAMS]
+        cells += [
+            _fmt(v.get("structural"), 3),
+            f"{_fmt(v.get('composition'), 3)} ({_fmt(vt.get('composition'), 3)})",
+            _fmt((g.get("symmetry") or {}).get("spacegroup"), 3),
+        ]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return lines
 
 
 def _cell(m: dict, name: str) -> str:

@@ -118,6 +118,10 @@ class EvaluationResult:
     settings: dict
     records: list[PairRecord] = field(default_factory=list, repr=False)
 
+    def __post_init__(self) -> None:
+        if self.records and "by_stratum" not in self.breakdowns:
+            self.breakdowns = with_strata(self.breakdowns, self.benchmark, self.records, self.settings)
+
     @property
     def rmse(self) -> RmseValue:
         """The leaderboard RMSE with its match rate."""
@@ -125,7 +129,7 @@ class EvaluationResult:
 
     def family_json(self, family: str):
         """The metrics.json entry of one registry family."""
-        members = metrics.family(family)
+        members = [m for m in metrics.family(family) if m.name in self.values]
         if members[0].layout == "rmse":
             return RmseValue.from_values(family, self.values, self.settings).to_json()
         if len(members) == 1 and members[0].key is None:
@@ -143,10 +147,26 @@ class EvaluationResult:
             "n_predicted": self.n_predicted,
             "n_parsed": self.n_parsed,
         }
-        out.update({family: self.family_json(family) for family in metrics.families()})
+        out.update(
+            {
+                family: self.family_json(family)
+                for family in metrics.families()
+                if any(m.name in self.values for m in metrics.family(family))
+            }
+        )
         out.update(self.breakdowns)
         out.update({"settings": self.settings, "versions": versions(), "failures": dict(sorted(self.failures.items()))})
         return out
+
+
+def with_strata(breakdowns: dict, benchmark: str, records: list[PairRecord], settings: dict) -> dict:
+    """``breakdowns`` with ``by_stratum`` (leakage strata of ``benchmark``) added, in :data:`BREAKDOWN_KEYS` order."""
+    from atomgenbench.benchmarks.atomgen.strata import strata
+
+    table = metrics.by_stratum(metrics.Rows(records, settings), strata(benchmark))
+    out = {**breakdowns, "by_stratum": table}
+    order = {k: i for i, k in enumerate(metrics.BREAKDOWN_KEYS)}
+    return dict(sorted(out.items(), key=lambda kv: order.get(kv[0], len(order))))
 
 
 def float_result_json(score, settings: dict | None = None) -> dict:

@@ -230,7 +230,13 @@ def validate_folder(folder: Path, *, max_atoms: int = MAX_ATOMS) -> tuple[list[F
 
 
 def score_folder(
-    csvs: list[Path], *, workers: int = 1, progress: bool = False, leaderboard_env: bool = False
+    csvs: list[Path],
+    *,
+    workers: int = 1,
+    progress: bool = False,
+    leaderboard_env: bool = False,
+    engine: str = "process",
+    scheduler: str | None = None,
 ) -> tuple[dict[str, dict], list[Finding]]:
     """Leaderboard scores of files that passed their checks, and findings from the pinned scorer.
 
@@ -243,7 +249,12 @@ def score_folder(
     scores, findings = {}, []
     for path in csvs:
         s = score_leaderboard_file(
-            path, workers=workers, progress=progress, environment="leaderboard" if leaderboard_env else "current"
+            path,
+            workers=workers,
+            progress=progress,
+            environment="leaderboard" if leaderboard_env else "current",
+            engine=engine,
+            scheduler=scheduler,
         )
         value = None if s.value is None or (isinstance(s.value, float) and math.isnan(s.value)) else s.value
         # n_matched: structure pairs matched (rmse) or rows joined to the benchmark (mae)
@@ -281,6 +292,8 @@ def validate_paths(
     progress: bool = False,
     leaderboard_env: bool = False,
     published: bool = False,
+    engine: str = "process",
+    scheduler: str | None = None,
 ) -> ValidationReport:
     """Validate contribution folders and trees; score every file that passed its own checks.
 
@@ -300,7 +313,12 @@ def validate_paths(
             report.findings += folder_findings
             if scores and scorable:
                 folder_scores, score_findings = score_folder(
-                    scorable, workers=workers, progress=progress, leaderboard_env=leaderboard_env
+                    scorable,
+                    workers=workers,
+                    progress=progress,
+                    leaderboard_env=leaderboard_env,
+                    engine=engine,
+                    scheduler=scheduler,
                 )
                 report.scores.update(folder_scores)
                 report.findings += score_findings

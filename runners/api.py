@@ -34,6 +34,7 @@ from atomgenbench.runners.registry import get_runner
 __all__ = ["PARTIAL_NAME", "RunError", "existing_config_hash", "run"]
 
 FIT_NAME = "fit.json"
+SAMPLING = "each sample seeded from (seed, id, sample): independent of order, batch, resume point and workers"
 RUN_CONFIG_NAME = "run_config.json"
 
 
@@ -105,6 +106,7 @@ def run(
     overrides: dict[str, Any] | None = None,
     trainer: TrainerOptions | None = None,
     progress: bool = True,
+    samples: int = 1,
 ) -> Predictions:
     """Fit ``model`` on ``benchmark`` and reconstruct every test id; write ``out_dir/predictions.*``.
 
@@ -115,6 +117,14 @@ def run(
     another configuration.
     """
     runner = get_runner(model)  # an unknown model is a UsageError (exit 2) with "did you mean"
+    samples = int(samples)
+    if samples < 1:
+        raise ConfigError(f"--samples must be at least 1, got {samples}")
+    if samples > 1 and not runner.supports_samples:
+        raise ConfigError(
+            f"{model!r} draws one structure per id and does not support --samples {samples}; "
+            "runners that do: " + ", ".join(_sampling_runners())
+        )
     try:
         params = runner.resolve_params(preset, overrides)
     except ValueError as exc:  # unknown preset or parameter: a usage mistake (exit 2)
@@ -129,6 +139,7 @@ def run(
         trainer=trainer or TrainerOptions(),
         out_dir=out,
         progress=progress,
+        samples=samples,
     )
     chash = config_hash(config)
     try:
@@ -145,19 +156,25 @@ def run(
     if _global_rank() != 0:  # under multi-process training only rank 0 reconstructs and writes
         return Predictions(benchmark=benchmark, model=model, structures={}, preset=preset, seed=int(seed))
 
-    records, reconstruct_seconds = reconstruct_all(runner, data, checkpoint, config)
-    structures: dict[str, str] = {}
-    failures: dict[str, str] = {}
-    for key in data.test_ids:  # sample 0: one structure per id in predictions.csv
-        rec = records[(key, 0)]
-        structures[key] = rec.structure or ""
-        if rec.failure is not None:
-            failures[key] = rec.failure
+    records, reconstruct_seconds = reconstruct_all(runner, data, checkpoint, config, samples=samples)
+    by_sample: dict[int, dict[str, str]] = {s: {} for s in range(samples)}
+    failures_by_sample: dict[int, dict[str, str]] = {s: {} for s in range(samples)}
+    for key in data.test_ids:
+        for s in range(samples):
+            rec = records[(key, s)]
+            by_sample[s][key] = rec.structure or ""
+            if rec.failure is not None:
+                failures_by_sample[s][key] = rec.failure
+    structures, failures = by_sample.pop(0), failures_by_sample.pop(0)
     preds = Predictions(
         benchmark=benchmark,
         model=model,
         structures=structures,
         failures=failures,
+        samples=samples,
+        sampling=SAMPLING if samples > 1 else None,
+        more_samples=by_sample,
+        more_failures=failures_by_sample,
         preset=preset,
         seed=int(seed),
         time_taken_seconds={"fit": round(fit_seconds, 3), "reconstruct": round(reconstruct_seconds, 3)},
@@ -173,3 +190,16 @@ def run(
     )
     preds.write(out)
     return preds
+
+
+def _sampling_runners() -> list[str]:
+    from atomgenbench.runners.registry import available, load_runner_class
+
+    names = []
+    for name, entry in available().items():
+        try:
+            if load_runner_class(entry).supports_samples:
+                names.append(name)
+        except Exception:  # a broken plugin is reported by `run --list`, not here
+            continue
+    return names

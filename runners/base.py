@@ -43,7 +43,7 @@ CONDITIONING = {
 class Reconstruction:
     """One reconstructed test crystal: ``structure`` (POSCAR text), or ``None`` and a ``failure`` reason.
 
-    ``sample`` numbers the samples of one id (always 0 until runs draw several).
+    ``sample`` numbers the samples of one id: 0 … ``RunConfig.samples`` − 1.
     Exactly one of ``structure`` and ``failure`` is set, and neither is empty.
     """
 
@@ -74,9 +74,13 @@ class Reconstruction:
         return cls.failed(identifier, reason or "no prediction", sample)
 
 
-def id_rng(seed: int, identifier: str) -> np.random.Generator:
-    """A generator that depends only on (seed, id), so resumed or reordered runs agree."""
-    return np.random.default_rng([int(seed), zlib.crc32(identifier.encode("utf-8"))])
+def id_rng(seed: int, identifier: str, sample: int = 0) -> np.random.Generator:
+    """A generator that depends only on (seed, id, sample), so resumed or reordered runs agree.
+
+    Sample 0 keeps the (seed, id) stream of single-sample runs.
+    """
+    entropy = [int(seed), zlib.crc32(identifier.encode("utf-8"))]
+    return np.random.default_rng(entropy if not sample else [*entropy, int(sample)])
 
 
 def batch_seed(seed: int, index: int) -> int:
@@ -131,6 +135,7 @@ class RunConfig:
     trainer: TrainerOptions = field(default_factory=TrainerOptions)
     out_dir: Path | None = None
     progress: bool = True
+    samples: int = 1  # structures per test id (``run --samples K``)
 
     @property
     def work_dir(self) -> Path:
@@ -151,6 +156,8 @@ class Runner(ABC):
     name: str = ""
     conditioning: str = ""
     presets: dict[str, dict[str, Any]] = {}
+    #: whether :meth:`reconstruct` yields ``config.samples`` distinct samples per id (else only sample 0)
+    supports_samples: bool = False
 
     def resolve_params(self, preset: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         """Preset parameters with ``overrides`` applied; unknown keys are an error."""
@@ -178,6 +185,10 @@ class Runner(ABC):
         self, data: BenchmarkData, checkpoint: Path, config: RunConfig, ids: list[str] | None = None
     ) -> Iterator[Reconstruction]:
         """Yield one :class:`Reconstruction` per id of ``ids`` (default: every test id), as each finishes.
+
+        A runner with ``supports_samples`` yields samples 0 … ``config.samples`` − 1 of each id,
+        each seeded from (seed, id, sample) (:func:`id_rng`), so a sample does not depend on the
+        other samples, the order or the resume point.
 
         A failure is a record with a reason, never a missing one. The structure of an
         id must not depend on which other ids are asked for (the driver asks a resumed

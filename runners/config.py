@@ -83,6 +83,7 @@ def config_fingerprint(config: RunConfig) -> dict[str, Any]:
         "preset": config.preset,
         "seed": int(config.seed),
         "params": config.params,
+        **({"samples": int(config.samples)} if int(config.samples) > 1 else {}),  # K = 1: the hash of older runs
     }
 
 

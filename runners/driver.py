@@ -111,6 +111,7 @@ def reconstruct_all(
     wanted = [(i, s) for i in dict.fromkeys(ids) for s in range(samples)]
     expected = {key for key in wanted if key not in done}
     missing = list(dict.fromkeys(i for i, s in wanted if (i, s) in expected))
+    missing_set = set(missing)
     start = time.perf_counter()
     if missing:
         seen: set[Key] = set()
@@ -120,6 +121,8 @@ def reconstruct_all(
                 if not isinstance(rec, Reconstruction):
                     raise RunError(f"runner {runner.name!r} yielded {type(rec).__name__}, not a Reconstruction")
                 key = (rec.id, rec.sample)
+                if key in done and key not in seen and rec.id in missing_set:
+                    continue  # a sample an earlier session wrote (the runner recomputes whole ids)
                 if key not in expected:
                     what = "twice" if key in seen else "although it was not asked for"
                     raise RunError(f"runner {runner.name!r} yielded id {rec.id!r} sample {rec.sample} {what}")

@@ -107,3 +107,39 @@ def test_evaluate_cli_dask_engine_equals_process_engine(contributions, tmp_path)
         out[engine] = metrics
     assert out["dask"]["rmse"] == out["process"]["rmse"]
     assert out["dask"]["mae"] == out["process"]["mae"] and out["dask"]["kld"] == out["process"]["kld"]
+
+
+def test_validate_and_compare_take_the_dask_engine(contributions, tmp_path):
+    import json
+    import shutil
+
+    from click.testing import CliRunner
+
+    from atomgenbench.cli import cli
+
+    name = "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"
+    folder = tmp_path / "atomgpt_invatoms"
+    folder.mkdir()
+    for f in (contributions / "atomgpt_invatoms").iterdir():  # the dft_3d files only: seconds, not minutes
+        if "dft_3d" in f.name or f.name in ("metadata.json", "run.sh"):
+            shutil.copy(f, folder / f.name)
+    before = _children()
+    scores = {}
+    for engine in ("process", "dask"):
+        res = CliRunner().invoke(cli, ["validate", str(folder), "--json", "--engine", engine, "-j", "2"])
+        doc = json.loads(res.stdout)
+        scores[engine] = {k: (v["value"], v["n_matched"]) for k, v in doc["scores"].items()}
+    assert scores["dask"] == scores["process"] and scores["dask"][str(folder / name)] == (0.1001, 31)
+    other = contributions / "cdvae_invatoms" / name
+    tables = {}
+    for engine in ("process", "dask"):
+        out = tmp_path / f"cmp-{engine}"
+        args = ["compare", str(folder / name), str(other), "--engine", engine, "-j", "2", "--n-bootstrap", "50"]
+        res = CliRunner().invoke(cli, [*args, "-o", str(out)])
+        assert res.exit_code == 0, res.output
+        tables[engine] = json.loads((out / "comparison.json").read_text())["table"]
+    assert tables["dask"] == tables["process"]
+    deadline = time.time() + 20
+    while _children() - before and time.time() < deadline:
+        time.sleep(0.5)
+    assert not _children() - before, "the local Dask cluster left processes behind"

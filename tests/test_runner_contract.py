@@ -77,10 +77,11 @@ def _copy_fit(src: Path, dst: Path) -> None:
 
 def _rows(out: Path) -> dict[str, str]:
     rows = list(csv.reader(io.StringIO((out / "predictions.csv").read_text(encoding="utf-8"))))
-    assert rows[0] == ["id", "prediction"]
+    assert rows[0] == ["id", "sample", "prediction"]
+    assert {r[1] for r in rows[1:]} == {"0"}  # one sample per id unless --samples
     ids = [r[0] for r in rows[1:]]
     assert len(ids) == len(set(ids)), "an id is written twice"
-    return {r[0]: r[1] for r in rows[1:]}
+    return {r[0]: r[2] for r in rows[1:]}
 
 
 @pytest.fixture(scope="module")

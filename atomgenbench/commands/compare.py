@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from atomgenbench.commands.input_options import in_test_order_option
-from atomgenbench.parallel import workers_option
+from atomgenbench.parallel import engine_options, workers_option
 
 log = logging.getLogger("atomgenbench")
 
@@ -26,11 +26,21 @@ log = logging.getLogger("atomgenbench")
     "--out",
     "-o",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for comparison.json, comparison.md, per-model metrics and bar charts.",
+    type=click.Path(path_type=Path),
+    help="Folder for comparison.json, comparison.md, per-model metrics and bar charts; with --format, "
+    "the file the headline table is written to instead.",
+)
+@click.option(
+    "--format",
+    "table_format",
+    type=click.Choice(["markdown", "latex", "csv"]),
+    help="Write only the headline table for papers to the FILE --out names: one row per model (and the "
+    "published rows with --published), match rate, RMSE, ccRMSD, structural validity and Niggli MAE with "
+    "± the 95% CI half-width, the best value per column in bold; latex is a standalone booktabs document.",
 )
 @click.option("--labels", help="Comma-separated model labels, one per PRED (default: folder/file names).")
 @workers_option()
+@engine_options
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 @click.option(
     "--n-bootstrap",
@@ -59,11 +69,14 @@ def compare(
     out: Path,
     labels: str | None,
     workers: int,
+    engine: str,
+    scheduler: str | None,
     seed: int,
     n_bootstrap: int,
     max_atoms: int,
     in_test_order: bool,
     published: bool,
+    table_format: str | None,
 ) -> None:
     """Evaluate each PRED on the same benchmark and compare them.
 
@@ -71,7 +84,10 @@ def compare(
     difference (model − reference) in RMSE, match rate, penalised RMSE, Niggli MAE
     and histogram KLD with a paired bootstrap 95% CI (the same resampled test ids
     for all models). Writes comparison.md/json, bar charts of KLD, MAE and RMSE
-    (PNG) and each model's metrics.json under OUT/<label>/.
+    (PNG) and each model's metrics.json under OUT/<label>/. With --format,
+    OUT is a file that receives the headline table (Markdown, LaTeX or CSV) and
+    nothing else is written. Both print the comparison, with each model's match
+    rate and RMSE per leakage stratum (twin, seen-formula, unseen).
     """
     from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
     from atomgenbench.benchmarks.atomgen.registry import get_spec
@@ -79,15 +95,20 @@ def compare(
     from atomgenbench.errors import UsageError
     from atomgenbench.evaluator.compare import compare as run_compare
     from atomgenbench.evaluator.compare import markdown
+    from atomgenbench.evaluator.contribution import model_label
     from atomgenbench.evaluator.inputs import load_predictions
     from atomgenbench.evaluator.pipeline import evaluate
     from atomgenbench.evaluator.plots import plot_bars
     from atomgenbench.evaluator.report import write_outputs
 
+    if table_format and out.is_dir():
+        raise UsageError(f"--out {out} is a folder; with --format, --out names the table file to write")
+    if not table_format and out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; without --format, --out names a folder (or add --format)")
     name = resolve_benchmark(preds[0], benchmark)
     if get_spec(name).kind != "structure":
         raise UsageError(f"{name} is a lattice-parameter benchmark; compare works on structure benchmarks")
-    names = [s.strip() for s in labels.split(",")] if labels else [_label(p) for p in preds]
+    names = [s.strip() for s in labels.split(",")] if labels else [model_label(p) for p in preds]
     if len(names) != len(preds):
         raise click.BadParameter(f"{len(names)} labels for {len(preds)} inputs", param_hint="--labels")
     if len(set(names)) != len(names):
@@ -106,13 +127,34 @@ def compare(
     for (label, predictions), path in zip(inputs.items(), preds):
         log.info("evaluating %s (%s)", label, path)
         results[label] = evaluate(
-            predictions, name, workers=workers, seed=seed, n_boot=n_bootstrap, max_atoms=max_atoms, progress=True
+            predictions,
+            name,
+            workers=workers,
+            engine=engine,
+            scheduler=scheduler,
+            seed=seed,
+            n_boot=n_bootstrap,
+            max_atoms=max_atoms,
+            progress=True,
         )
     comp = run_compare(results, n_boot=n_bootstrap, seed=seed)
     from atomgenbench.evaluator.published import published_lines, published_rows
 
     extra = {"published": published_rows(name)} if published else {}
     text = markdown(comp) + ("\n" + "\n".join(published_lines(name)) + "\n" if published else "")
+    if table_format:
+        from atomgenbench.evaluator import tables
+
+        docs = {label: res.to_json() for label, res in results.items()}
+        table = tables.headline(docs, published=extra.get("published"))
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(out, tables.render(table, table_format))
+        except OSError as exc:
+            raise click.ClickException(f"{out}: cannot write the table ({exc.strerror or exc})") from None
+        click.echo(text)
+        log.info("wrote the %s table to %s", table_format, out)
+        return
     try:
         out.mkdir(parents=True, exist_ok=True)
         for label, res in results.items():
@@ -123,12 +165,3 @@ def compare(
     except OSError as exc:
         raise click.ClickException(f"{out}: cannot write outputs ({exc.strerror or exc})") from None
     click.echo(text)
-
-
-def _label(path: Path) -> str:
-    """A model label from a path: the contribution folder of a leaderboard file, else the name."""
-    if path.is_file() and path.name.endswith(".csv.zip"):
-        return path.parent.name
-    if path.name == "predictions.csv":
-        return path.parent.name
-    return path.stem if path.is_file() else path.name

@@ -221,6 +221,10 @@ def _summary(m: dict, out: Path | None) -> None:
             from atomgenbench.evaluator.metrics import summary_line
 
             click.echo(summary_line(m))
+        if "samples" in m:
+            from atomgenbench.evaluator.metrics import samples_line
+
+            click.echo(samples_line(m))
         if m.get("leaderboard_env"):
             from atomgenbench.evaluator.env_report import environment_lines
 

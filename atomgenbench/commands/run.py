@@ -37,6 +37,14 @@ def _devices(value: str) -> int | str:
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option(
+    "--samples",
+    "-k",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Structures per test id (match@k); each seeded from (seed, id, sample). Sample 0 is what `package` uses.",
+)
+@click.option(
     "--set",
     "set_pairs",
     multiple=True,
@@ -61,6 +69,7 @@ def run(
     preset,
     out_dir,
     seed,
+    samples,
     set_pairs,
     config_file,
     accelerator,
@@ -100,7 +109,15 @@ def run(
 
     try:
         preds = run_model(
-            model, benchmark, preset, out_dir, seed=seed, overrides=overrides, trainer=trainer, progress=progress
+            model,
+            benchmark,
+            preset,
+            out_dir,
+            seed=seed,
+            overrides=overrides,
+            trainer=trainer,
+            progress=progress,
+            samples=samples,
         )
     except ModuleNotFoundError as exc:
         top = (exc.name or "").split(".")[0]
@@ -112,8 +129,9 @@ def run(
         ) from None
     n_fail = len(preds.failures)
     t = preds.time_taken_seconds
+    per_id = f", {preds.samples} samples per id" if preds.samples > 1 else ""
     click.echo(
-        f"{model} on {benchmark}: {len(preds.ids) - n_fail}/{len(preds.ids)} predictions "
+        f"{model} on {benchmark}: {len(preds.ids) - n_fail}/{len(preds.ids)} predictions{per_id} "
         f"({n_fail} failures), fit {t.get('fit', 0):.1f}s, reconstruct {t.get('reconstruct', 0):.1f}s -> {out_dir}"
     )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from atomgenbench.evaluator.validate_files import MAX_ATOMS, Finding
-from atomgenbench.parallel import workers_option
+from atomgenbench.parallel import engine_options, workers_option
 
 LEADERBOARD_ENV_HELP = (
     "Score the rmse files in the leaderboard's own environment (pymatgen 2024.3.1, numpy 1.26.4, pandas 2.2.1, "
@@ -69,6 +69,7 @@ def _print_human(report) -> None:
     help="Also show the leaderboard's published rows (AtomGPT, CDVAE, FlowMM) of every structure benchmark scored.",
 )
 @workers_option()
+@engine_options
 @click.option(
     "--max-atoms",
     type=click.IntRange(min=1),
@@ -83,6 +84,8 @@ def validate(
     leaderboard_env: bool,
     published: bool,
     workers: int,
+    engine: str,
+    scheduler: str | None,
     max_atoms: int,
 ) -> None:
     """Check JARVIS-Leaderboard AtomGen contribution folders strictly.
@@ -116,6 +119,8 @@ def validate(
         progress=not as_json,
         leaderboard_env=leaderboard_env,
         published=published,
+        engine=engine,
+        scheduler=scheduler,
     )
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))

@@ -158,20 +158,13 @@ def check_benchmark(
     splits = load_splits(name)
     train = parse_split(splits["train"], f"{name} train", progress=progress)
     test = parse_split(splits["test"], f"{name} test", progress=progress)
-    by_formula: dict[str, list[str]] = defaultdict(list)
-    for key, s in train.items():
-        by_formula[s.composition.reduced_formula].append(key)
     matcher = StructureMatcher(ltol=ltol, stol=stol, angle_tol=angle_tol)
     report = CheckReport(name, {"ltol": ltol, "stol": stol, "angle_tol": angle_tol}, len(test), len(train))
+    report.duplicates, seen = train_twins(train, test, matcher, progress=progress, desc=f"{name} matching")
+    report.test_formula_in_train = len(seen)
     test_groups: dict[str, list[str]] = defaultdict(list)
-    for key, s in bar(test.items(), progress=progress, desc=f"{name} matching", unit="crystal", leave=False):
-        formula = s.composition.reduced_formula
-        test_groups[formula].append(key)
-        candidates = by_formula.get(formula, [])
-        report.test_formula_in_train += bool(candidates)
-        hits = [c for c in candidates if matcher.fit(s, train[c])]
-        if hits:
-            report.duplicates[key] = hits
+    for key, s in test.items():
+        test_groups[s.composition.reduced_formula].append(key)
     for keys in test_groups.values():
         report.test_internal_duplicates.extend(_clusters(keys, test, matcher))
     table = tc_table(spec.family)
@@ -179,6 +172,29 @@ def check_benchmark(
         report.missing_tc = {s: [i for i in vals if i not in table] for s, vals in splits.items()}
         report.tc_source = TC_PROVENANCE.get(spec.family, "")
     return report
+
+
+def train_twins(
+    train: dict[str, Structure], test: dict[str, Structure], matcher, *, progress: bool = True, desc: str = "matching"
+) -> tuple[dict[str, list[str]], set[str]]:
+    """``({test id: matching train ids}, test ids whose reduced formula occurs in train)``.
+
+    A test crystal is compared, with ``matcher.fit``, only with the training crystals of
+    its own reduced formula (the species-aware matcher rejects every other pair).
+    """
+    by_formula: dict[str, list[str]] = defaultdict(list)
+    for key, s in train.items():
+        by_formula[s.composition.reduced_formula].append(key)
+    twins: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for key, s in bar(test.items(), progress=progress, desc=desc, unit="crystal", leave=False):
+        candidates = by_formula.get(s.composition.reduced_formula, [])
+        if candidates:
+            seen.add(key)
+        hits = [c for c in candidates if matcher.fit(s, train[c])]
+        if hits:
+            twins[key] = hits
+    return twins, seen
 
 
 def _clusters(keys: list[str], structs: dict, matcher) -> list[list[str]]:

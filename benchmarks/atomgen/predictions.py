@@ -3,14 +3,17 @@
 A predictions folder holds two files:
 
 ``predictions.csv``
-    columns ``id,prediction``; one row for *every* test id of the benchmark. The
-    prediction is a jarvis-tools POSCAR with newlines escaped as ``\\n``, or empty
-    when the model failed for that id.
+    columns ``id,sample,prediction``; one row per sample (0 … K−1) of *every* test id
+    of the benchmark. The prediction is a jarvis-tools POSCAR with newlines escaped as
+    ``\\n``, or empty when the model failed for that id and sample. Version 1 files
+    (``id,prediction``, one sample) are still read.
 ``predictions.json``
     ``schema_version``, ``model``, ``preset``, ``seed``, ``benchmark``,
     ``toolkit_version``, ``time_taken_seconds`` (``{"fit": s, "reconstruct": s}``),
-    ``failures`` (``{id: reason}`` for every empty prediction), ``conditioning`` and
-    free-form ``extra`` (sampler settings, checkpoint, ...).
+    ``failures`` (``{id: reason}`` for every empty sample-0 prediction),
+    ``sample_failures`` (``{sample: {id: reason}}`` for samples ≥ 1), ``samples`` (K),
+    ``sampling`` (how each sample is seeded), ``conditioning`` and free-form ``extra``
+    (sampler settings, checkpoint, ...).
 
 Both are written to temporary files and moved into place, so a reader never sees
 half a file. This module is the single definition of the format.
@@ -30,10 +33,11 @@ from pathlib import Path
 from atomgenbench.benchmarks.atomgen.structures import escape, unescape
 from atomgenbench.errors import PredictionsError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CSV_NAME = "predictions.csv"
 JSON_NAME = "predictions.json"
-CSV_HEADER = ("id", "prediction")
+CSV_HEADER = ("id", "sample", "prediction")
+CSV_HEADER_V1 = ("id", "prediction")
 #: example ids shown in messages
 EXAMPLE_IDS = 3
 
@@ -46,8 +50,11 @@ class PredictionsFormatError(PredictionsError):
 class Predictions:
     """Predictions of one model for one benchmark.
 
-    ``structures`` maps every id to POSCAR text with real newlines, or ``""`` for a
-    failure; ``failures`` gives the reason for each failure.
+    ``structures`` maps every id to the POSCAR text (real newlines) of its sample 0, or
+    ``""`` for a failure; ``failures`` gives the reason for each failure. A run with
+    ``samples`` = K > 1 holds samples 1 … K−1 in ``more_samples[s]`` (``{id: POSCAR or ""}``)
+    with their reasons in ``more_failures[s]``. Everything that takes one structure per id
+    (the leaderboard files, the single-sample metrics) uses sample 0.
     """
 
     benchmark: str
@@ -61,13 +68,25 @@ class Predictions:
     toolkit_version: str | None = None
     extra: dict = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
+    samples: int = 1
+    sampling: str | None = None
+    more_samples: dict[int, dict[str, str]] = field(default_factory=dict)
+    more_failures: dict[int, dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for key, text in self.structures.items():
-            if not text and key not in self.failures:
-                self.failures[key] = "no prediction"
-        for key in self.failures:
-            self.structures.setdefault(key, "")
+        _fill_failures(self.structures, self.failures)
+        self.samples = max(int(self.samples), 1 + max(self.more_samples, default=0))
+        for s in range(1, self.samples):
+            structures = self.more_samples.setdefault(s, {})
+            failures = self.more_failures.setdefault(s, {})
+            for key in self.structures:
+                if key not in structures and key not in failures:
+                    failures[key] = "no prediction for this sample"
+            _fill_failures(structures, failures)
+
+    def sample(self, s: int) -> dict[str, str]:
+        """``{id: POSCAR or ""}`` of sample ``s`` (0 … ``samples`` − 1)."""
+        return self.structures if s == 0 else self.more_samples[s]
 
     @property
     def ids(self) -> list[str]:
@@ -75,7 +94,9 @@ class Predictions:
 
     def metadata(self) -> dict:
         meta = asdict(self)
-        meta.pop("structures")
+        for key in ("structures", "more_samples", "more_failures"):
+            meta.pop(key)
+        meta["sample_failures"] = {str(s): dict(f) for s, f in sorted(self.more_failures.items()) if f}
         return meta
 
     def write(self, out_dir: str | os.PathLike) -> Path:
@@ -89,8 +110,10 @@ class Predictions:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(CSV_HEADER)
-        for key, text in self.structures.items():
-            writer.writerow((key, escape(text) if text else ""))
+        for key in self.structures:
+            for s in range(self.samples):
+                text = self.sample(s).get(key, "")
+                writer.writerow((key, s, escape(text) if text else ""))
         atomic_write_text(out / CSV_NAME, buf.getvalue())
         atomic_write_text(out / JSON_NAME, json.dumps(self.metadata(), indent=2, sort_keys=True) + "\n")
         return out
@@ -101,7 +124,8 @@ class Predictions:
         path = Path(path)
         csv_path = path / CSV_NAME if path.is_dir() else path
         json_path = csv_path.with_name(JSON_NAME)
-        structures, failures = read_predictions_csv(csv_path)
+        by_sample, failures_by_sample = read_predictions_csv_samples(csv_path)
+        structures, failures = by_sample.get(0, {}), failures_by_sample.get(0, {})
         meta: dict = {}
         if json_path.is_file():
             try:
@@ -119,6 +143,13 @@ class Predictions:
             )
         for key in failures:
             failures[key] = recorded.get(key, failures[key])
+        sample_failures = meta.get("sample_failures") or {}
+        if not isinstance(sample_failures, dict):
+            raise PredictionsFormatError(f"{json_path}: 'sample_failures' must map samples to {{id: reason}}")
+        for s, found in failures_by_sample.items():
+            given = sample_failures.get(str(s)) or {}
+            for key in found:
+                found[key] = given.get(key, found[key]) if isinstance(given, dict) else found[key]
         return cls(
             benchmark=benchmark or meta.get("benchmark") or "",
             model=model or meta.get("model") or csv_path.parent.name,
@@ -131,14 +162,34 @@ class Predictions:
             toolkit_version=meta.get("toolkit_version"),
             extra=meta.get("extra") or {},
             schema_version=meta.get("schema_version", SCHEMA_VERSION),
+            samples=max(len(by_sample), 1),
+            sampling=meta.get("sampling"),
+            more_samples={s: v for s, v in by_sample.items() if s},
+            more_failures={s: v for s, v in failures_by_sample.items() if s},
         )
 
 
-def read_predictions_csv(path: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """Parse ``predictions.csv``; return (id -> POSCAR text, id -> failure reason).
+def _fill_failures(structures: dict[str, str], failures: dict[str, str]) -> None:
+    for key, text in structures.items():
+        if not text and key not in failures:
+            failures[key] = "no prediction"
+    for key in failures:
+        structures.setdefault(key, "")
 
-    Raises :class:`PredictionsFormatError` naming the file and every bad row (a wrong
-    header, duplicate or empty ids, rows with the wrong number of fields).
+
+def read_predictions_csv(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Parse ``predictions.csv``; return sample 0 as (id -> POSCAR text, id -> failure reason)."""
+    structures, failures = read_predictions_csv_samples(path)
+    return structures.get(0, {}), failures.get(0, {})
+
+
+def read_predictions_csv_samples(path: Path) -> tuple[dict[int, dict[str, str]], dict[int, dict[str, str]]]:
+    """Parse ``predictions.csv`` (v2 ``id,sample,prediction`` or v1 ``id,prediction``).
+
+    Returns ``{sample: {id: POSCAR text}}`` and ``{sample: {id: failure reason}}``. Raises
+    :class:`PredictionsFormatError` naming the file and every bad row (a wrong header,
+    duplicate or empty ids, a bad sample number, samples that are not 0 … K−1 for every
+    id, rows with the wrong number of fields).
     """
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -146,14 +197,25 @@ def read_predictions_csv(path: Path) -> tuple[dict[str, str], dict[str, str]]:
         raise PredictionsFormatError(f"{path}: no such file") from None
     except UnicodeDecodeError as exc:
         raise PredictionsFormatError(f"{path}: not UTF-8 text ({exc})") from None
-    table = parse_csv(text, str(path), headers=(CSV_HEADER,), lenient=True)
+    table = parse_csv(text, str(path), headers=(CSV_HEADER, CSV_HEADER_V1), lenient=True)
     table.raise_errors()
-    structures: dict[str, str] = {}
-    failures: dict[str, str] = {}
+    structures: dict[int, dict[str, str]] = {}
+    failures: dict[int, dict[str, str]] = {}
     for row in table.rows:
-        structures[row.id] = unescape(row.prediction) if row.prediction.strip() else ""
+        structures.setdefault(row.sample, {})[row.id] = unescape(row.prediction) if row.prediction.strip() else ""
         if not row.prediction.strip():
-            failures[row.id] = "empty prediction"
+            failures.setdefault(row.sample, {})[row.id] = "empty prediction"
+    k = len(structures)
+    if sorted(structures) != list(range(k)):
+        raise PredictionsFormatError(f"{path}: samples must be numbered 0 … K−1, got {sorted(structures)[:10]}")
+    ids = list(structures.get(0, {}))
+    for s in range(1, k):
+        if set(structures[s]) != set(ids):
+            odd = sorted(set(ids) ^ set(structures[s]))
+            raise PredictionsFormatError(
+                f"{path}: sample {s} does not cover the same ids as sample 0 ({len(odd)} differ, e.g. "
+                f"{_examples(odd)}); write every sample of every id (an empty prediction is a failure)"
+            )
     return structures, failures
 
 
@@ -174,6 +236,7 @@ class CsvRow:
     id: str
     target: str
     prediction: str
+    sample: int = 0
 
 
 @dataclass
@@ -269,8 +332,9 @@ def parse_csv(
         return table
     i_id, i_pred = header.index("id"), header.index("prediction")
     i_target = header.index("target") if "target" in header else None
+    i_sample = header.index("sample") if "sample" in header else None
     names = ",".join(header)
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, int], int] = {}
     for lineno, fields in _rows(lines, lenient):
         if isinstance(fields, str):  # a quoted field (strict) or a CSV syntax error
             table.add(lineno, "quoting" if fields.startswith("quoted") else "CSV syntax", fields)
@@ -291,12 +355,20 @@ def parse_csv(
         if not key.strip():
             table.add(lineno, "empty id", "empty id")
             continue
-        if key in seen:
-            table.add(lineno, "duplicate id", f"duplicate id {key!r} (first on row {seen[key]})")
+        sample = 0
+        if i_sample is not None:
+            raw = fields[i_sample].strip()
+            if not raw.isdigit():
+                table.add(lineno, "sample", f"sample must be a whole number ≥ 0, got {fields[i_sample]!r}")
+                continue
+            sample = int(raw)
+        if (key, sample) in seen:
+            what = f"duplicate id {key!r}" + (f" sample {sample}" if i_sample is not None else "")
+            table.add(lineno, "duplicate id", f"{what} (first on row {seen[(key, sample)]})")
             continue
-        seen[key] = lineno
+        seen[(key, sample)] = lineno
         target = fields[i_target] if i_target is not None else ""
-        table.rows.append(CsvRow(lineno, key, target, fields[i_pred]))
+        table.rows.append(CsvRow(lineno, key, target, fields[i_pred], sample))
     return table
 
 

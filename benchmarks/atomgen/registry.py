@@ -8,7 +8,7 @@ validator) looks benchmarks up here instead of re-deriving names.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from atomgenbench.errors import UsageError, did_you_mean
 
@@ -51,7 +51,6 @@ class BenchmarkSpec:
     lattice_param: str | None = None
     structure_benchmark: str | None = None
     description: str = ""
-    extra: dict = field(default_factory=dict)
 
     def __hash__(self) -> int:  # dict fields are unhashable; the name identifies a spec
         return hash(self.name)

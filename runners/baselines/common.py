@@ -39,12 +39,17 @@ def read_checkpoint(path: Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def predict_each(ids: Iterable[str], predict: Callable[[str], Structure | str]) -> Iterator[Reconstruction]:
-    """A :class:`Reconstruction` per id from ``predict(id)``; an exception becomes a failure with its message."""
+def predict_each(
+    ids: Iterable[str], predict: Callable[..., Structure | str], samples: int = 1
+) -> Iterator[Reconstruction]:
+    """A :class:`Reconstruction` per id (and sample) from ``predict(id)``, or ``predict(id, sample)``
+    when ``samples`` > 1; an exception becomes a failure with its message."""
     for key in ids:
-        try:
-            result = predict(key)
-            record = Reconstruction.from_pair(key, result if isinstance(result, str) else to_poscar(result), None)
-        except Exception as exc:  # one bad id must not stop the run
-            record = Reconstruction.failed(key, f"{type(exc).__name__}: {exc}")
-        yield record
+        for sample in range(samples):
+            try:
+                result = predict(key) if samples == 1 else predict(key, sample)
+                poscar = result if isinstance(result, str) else to_poscar(result)
+                record = Reconstruction.from_pair(key, poscar, None, sample)
+            except Exception as exc:  # one bad id must not stop the run
+                record = Reconstruction.failed(key, f"{type(exc).__name__}: {exc}", sample)
+            yield record

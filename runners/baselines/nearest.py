@@ -120,6 +120,11 @@ def pattern_index(by_n: dict[int, dict[tuple, str]]) -> dict[tuple, tuple[list[t
 
 def best_same_pattern(test: dict[str, int], comps: list[tuple], table: np.ndarray) -> tuple:
     """The composition (first in file order on ties) minimising the chemical cost of the best slot mapping."""
+    return ranked_same_pattern(test, comps, table, 1)[0]
+
+
+def ranked_same_pattern(test: dict[str, int], comps: list[tuple], table: np.ndarray, k: int) -> list[tuple]:
+    """The ``k`` compositions of lowest chemical cost, best first (file order on ties)."""
     order = _ordered(test)
     m = np.array([mendeleev(el) for el in order])
     groups = [list(g) for _, g in itertools.groupby(range(len(order)), key=lambda i: test[order[i]])]
@@ -127,22 +132,21 @@ def best_same_pattern(test: dict[str, int], comps: list[tuple], table: np.ndarra
     for perm in itertools.product(*(itertools.permutations(g) for g in groups)):
         idx = [i for part in perm for i in part]
         best = np.minimum(best, np.abs(table - m[idx]).sum(axis=1))
-    return comps[int(np.argmin(best))]
+    return [comps[int(i)] for i in np.argsort(best, kind="stable")[:k]]
 
 
-def _best_any(test: dict[str, int], comps: list[tuple]) -> tuple[float, tuple, dict[str, str]]:
-    best = None
-    for comp in comps:
-        score, mapping = assign(test, dict(comp))
-        if best is None or score < best[0]:
-            best = (score, comp, mapping)
-    return best
+def _ranked_any(test: dict[str, int], comps: list[tuple], k: int) -> list[tuple[float, tuple, dict[str, str]]]:
+    """The ``k`` best (score, composition, mapping) by assignment score, file order on ties."""
+    scored = [(*assign(test, dict(comp)), i, comp) for i, comp in enumerate(comps)]
+    scored.sort(key=lambda t: (t[0], t[2]))
+    return [(score, comp, mapping) for score, mapping, _, comp in scored[:k]]
 
 
 class NearestRunner(Runner):
     name = "nearest"
     conditioning = "composition+train"
     presets = BASELINE_PRESETS
+    supports_samples = True  # sample s: the (s+1)-th nearest prototype
 
     def fit(self, data: BenchmarkData, config: RunConfig) -> Path:
         return write_checkpoint(
@@ -168,7 +172,9 @@ class NearestRunner(Runner):
         def vol(counts: dict[str, int]) -> float:
             return sum(n * volumes.get(el, volumes["_mean"]) for el, n in counts.items())
 
-        def predict(key: str) -> Structure:
+        k = config.samples
+
+        def ranked(key: str) -> tuple[dict[str, int], list[tuple[tuple, dict[str, str]]]]:
             target = data.structure(key)
             test = cell_counts(target)
             comps = by_n.get(len(target))
@@ -176,14 +182,26 @@ class NearestRunner(Runner):
                 raise ValueError(f"no training crystal with {len(target)} atoms to use as a prototype")
             pattern = tuple(sorted(test.values()))
             if (len(target), pattern) in by_pattern:  # same stoichiometry pattern: vectorised search
-                comp = best_same_pattern(test, *by_pattern[(len(target), pattern)])
-                _, mapping = assign(test, dict(comp))
-            else:  # no prototype with the same pattern: best count + chemistry assignment
-                _, comp, mapping = _best_any(test, list(comps))
+                best = ranked_same_pattern(test, *by_pattern[(len(target), pattern)], k)
+                return test, [(comp, assign(test, dict(comp))[1]) for comp in best]
+            # no prototype with the same pattern: best count + chemistry assignment
+            return test, [(comp, mapping) for _, comp, mapping in _ranked_any(test, list(comps), k)]
+
+        cache: dict[str, tuple] = {}
+
+        def predict(key: str, sample: int = 0) -> Structure:
+            if key not in cache:
+                cache.clear()  # samples of one id come one after another
+                cache[key] = ranked(key)
+            test, choices = cache[key]
+            if sample >= len(choices):
+                raise ValueError(f"only {len(choices)} training prototype(s) with {sum(test.values())} atoms")
+            comp, mapping = choices[sample]
+            comps = by_n[sum(test.values())]
             proto = data.structure(comps[comp])
             species = substitute(proto, test, mapping)
             out = Structure(proto.lattice, species, proto.frac_coords)
             out.scale_lattice(proto.volume * vol(test) / vol(dict(comp)))
             return out
 
-        return predict_each(data.test_ids if ids is None else ids, predict)
+        return predict_each(data.test_ids if ids is None else ids, predict, k)

@@ -19,6 +19,7 @@ class OracleRunner(Runner):
     name = "oracle"
     conditioning = "target"
     presets = BASELINE_PRESETS
+    supports_samples = True  # K identical copies of the target
 
     def fit(self, data: BenchmarkData, config: RunConfig) -> Path:
         return write_checkpoint(config, self.name, {"note": "no training: predictions are the targets"})
@@ -27,4 +28,5 @@ class OracleRunner(Runner):
         self, data: BenchmarkData, checkpoint: Path, config: RunConfig, ids: list[str] | None = None
     ) -> Iterator[Reconstruction]:
         # the benchmark's own POSCAR text, unchanged: identical to the target by construction
-        return predict_each(data.test_ids if ids is None else ids, lambda key: unescape(data.text(key)))
+        ids = data.test_ids if ids is None else ids
+        return predict_each(ids, lambda key, sample=0: unescape(data.text(key)), config.samples)

@@ -5,7 +5,8 @@ from a training crystal with the same number of atoms, drawn uniformly at random
 (the empirical training distribution for that N). When no training crystal has N
 atoms the nearest available atom count is used (ties: the smaller count).
 Fractional coordinates are uniform in [0, 1)^3; the species are the test crystal's
-(its composition is the conditioning). Everything is seeded per (seed, id).
+(its composition is the conditioning). Everything is seeded per (seed, id, sample):
+``--samples K`` gives K independent draws.
 
 The "checkpoint" is the table ``{N: [[a, b, c, α, β, γ], ...]}`` in a JSON file.
 """
@@ -45,6 +46,7 @@ class PriorRunner(Runner):
     name = "prior"
     conditioning = "composition+train"
     presets = BASELINE_PRESETS
+    supports_samples = True
 
     def fit(self, data: BenchmarkData, config: RunConfig) -> Path:
         table = lattice_table(data)
@@ -58,13 +60,13 @@ class PriorRunner(Runner):
         table = {int(k): v for k, v in read_checkpoint(checkpoint)["lattices_by_natoms"].items()}
         counts = sorted(table)
 
-        def predict(key: str) -> Structure:
+        def predict(key: str, sample: int = 0) -> Structure:
             target = data.structure(key)
-            rng = id_rng(config.seed, key)
+            rng = id_rng(config.seed, key, sample)
             pool = table[nearest_count(counts, len(target))]
             a, b, c, alpha, beta, gamma = pool[int(rng.integers(len(pool)))]
             species = [site.specie.symbol for site in target]
             coords = rng.random((len(species), 3))
             return Structure(Lattice.from_parameters(a, b, c, alpha, beta, gamma), species, coords)
 
-        return predict_each(data.test_ids if ids is None else ids, predict)
+        return predict_each(data.test_ids if ids is None else ids, predict, config.samples)

@@ -135,11 +135,12 @@ def decode_sample(species: list[str], frac: np.ndarray, lattice_vec: np.ndarray)
     return text, None
 
 
-def start_points(model, queries, seed: int):
-    """Base samples (frac, lattice) drawn per id from a generator seeded by (seed, id).
+def start_points(model, queries, seed: int, sample: int = 0):
+    """Base samples (frac, lattice) drawn per id from a generator seeded by (seed, id, sample).
 
     Each id's sample is independent of which other ids are reconstructed with it,
-    so a resumed or partial reconstruction reproduces the full run exactly.
+    so a resumed or partial reconstruction reproduces the full run exactly; sample 0
+    keeps the (seed, id) stream of single-sample runs.
     """
     import torch
 
@@ -147,7 +148,8 @@ def start_points(model, queries, seed: int):
 
     fracs, lats = [], []
     for q in queries:
-        gen = torch.Generator().manual_seed(zlib.crc32(f"{seed}:{q.id}".encode()))
+        tag = f"{seed}:{q.id}" if not sample else f"{seed}:{q.id}:{sample}"
+        gen = torch.Generator().manual_seed(zlib.crc32(tag.encode()))
         fracs.append(sample_base_frac(q.num_atoms, gen))
         lats.append(model.base.sample(1, gen))
     return torch.cat(fracs), torch.cat(lats)
@@ -159,6 +161,7 @@ class FlowMMRunner(Runner):
     name = "flowmm"
     conditioning = "composition"
     presets = PRESETS
+    supports_samples = True  # independent prior draws per (seed, id, sample)
 
     def _params(self, config: RunConfig) -> dict:
         params = self.resolve_params(config.preset, config.params)
@@ -246,25 +249,27 @@ class FlowMMRunner(Runner):
         for key in dict.fromkeys([*data.test_ids, *ids]):
             if use_tc and key not in data.tc:
                 if key in wanted:
-                    yield Reconstruction.failed(key, "T_c conditioning requested but no T_c is known for this id")
+                    for sample in range(config.samples):
+                        yield Reconstruction.failed(key, "T_c conditioning requested but no T_c is known", sample)
             else:
                 order.append(key)
         steps, sampled = int(params["steps"]), set(order)
         for _, keys in fixed_batches([k for k in ids if k in sampled], order, int(params["sample_batch_size"])):
             part = [composition_query(k, data.structure(k), data.tc.get(k, 0.0) if use_tc else 0.0) for k in keys]
             batch = collate(part).to(device)
-            init = start_points(model, part, int(config.seed))
-            frac, lat = euler_sample(
-                model, batch, steps, float(params["anneal_slope"]), float(params["anneal_offset"]), init=init
-            )
-            frac, lat = frac.cpu().numpy(), lat.cpu().numpy()
-            offset = 0
-            for i, q in enumerate(part):
-                species = [int(z) + 1 for z in q.types]
-                text, reason = decode_sample(species, frac[offset : offset + q.num_atoms], lat[i])
-                offset += q.num_atoms
-                if q.id in wanted:
-                    yield Reconstruction.from_pair(q.id, text, reason)
+            for sample in range(config.samples):
+                init = start_points(model, part, int(config.seed), sample)
+                frac, lat = euler_sample(
+                    model, batch, steps, float(params["anneal_slope"]), float(params["anneal_offset"]), init=init
+                )
+                frac, lat = frac.cpu().numpy(), lat.cpu().numpy()
+                offset = 0
+                for i, q in enumerate(part):
+                    species = [int(z) + 1 for z in q.types]
+                    text, reason = decode_sample(species, frac[offset : offset + q.num_atoms], lat[i])
+                    offset += q.num_atoms
+                    if q.id in wanted:
+                        yield Reconstruction.from_pair(q.id, text, reason, sample)
 
     def reconstruct_metadata(self, checkpoint: Path, config: RunConfig) -> dict:
         params = self._params(config)

@@ -1,0 +1,153 @@
+"""Many samples per test id: predictions v2, ``run --samples K`` and the match@k metrics."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from atomgenbench.benchmarks.atomgen.predictions import Predictions, PredictionsFormatError
+from atomgenbench.cli import cli
+from atomgenbench.runners import api
+
+BENCH = "dft_3d_Tc_supercon"
+
+
+@pytest.fixture(scope="module")
+def nearest5(tmp_path_factory):
+    out = tmp_path_factory.mktemp("nearest5")
+    return api.run("nearest", BENCH, "cpu", out, samples=5, progress=False), out
+
+
+@pytest.fixture(scope="module")
+def nearest1(tmp_path_factory):
+    out = tmp_path_factory.mktemp("nearest1")
+    return api.run("nearest", BENCH, "cpu", out, progress=False), out
+
+
+def test_run_samples_writes_every_sample_of_every_id(nearest5, nearest1):
+    preds, out = nearest5
+    lines = (out / "predictions.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "id,sample,prediction" and len(lines) == 1 + 525
+    assert preds.samples == 5 and json.loads((out / "predictions.json").read_text())["samples"] == 5
+    assert "(seed, id, sample)" in json.loads((out / "predictions.json").read_text())["sampling"]
+    assert preds.structures == nearest1[0].structures  # sample 0 is the single-sample run
+    again = Predictions.read(out)
+    assert again.more_samples == preds.more_samples and again.samples == 5
+    # the K nearest prototypes are distinct prototypes (not copies of sample 0) where they exist
+    differs = sum(preds.sample(1)[k] != preds.structures[k] for k in preds.structures if preds.sample(1)[k])
+    assert differs > 90
+
+
+def test_match_at_k_is_a_non_decreasing_curve_starting_at_the_match_rate(nearest5, nearest1):
+    from atomgenbench.evaluator.pipeline import evaluate
+
+    multi = evaluate(nearest5[0], BENCH, workers=2, n_boot=50).to_json()
+    single = evaluate(nearest1[0], BENCH, workers=2, n_boot=50).to_json()
+    curve = [multi["samples"]["match_at_k"]["curve"][str(k)] for k in range(1, 6)]
+    assert curve == sorted(curve) and curve[-1] == multi["samples"]["match_at_k"]["value"]
+    assert curve[0] == pytest.approx(single["rmse"]["match_rate"])
+    assert curve[-1] > curve[0]  # further prototypes match crystals the first one misses
+    best = multi["samples"]["best_of_k_rmse"]
+    assert best["n"] == round(curve[-1] * 105)
+    for key in ("value", "n_matched", "match_rate", "leaderboard_value"):  # single-sample numbers stay sample 0's
+        assert multi["rmse"][key] == single["rmse"][key]
+    assert multi["rmse"]["ci95"] == pytest.approx(single["rmse"]["ci95"], abs=1e-12)
+    assert multi["mae"] == single["mae"] and multi["validity"] == single["validity"]
+    assert "samples" not in single  # reported only for runs with K > 1
+    rates = multi["samples"]["single_sample_match_rate"]
+    assert 0 < rates["value"] <= curve[0] + 1e-12 and rates["std"] > 0
+
+
+def test_a_subset_of_ids_equals_the_same_ids_of_the_full_run(nearest5, tmp_path):
+    from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
+    from atomgenbench.runners.base import RunConfig
+    from atomgenbench.runners.driver import reconstruct_all
+    from atomgenbench.runners.registry import get_runner
+
+    data = load_benchmark(BENCH)
+    runner = get_runner("prior")
+    full_cfg = RunConfig("prior", BENCH, out_dir=tmp_path / "full", samples=3, progress=False)
+    part_cfg = RunConfig("prior", BENCH, out_dir=tmp_path / "part", samples=3, progress=False)
+    ckpt = runner.fit(data, full_cfg)
+    full, _ = reconstruct_all(runner, data, ckpt, full_cfg, samples=3)
+    subset = data.test_ids[40:47][::-1]
+    part, _ = reconstruct_all(runner, data, ckpt, part_cfg, ids=subset, samples=3)
+    assert set(part) == {(k, s) for k in subset for s in range(3)}
+    assert all(part[key] == full[key] for key in part)
+    assert len({full[(subset[0], s)].structure for s in range(3)}) == 3  # distinct draws
+
+
+@pytest.mark.slow
+def test_flowmm_samples_are_reproducible_and_resume_to_the_same_file(tmp_path):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    api.run("flowmm", BENCH, "smoke", a, samples=2, progress=False)
+    api.run("flowmm", BENCH, "smoke", b, samples=2, progress=False)
+    first = (a / "predictions.csv").read_bytes()
+    assert first == (b / "predictions.csv").read_bytes()
+    assert first.count(b"\n") == 1 + 2 * 105
+    # interrupted: the fit is done and a third of the (id, sample) records were written
+    shutil.copytree(a / "work", c / "work")
+    partial = c / "work" / api.PARTIAL_NAME
+    lines = partial.read_text(encoding="utf-8").splitlines(keepends=True)
+    partial.write_text("".join(lines[: len(lines) // 3 + 1]), encoding="utf-8")  # odd: one id half done
+    api.run("flowmm", BENCH, "smoke", c, samples=2, progress=False)
+    assert (c / "predictions.csv").read_bytes() == first
+
+
+def test_runners_without_sampling_refuse_samples(tmp_path):
+    result = CliRunner().invoke(cli, ["run", "cdvae", "-b", BENCH, "-p", "smoke", "-o", str(tmp_path), "-k", "3"])
+    assert result.exit_code == 2, result.output
+    assert "does not support --samples 3" in result.output and "nearest" in result.output
+    assert not (tmp_path / "work").exists()
+
+
+def test_v1_files_are_read_and_bad_sample_columns_are_named(tmp_path):
+    (tmp_path / "predictions.csv").write_text("id,prediction\nJVASP-1,\nJVASP-2,\n")
+    old = Predictions.read(tmp_path)
+    assert old.samples == 1 and old.ids == ["JVASP-1", "JVASP-2"]
+    for text, problem in (
+        ("id,sample,prediction\nJVASP-1,0,\nJVASP-1,x,\n", "row 3: sample must be a whole number"),
+        ("id,sample,prediction\nJVASP-1,0,\nJVASP-1,0,\n", "duplicate id 'JVASP-1' sample 0"),
+        ("id,sample,prediction\nJVASP-1,0,\nJVASP-1,2,\n", "numbered 0 … K−1"),
+        ("id,sample,prediction\nJVASP-1,0,\nJVASP-2,0,\nJVASP-1,1,\n", "sample 1 does not cover the same ids"),
+    ):
+        (tmp_path / "predictions.csv").write_text(text)
+        with pytest.raises(PredictionsFormatError, match=problem):
+            Predictions.read(tmp_path)
+
+
+def test_package_uses_sample_0_and_says_so(nearest5, nearest1, tmp_path):
+    from atomgenbench.evaluator.package import package_contribution
+
+    meta = {"model_name": "nearest-k5", "author_email": "me@example.org", "project_url": "https://example.org"}
+    one = package_contribution({BENCH: nearest1[0]}, meta, tmp_path / "one")
+    package_contribution({BENCH: nearest5[0]}, meta, tmp_path / "many")
+    for name in one.files:
+        if name.endswith(".csv.zip"):
+            assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "many" / name).read_bytes(), name
+    readme = (tmp_path / "many" / "README.md").read_text()
+    assert "5 samples per test id" in readme and "sample 0" in readme
+    assert "samples per test id" not in (tmp_path / "one" / "README.md").read_text()
+
+
+def test_multi_sample_metrics_are_registry_entries_with_formula_and_denominator():
+    from atomgenbench.evaluator.matching import PairRecord
+    from atomgenbench.evaluator.metrics import REGISTRY, Rows
+
+    for name in ("samples.match_at_k", "samples.best_of_k_rmse", "samples.single_sample_match_rate"):
+        m = REGISTRY[name]
+        assert m.formula and m.denominator and m.applies is not None
+    # 3 ids, 3 samples: id a matches at sample 2 only, id b at samples 0 and 1, id c never
+    records = [
+        PairRecord("a", parsed=True, rms=None, extra={"sample_rms": [None, 0.3]}),
+        PairRecord("b", parsed=True, rms=0.2, extra={"sample_rms": [0.1, None]}),
+        PairRecord("c", parsed=True, rms=None, extra={"sample_rms": [None, None]}),
+    ]
+    rows = Rows(records, {"matcher": {"stol": 0.5}, "kld_bins": 20, "kld_epsilon": 0.5})
+    assert REGISTRY["samples.match_at_k"].extra(rows)["curve"] == {"1": 1 / 3, "2": 1 / 3, "3": 2 / 3}
+    assert REGISTRY["samples.best_of_k_rmse"].value(rows) == pytest.approx((0.3 + 0.1) / 2)
+    assert REGISTRY["samples.single_sample_match_rate"].value(rows) == pytest.approx(np.mean([1, 1, 1]) / 3)
