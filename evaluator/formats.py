@@ -41,7 +41,8 @@ class Item:
     ``where`` locates it for messages ("row 3", "frame 2", "file gen_0.cif"); ``id``
     is the id the file gives it (``None`` when the format carries none); ``named``
     marks an id taken from a file name, which ``--in-test-order`` overrides; ``text``
-    is POSCAR text with real newlines, ``""`` when ``failure`` says why it is unusable.
+    is POSCAR text with real newlines, ``""`` when ``failure`` says why it is unusable;
+    ``sample`` numbers several structures of one id (``<id>__s3.cif``, ``info["sample"]``).
     """
 
     where: str
@@ -49,6 +50,27 @@ class Item:
     text: str
     failure: str | None = None
     named: bool = False
+    sample: int = 0
+
+
+#: ``<id>__s<k>``: sample k of id (file names of several structures per id)
+SAMPLE_NAME = re.compile(r"^(?P<id>.+)__s(?P<sample>\d+)$")
+
+
+def split_sample(key: str) -> tuple[str, int]:
+    """``("JVASP-1", 3)`` for ``"JVASP-1__s3"``; a name without the suffix is sample 0."""
+    m = SAMPLE_NAME.match(key)
+    return (m["id"], int(m["sample"])) if m else (key, 0)
+
+
+def _sample_of(where: str, value, problems: Problems) -> int:
+    """A sample number from a file's metadata (``info["sample"]``, a JSON ``sample``); bad values: a problem."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not str(value).strip().isdigit():
+        problems.add(where, f"'sample' must be a whole number ≥ 0, got {value!r}")
+        return 0
+    return int(str(value).strip())
 
 
 class Problems:
@@ -133,7 +155,7 @@ def structure_file_items(files: list[tuple[str, str]], problems: Problems) -> li
     items = []
     for name, text in sorted(files, key=lambda f: natural_key(f[0])):
         suffix = Path(name).suffix.lower()
-        key = Path(name).stem if suffix else Path(name).name
+        key, sample = split_sample(Path(name).stem if suffix else Path(name).name)
         where = f"file {name}"
         if suffix == ".cif":
             item = _cif_item(where, key, text, problems)
@@ -141,6 +163,7 @@ def structure_file_items(files: list[tuple[str, str]], problems: Problems) -> li
             item = Item(where, key, rescale_negative_scale(text))
         if item is not None:
             item.named = True
+            item.sample = sample
             items.append(item)
     return items
 
@@ -249,14 +272,16 @@ def json_items(path: Path, problems: Problems) -> list[Item]:
             problems.add(where, f"'id' must be a string, got {key!r}")
             continue
         key = None if key is None else str(key)
+        sample = _sample_of(where, record.get("sample"), problems)
         struct = record.get("structure", record)
         if not isinstance(struct, dict) or "lattice" not in struct or "sites" not in struct:
-            items.append(Item(where, key, "", "not a pymatgen Structure.as_dict() (needs 'lattice' and 'sites')"))
+            why = "not a pymatgen Structure.as_dict() (needs 'lattice' and 'sites')"
+            items.append(Item(where, key, "", why, sample=sample))
             continue
         try:
-            items.append(Item(where, key, to_poscar(Structure.from_dict(struct))))
+            items.append(Item(where, key, to_poscar(Structure.from_dict(struct)), sample=sample))
         except Exception as exc:  # pymatgen raises assorted errors on bad dicts
-            items.append(Item(where, key, "", f"unusable structure ({type(exc).__name__}: {exc})"))
+            items.append(Item(where, key, "", f"unusable structure ({type(exc).__name__}: {exc})", sample=sample))
     return items
 
 
@@ -317,19 +342,22 @@ def extxyz_items(path: Path, problems: Problems) -> list[Item]:
         except Exception:  # a comment line that is not key=value pairs
             info = {}
         key = _info_id(comment, info)
+        sample = _sample_of(where, info.get("sample"), problems)
         try:
             atoms = read(io.StringIO(chunk), format="extxyz")
         except KeyError as exc:  # ASE's symbol lookup
-            items.append(Item(where, key, "", f"unknown element symbol {exc.args[0]!r}"))
+            items.append(Item(where, key, "", f"unknown element symbol {exc.args[0]!r}", sample=sample))
             continue
         except Exception as exc:  # ValueError for bad numbers, and assorted others
-            items.append(Item(where, key, "", f"unreadable frame ({type(exc).__name__}: {exc})"))
+            items.append(Item(where, key, "", f"unreadable frame ({type(exc).__name__}: {exc})", sample=sample))
             continue
-        items.append(atoms_item(where, key, atoms))
+        item = atoms_item(where, key, atoms)
+        item.sample = sample
+        items.append(item)
     return items
 
 
-def ase_items(path: Path) -> list[Item]:
+def ase_items(path: Path, problems: Problems | None = None) -> list[Item]:
     """Frames of any other file ASE can read (``ase.io.read(path, index=":")``)."""
     from ase.io import read
     from ase.io.formats import UnknownFileTypeError
@@ -343,4 +371,9 @@ def ase_items(path: Path) -> list[Item]:
         ) from None
     except Exception as exc:  # ASE raises assorted errors on malformed files
         raise InputError(f"{path}: ASE cannot read it ({type(exc).__name__}: {exc})") from None
-    return [atoms_item(f"frame {n}", _info_id("", a.info), a) for n, a in enumerate(frames, start=1)]
+    items = []
+    for n, atoms in enumerate(frames, start=1):
+        item = atoms_item(f"frame {n}", _info_id("", atoms.info), atoms)
+        item.sample = _sample_of(item.where, atoms.info.get("sample"), problems or Problems(path))
+        items.append(item)
+    return items

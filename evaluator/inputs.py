@@ -59,8 +59,24 @@ def load_predictions(path: str | Path, benchmark: str, *, in_test_order: bool = 
         return _read_standardized(path, benchmark, order)
     problems = Problems(path)
     noun, items = _read_items(path, problems)
-    structures, failures = assign_ids(items, problems, noun=noun, benchmark=benchmark, order=order)
-    return Predictions(benchmark=benchmark, model=model_label(path), structures=structures, failures=failures)
+    samples = sorted({item.sample for item in items}) or [0]
+    if samples != list(range(len(samples))):
+        problems.add("", f"samples must be numbered 0 … K−1 (`<id>__s<k>` or info['sample']), got {samples[:10]}")
+        problems.check()
+    by_sample = []
+    for s in samples:  # each sample is assigned ids on its own: --in-test-order maps within a sample
+        group = [item for item in items if item.sample == s]
+        by_sample.append(assign_ids(group, problems, noun=noun, benchmark=benchmark, order=order))
+    (structures, failures), more = by_sample[0], by_sample[1:]
+    return Predictions(
+        benchmark=benchmark,
+        model=model_label(path),
+        structures=structures,
+        failures=failures,
+        samples=len(samples),
+        more_samples={s: st for s, (st, _) in enumerate(more, start=1)},
+        more_failures={s: fa for s, (_, fa) in enumerate(more, start=1)},
+    )
 
 
 def assign_ids(
@@ -71,8 +87,9 @@ def assign_ids(
     The one place where ids are decided. With ``order`` (the benchmark's test ids,
     ``--in-test-order``) item i gets ``order[i]``, and an id the file itself gives
     must agree; without it each item must carry its id. Duplicates and missing ids
-    are collected in ``problems``, which is raised at the end. (Several samples per
-    id, ``<id>__s3.cif`` or ``info["sample"]``, would be split off here as well.)
+    are collected in ``problems``, which is raised at the end. Several samples per id
+    (``<id>__s3.cif``, ``info["sample"]``) are split off by :func:`load_predictions`,
+    which calls this once per sample.
     """
     keys: list[str | None] = [item.id for item in items]
     if order is not None and len(items) != len(order):
@@ -161,7 +178,7 @@ def _read_items(path: Path, problems: Problems) -> tuple[str, list[Item]]:
         return "record", formats.json_items(path, problems)
     if name.endswith((".extxyz", ".xyz")):
         return "frame", formats.extxyz_items(path, problems)
-    return "frame", formats.ase_items(path)
+    return "frame", formats.ase_items(path, problems)
 
 
 def _read_standardized(path: Path, benchmark: str, order: list[str] | None) -> Predictions:

@@ -83,6 +83,11 @@ def id_rng(seed: int, identifier: str, sample: int = 0) -> np.random.Generator:
     return np.random.default_rng(entropy if not sample else [*entropy, int(sample)])
 
 
+def sample_seed(seed: int, key: str, sample: int) -> int:
+    """A 32-bit seed that depends only on (seed, key, sample): for torch generators of samples > 0."""
+    return zlib.crc32(f"{int(seed)}:{key}:s{int(sample)}".encode())
+
+
 def batch_seed(seed: int, index: int) -> int:
     """The seed of batch ``index`` of :func:`fixed_batches`: ``seed`` itself for the first batch."""
     return int(seed) if index == 0 else zlib.crc32(f"{int(seed)}:batch{index}".encode())

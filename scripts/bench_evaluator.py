@@ -11,6 +11,14 @@ asserts that every number is identical and prints both times and the speed-up.
 
 Usage: python scripts/bench_evaluator.py [CONTRIBUTION_DIR] [--workers 2]
 (default: $ATOMGENBENCH_DATA/jarvis_leaderboard/contributions/cdvae_invatoms)
+
+Two more cases, each against the same naive loop in the same run:
+
+* ``--evaluate FILE``: the full ``evaluate`` pipeline (every registry metric, bootstrap CIs)
+  of one structure file at ``--workers 1`` and ``--workers N``;
+* ``--samples K``: ``nearest --samples K`` on alex_supercon_Tc (825 × K pairs), matched by the
+  process engine and by the Dask engine (local cluster of N workers), with pairs per second
+  and the scaling from sample 0 alone (825 pairs) to all K samples.
 """
 
 from __future__ import annotations
@@ -58,13 +66,114 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def naive_pairs(pairs: list[tuple[str, str]]) -> list[float | None]:
+    """The leaderboard loop over (prediction, target) POSCAR pairs: jarvis parse, get_rms_dist, one process."""
+    from pymatgen.analysis.structure_matcher import StructureMatcher
+
+    from atomgenbench.benchmarks.atomgen.structures import parse_poscar
+
+    matcher = StructureMatcher(ltol=0.3, stol=0.5, angle_tol=10)
+    out = []
+    for pred, target in pairs:
+        if not pred:
+            out.append(None)
+            continue
+        try:
+            rms = matcher.get_rms_dist(parse_poscar(pred), parse_poscar(target))
+        except Exception:  # what the loop would crash on counts as unmatched here
+            rms = None
+        out.append(None if rms is None else float(rms[0]))
+    return out
+
+
+def evaluate_case(path: Path, benchmark: str, workers: int) -> int:
+    """Full ``evaluate`` at workers 1 and N against the naive loop, same run, same numbers."""
+    from atomgenbench.benchmarks.atomgen.dataset import load_splits
+    from atomgenbench.evaluator.inputs import load_predictions
+    from atomgenbench.evaluator.pipeline import evaluate
+
+    targets = load_splits(benchmark)["test"]
+    preds = load_predictions(path, benchmark)
+    pairs = [(preds.structures.get(k, ""), str(t)) for k, t in targets.items()]
+    t0 = time.perf_counter()
+    rms = naive_pairs(pairs)
+    t_naive = time.perf_counter() - t0
+    n_naive = sum(r is not None for r in rms)
+    times, values = {}, {}
+    for n in (1, workers):
+        t0 = time.perf_counter()
+        doc = evaluate(preds, benchmark, workers=n).to_json()
+        times[n] = time.perf_counter() - t0
+        values[n] = (doc["rmse"]["leaderboard_value"], doc["rmse"]["n_matched"])
+    print(f"{path.name} on {benchmark}: {len(pairs)} pairs")
+    print(f"naive loop (rmse only)        : {t_naive:7.2f} s  matched {n_naive}")
+    for n, t in times.items():
+        print(f"evaluate, every metric, -j {n:<2} : {t:7.2f} s  ({t_naive / t:4.2f}x the loop) {values[n]}")
+    print(f"load average at end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    return 0 if values[1] == values[workers] and values[1][1] == n_naive else 1
+
+
+def samples_case(k: int, workers: int) -> int:
+    """``nearest --samples K`` on alex: naive loop vs process vs dask engine over 825 × K pairs."""
+    import tempfile
+
+    from atomgenbench.benchmarks.atomgen.dataset import load_splits
+    from atomgenbench.evaluator.matching import MatchSettings, score_pairs
+    from atomgenbench.runners import api
+
+    bench = "alex_supercon_Tc"
+    targets = load_splits(bench)["test"]
+    with tempfile.TemporaryDirectory() as tmp:
+        preds = api.run("nearest", bench, "cpu", tmp, samples=k, progress=False)
+    settings = MatchSettings(anonymous=False, lattice=False, symmetry=False, validity=False, ccrmsd=False)
+    pairs = [(preds.sample(s).get(key, ""), str(t)) for s in range(k) for key, t in targets.items()]
+    tasks = [
+        (f"{key}#{s}", p, t, settings)
+        for (p, t), (s, key) in zip(pairs, ((s, key) for s in range(k) for key in targets))
+    ]
+    rows = {}
+    for label, n_pairs in (("sample 0", len(targets)), (f"{k} samples", len(pairs))):
+        t0 = time.perf_counter()
+        naive = naive_pairs(pairs[:n_pairs])
+        t_naive = time.perf_counter() - t0
+        line = {"naive": (t_naive, naive)}
+        for engine in ("process", "dask"):
+            t0 = time.perf_counter()
+            recs = score_pairs(tasks[:n_pairs], workers=workers, engine=engine)
+            line[engine] = (time.perf_counter() - t0, [r.rms for r in recs])
+        rows[label] = (n_pairs, line)
+    same = all(line["process"][1] == line["dask"][1] for _, line in rows.values())
+    agree = all(
+        [r is None for r in line["naive"][1]] == [r is None for r in line["process"][1]] for _, line in rows.values()
+    )
+    print(f"nearest --samples {k} on {bench}; {workers} workers; {os.cpu_count()} CPUs")
+    print("| pairs | naive loop | process engine | dask engine (local cluster) | process / naive | dask / process |")
+    print("|---|---|---|---|---|---|")
+    for label, (n_pairs, line) in rows.items():
+        (tn, _), (tp, _), (td, _) = line["naive"], line["process"], line["dask"]
+        print(
+            f"| {n_pairs} ({label}) | {tn:.1f} s ({n_pairs / tn:.0f}/s) | {tp:.1f} s ({n_pairs / tp:.0f}/s) "
+            f"| {td:.1f} s ({n_pairs / td:.0f}/s) | {tn / tp:.2f}x faster | {td / tp:.2f}x the time |"
+        )
+    matched = {label: sum(r is not None for r in line["process"][1]) for label, (_, line) in rows.items()}
+    print(f"matched pairs: {matched}; dask == process: {same}; same match decisions as the loop: {agree}")
+    return 0 if same else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("contribution", nargs="?", type=Path)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--evaluate", type=Path, metavar="FILE", help="time the full evaluate on FILE instead")
+    parser.add_argument("--benchmark", default="alex_supercon_Tc", help="benchmark of --evaluate FILE")
+    parser.add_argument("--samples", type=int, metavar="K", help="time the nearest --samples K case instead")
     args = parser.parse_args(argv)
     data = Path(os.environ.get("ATOMGENBENCH_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
     os.environ.setdefault("ATOMGENBENCH_DATA", str(data))
+    if args.evaluate:
+        return evaluate_case(args.evaluate, args.benchmark, args.workers)
+    if args.samples:
+        return samples_case(args.samples, args.workers)
     folder = args.contribution or data / "jarvis_leaderboard" / "contributions" / "cdvae_invatoms"
     files = sorted(folder.glob("*.csv.zip"))
     if not files:

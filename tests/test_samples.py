@@ -98,11 +98,21 @@ def test_flowmm_samples_are_reproducible_and_resume_to_the_same_file(tmp_path):
     assert (c / "predictions.csv").read_bytes() == first
 
 
-def test_runners_without_sampling_refuse_samples(tmp_path):
-    result = CliRunner().invoke(cli, ["run", "cdvae", "-b", BENCH, "-p", "smoke", "-o", str(tmp_path), "-k", "3"])
-    assert result.exit_code == 2, result.output
-    assert "does not support --samples 3" in result.output and "nearest" in result.output
+def test_runners_without_sampling_refuse_samples(tmp_path, monkeypatch):
+    from atomgenbench.errors import ConfigError
+    from atomgenbench.runners.baselines.oracle import OracleRunner
+
+    class OneSample(OracleRunner):  # a third-party runner that has not declared supports_samples
+        name = "one-sample"
+        supports_samples = False
+
+    monkeypatch.setattr(api, "get_runner", lambda name: OneSample())
+    with pytest.raises(ConfigError, match="does not support --samples 3") as err:
+        api.run("one-sample", BENCH, "cpu", tmp_path, samples=3, progress=False)
+    assert "nearest" in str(err.value) and "flowmm" in str(err.value)
     assert not (tmp_path / "work").exists()
+    result = CliRunner().invoke(cli, ["run", "nearest", "-b", BENCH, "-o", str(tmp_path / "x"), "-k", "0"])
+    assert result.exit_code == 2 and "--samples" in result.output
 
 
 def test_v1_files_are_read_and_bad_sample_columns_are_named(tmp_path):
@@ -151,3 +161,46 @@ def test_multi_sample_metrics_are_registry_entries_with_formula_and_denominator(
     assert REGISTRY["samples.match_at_k"].extra(rows)["curve"] == {"1": 1 / 3, "2": 1 / 3, "3": 2 / 3}
     assert REGISTRY["samples.best_of_k_rmse"].value(rows) == pytest.approx((0.3 + 0.1) / 2)
     assert REGISTRY["samples.single_sample_match_rate"].value(rows) == pytest.approx(np.mean([1, 1, 1]) / 3)
+
+
+def test_structure_files_and_frames_carry_several_samples_per_id(tmp_path):
+    from ase.io import write
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
+    from atomgenbench.evaluator.inputs import InputError, load_predictions
+
+    data = load_benchmark(BENCH)
+    ids = data.test_ids[:4]
+    folder = tmp_path / "cifs"
+    folder.mkdir()
+    frames = []
+    for key in ids:
+        for s in range(3):
+            data.structure(key).to(filename=str(folder / (f"{key}.cif" if s == 0 else f"{key}__s{s}.cif")))
+            atoms = AseAtomsAdaptor.get_atoms(data.structure(key))
+            atoms.info.update({"id": key, "sample": s})
+            frames.append(atoms)
+    write(tmp_path / "gen.extxyz", frames, format="extxyz")
+    for path in (folder, tmp_path / "gen.extxyz"):
+        preds = load_predictions(path, BENCH)
+        assert preds.samples == 3 and set(preds.structures) == set(ids), path
+        assert all(preds.sample(2)[k] for k in ids) and not preds.more_failures[2]
+    (folder / f"{ids[0]}__s7.cif").write_text((folder / f"{ids[0]}.cif").read_text())
+    with pytest.raises(InputError, match="numbered 0 … K−1"):
+        load_predictions(folder, BENCH)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["cdvae", "atomgpt"])
+def test_learned_runners_draw_distinct_samples_and_keep_sample_0(model, tmp_path):
+    one = api.run(model, BENCH, "smoke", tmp_path / "one", progress=False)
+    two = api.run(model, BENCH, "smoke", tmp_path / "two", samples=2, progress=False)
+    assert two.structures == one.structures and two.failures == one.failures  # sample 0 is unchanged
+    assert len((tmp_path / "two" / "predictions.csv").read_text().splitlines()) == 1 + 2 * 105
+    changed = [
+        k
+        for k in one.structures
+        if (two.sample(1)[k], two.more_failures[1].get(k)) != (one.structures[k], one.failures.get(k))
+    ]
+    assert changed, f"{model}: sample 1 equals sample 0 for every id"

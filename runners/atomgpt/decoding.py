@@ -263,6 +263,7 @@ class DecodeOptions:
     do_sample: bool = False
     temperature: float = 1.0
     top_k: int = 0
+    top_p: float = 1.0  # nucleus sampling (1.0: off)
     batch_size: int = 16
     constrained: bool = True
     max_new_tokens: int = 1024
@@ -304,6 +305,8 @@ def generate_outputs(
         )
         if options.do_sample:
             kwargs.update(temperature=options.temperature, top_k=options.top_k or None)
+            if options.top_p < 1.0:
+                kwargs["top_p"] = options.top_p
         if options.constrained:
             rows = grammars[start : start + options.batch_size]
             kwargs["max_new_tokens"] = max(g.max_chars() for g in rows) + 2

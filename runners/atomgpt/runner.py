@@ -23,13 +23,14 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
 from atomgenbench.benchmarks.atomgen.structures import to_poscar
 from atomgenbench.runners.atomgpt import schema
-from atomgenbench.runners.base import Reconstruction, RunConfig, Runner, batch_seed, fixed_batches
+from atomgenbench.runners.base import Reconstruction, RunConfig, Runner, batch_seed, fixed_batches, sample_seed
 
 META_NAME = "atomgpt_meta.json"
 
@@ -60,6 +61,9 @@ _COMMON: dict[str, Any] = {
     "do_sample": False,
     "temperature": 1.0,
     "top_k": 0,
+    # samples 1 … K−1 of `run --samples K` (sample 0 decodes as above): temperature and nucleus sampling
+    "sample_temperature": 0.8,
+    "sample_top_p": 0.95,
     "gen_batch_size": 16,
     "max_new_tokens": 1024,
 }
@@ -117,6 +121,7 @@ class AtomGPTRunner(Runner):
     name = "atomgpt"
     conditioning = "composition+tc"
     presets = PRESETS
+    supports_samples = True  # samples > 0: temperature + nucleus sampling (sample_temperature, sample_top_p)
 
     # ----------------------------------------------------------------- text
     @staticmethod
@@ -259,16 +264,26 @@ class AtomGPTRunner(Runner):
         options = self._options(params)
         token_texts = token_strings(tokenizer)
         lengths, angles = tuple(meta["length_range"]), tuple(meta["angle_range"])
+        sampled = replace(
+            options,
+            do_sample=True,
+            temperature=float(params["sample_temperature"]),
+            top_p=float(params["sample_top_p"]),
+        )
         for index, batch in fixed_batches(ids, data.test_ids, options.batch_size):
-            if options.do_sample:
-                torch.manual_seed(batch_seed(config.seed, index))
             prompts = [self.prompt(params, cond[k].composition, cond[k].tc) for k in batch]
             species = [[el for el, n in cond[k].composition.items() for _ in range(n)] for k in batch]
             grammars = [OutputGrammar(sp, lengths, angles) for sp in species]
-            texts = generate_outputs(model, tokenizer, prompts, grammars, options, token_texts=token_texts)
-            for key, text in zip(batch, texts):
-                if key in wanted:
-                    yield Reconstruction.from_pair(key, *self.to_poscar(text))
+            for sample in range(config.samples):
+                if sample:  # seeded per (seed, fixed batch, sample): a resumed run draws the same text
+                    torch.manual_seed(sample_seed(config.seed, f"batch{index}", sample))
+                elif options.do_sample:
+                    torch.manual_seed(batch_seed(config.seed, index))
+                how = sampled if sample else options
+                texts = generate_outputs(model, tokenizer, prompts, grammars, how, token_texts=token_texts)
+                for key, text in zip(batch, texts):
+                    if key in wanted:
+                        yield Reconstruction.from_pair(key, *self.to_poscar(text), sample)
 
     def reconstruct_metadata(self, checkpoint: Path, config: RunConfig) -> dict[str, Any]:
         params = self._params(config)

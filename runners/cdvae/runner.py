@@ -39,7 +39,7 @@ from torch_geometric.data import Batch
 
 from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
 from atomgenbench.benchmarks.atomgen.structures import to_poscar
-from atomgenbench.runners.base import Reconstruction, RunConfig, Runner, batch_seed, fixed_batches
+from atomgenbench.runners.base import Reconstruction, RunConfig, Runner, batch_seed, fixed_batches, sample_seed
 from atomgenbench.runners.cdvae.data import crystal_record, fill_tc, split_train_val, to_structure
 from atomgenbench.runners.cdvae.lattice import LatticeScaler, params_to_matrix, usable
 from atomgenbench.runners.cdvae.model import CDVAEConfig
@@ -139,6 +139,7 @@ class CDVAERunner(Runner):
     name = "cdvae"
     conditioning = "structure"
     presets = PRESETS
+    supports_samples = True  # samples > 0: posterior draws z = mu + sigma eps, then Langevin
 
     # -- training ------------------------------------------------------------------------
     def fit(self, data: BenchmarkData, config: RunConfig) -> Path:
@@ -178,14 +179,19 @@ class CDVAERunner(Runner):
         ids = list(data.test_ids if ids is None else ids)
         wanted = set(ids)
         for index, chunk in fixed_batches(ids, data.test_ids, int(p["recon_batch_size"])):
-            gen = torch.Generator(device=device).manual_seed(batch_seed(config.seed, index))
-            try:
-                results = decode_chunk(model, data, chunk, settings, bool(p["force_types"]), device, gen)
-            except Exception as exc:  # a failed decode is a failure row per id, never a missing row
-                results = {i: ("", f"decode failed: {type(exc).__name__}: {exc}") for i in chunk}
-            for key in chunk:
-                if key in wanted:
-                    yield Reconstruction.from_pair(key, *results[key])
+            for sample in range(config.samples):
+                seed = sample_seed(config.seed, f"batch{index}", sample) if sample else batch_seed(config.seed, index)
+                gen = torch.Generator(device=device).manual_seed(seed)
+                noise = None
+                if sample:  # a posterior draw per (seed, id, sample), then Langevin with its own noise
+                    noise = [torch.Generator().manual_seed(sample_seed(config.seed, key, sample)) for key in chunk]
+                try:
+                    results = decode_chunk(model, data, chunk, settings, bool(p["force_types"]), device, gen, noise)
+                except Exception as exc:  # a failed decode is a failure row per id, never a missing row
+                    results = {i: ("", f"decode failed: {type(exc).__name__}: {exc}") for i in chunk}
+                for key in chunk:
+                    if key in wanted:
+                        yield Reconstruction.from_pair(key, *results[key], sample)
 
     def reconstruct_metadata(self, checkpoint: Path, config: RunConfig) -> dict:
         from atomgenbench.runners.cdvae.model import geometric_sigmas
@@ -201,7 +207,7 @@ class CDVAERunner(Runner):
             "min_sigma": float(p["min_sigma"]),
             "force_types": bool(p["force_types"]),
             "condition_tc": bool(p.get("condition_tc")),
-            "latent": "mu",
+            "latent": "mu (sample 0); mu + sigma * eps, eps seeded per (seed, id, sample), for samples > 0",
         }
 
 
@@ -240,13 +246,21 @@ def decode_chunk(
     force_types: bool,
     device: torch.device,
     gen: torch.Generator,
+    latent_noise: list[torch.Generator] | None = None,
 ) -> dict[str, tuple[str, str | None]]:
-    """Encode and decode the crystals ``ids``; return ``{id: (poscar, failure reason or None)}``."""
+    """Encode and decode the crystals ``ids``; return ``{id: (poscar, failure reason or None)}``.
+
+    ``z`` is the posterior mean, or with ``latent_noise`` (one generator per id) a draw
+    ``mu + σ ε`` from the posterior (the samples > 0 of ``run --samples K``).
+    """
     tc = data.tc
     records = [crystal_record(data.structure(i), tc.get(i, float("nan")), i) for i in ids]
     fill_tc(records, model.tc_stats[0])
     batch = Batch.from_data_list(records).to(device)
-    z, _, _ = model.encode(batch, sample=False)
+    z, mu, logvar = model.encode(batch, sample=False)
+    if latent_noise is not None:
+        eps = torch.stack([torch.randn(mu.shape[1], generator=g) for g in latent_noise]).to(device)
+        z = mu + eps * torch.exp(0.5 * logvar)
     if force_types:
         num_atoms, types = batch.num_atoms, batch.atom_types
     else:
