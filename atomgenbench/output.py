@@ -139,6 +139,9 @@ def quiet_dependencies(verbose: bool = False) -> None:
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    # spglib's C library prints "spglib: ... failed." to stderr for cells it cannot symmetrise
+    # (we record those rows' symmetry as unknown); its documented switch turns that off
+    os.environ.setdefault("SPGLIB_WARNING", "OFF")
     # settings we choose on purpose; each is matched by its message so new warnings still show
     for message in (
         r".*does not have many workers.*",  # Lightning: num_workers=0 is deliberate on small sets

@@ -327,7 +327,8 @@ def _evaluate(cfg: ReproduceConfig, label: str, bench: str) -> dict:
     source = _eval_input(cfg, label, bench)
     preds = load_predictions(source, bench)
     preds.model = label
-    result = evaluate(preds, bench, workers=cfg.workers, seed=cfg.seed, n_boot=cfg.n_bootstrap)
+    # the results tables keep the legacy species-blind RMSE column
+    result = evaluate(preds, bench, workers=cfg.workers, seed=cfg.seed, n_boot=cfg.n_bootstrap, legacy_anonymous=True)
     out = _eval_dir(cfg, label, bench)
     write_outputs(result.to_json(), out, result.records, figures=True)
     EvaluateStage(str(source), result).write(out / RESULT_FILE)  # what the compare stage reads

@@ -112,7 +112,12 @@ def _run_chunk(fn: Callable[[Any], Any], chunk: list[Any]) -> list[Any]:
             "dask worker is daemonic: per-pair time limits are off (set DASK_DISTRIBUTED__WORKER__DAEMON=False)"
         )
         return [fn(item) for item in chunk]
-    return list(_helper_pool().map(fn, chunk))
+    return _helper_pool().submit(_apply_all, fn, chunk).result()  # one round trip per chunk, not per item
+
+
+def _apply_all(fn: Callable[[Any], Any], chunk: list[Any]) -> list[Any]:
+    """In the helper process: ``fn`` over the whole chunk, in order."""
+    return [fn(item) for item in chunk]
 
 
 def _dask_modules():
@@ -143,12 +148,14 @@ def map_dask(
     """``[fn(x) for x in items]`` on a Dask cluster, in order (see the module docstring)."""
     distributed = _dask_modules()
     address = scheduler_address(scheduler)
-    chunk = chunk or chunk_size(len(items), workers, target_chunks_per_worker=8, cap=64)
+    chunk = chunk or chunk_size(len(items), workers, target_chunks_per_worker=8, cap=256)
     chunks = [list(items[i : i + chunk]) for i in range(0, len(items), chunk)]
     if address is None:
         import dask
 
-        with dask.config.set({"distributed.worker.daemon": False}):
+        # non-daemonic workers may start the helper; an unlimited saturation queues tasks on the workers,
+        # so a worker never waits for the scheduler between two chunks
+        with dask.config.set({"distributed.worker.daemon": False, "distributed.scheduler.worker-saturation": "inf"}):
             cluster = distributed.LocalCluster(
                 n_workers=max(1, workers),
                 threads_per_worker=1,

@@ -100,6 +100,7 @@ class Rows:
         self.parsed = np.array([bool(r.parsed) for r in records], bool)
         self.rms = _floats(records, "rms")
         self.rms_anonymous = _floats(records, "rms_anonymous")
+        self.anonymous = bool(settings.get("legacy_anonymous", True))  # was get_rms_anonymous run?
         self.niggli_pred = as_array([r.niggli_pred if r.parsed else None for r in records])
         self.niggli_target = as_array([r.niggli_target for r in records])
         self.raw_pred = as_array([r.raw_pred if r.parsed else None for r in records])
@@ -336,6 +337,8 @@ MATCHER_SETTINGS = ("matcher",)
 
 def _rmse_family(family: str, function: str, what: str) -> list[Metric]:
     attr = "rms" if family == "rmse" else "rms_anonymous"
+    # the species-blind match is opt-in (`evaluate --legacy-anonymous`): reported only when it ran
+    applies = None if family == "rmse" else (lambda rows: rows.anonymous)
     call = f"StructureMatcher(ltol, stol, angle_tol).{function}(pred, target)[0]"
     return [
         Metric(
@@ -352,6 +355,7 @@ def _rmse_family(family: str, function: str, what: str) -> list[Metric]:
             layout="rmse",
             compare=family == "rmse",
             legacy=family != "rmse",
+            applies=applies,
         ),
         Metric(
             f"{family}.match_rate",
@@ -366,6 +370,7 @@ def _rmse_family(family: str, function: str, what: str) -> list[Metric]:
             layout="rmse",
             compare=family == "rmse",
             legacy=family != "rmse",
+            applies=applies,
         ),
         Metric(
             f"{family}.penalised",
@@ -380,6 +385,7 @@ def _rmse_family(family: str, function: str, what: str) -> list[Metric]:
             layout="rmse",
             compare=family == "rmse",
             legacy=family != "rmse",
+            applies=applies,
         ),
     ]
 
@@ -717,7 +723,8 @@ def samples_line(doc: dict) -> str:
     """One line of the multi-sample numbers of a metrics.json (runs with K > 1 samples per id)."""
     s = doc["samples"]
     at_k, best, single = s["match_at_k"], s["best_of_k_rmse"], s["single_sample_match_rate"]
-    curve = ", ".join(f"@{k} {v:.3f}" for k, v in at_k["curve"].items())
+    shown = {"1", "2", "3", "5", "10", "20", "50", "100", str(at_k["k"])}  # a long curve is in metrics.json
+    curve = ", ".join(f"@{k} {v:.3f}" for k, v in at_k["curve"].items() if len(at_k["curve"]) <= 6 or k in shown)
     best_text = "n/a (0 matched)" if best["value"] is None else f"{best['value']:.4f} ({best['n']} ids)"
     return (
         f"{at_k['k']} samples per id: match{curve}; best-of-{at_k['k']} RMSE {best_text}; "

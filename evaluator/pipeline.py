@@ -33,17 +33,22 @@ def evaluate(
     kld_epsilon: float = stats.KLD_EPSILON,
     symprec: float = 0.1,
     progress: bool = False,
+    legacy_anonymous: bool = False,
 ) -> EvaluationResult:
     """Evaluate ``predictions`` on structure benchmark ``benchmark``.
 
     Every test id is scored; an id without a usable prediction counts as unmatched and
     is listed in ``failures`` with its reason. Ids not in the test split are listed too.
+    ``legacy_anonymous`` adds the species-blind ``get_rms_anonymous`` of the old leaderboard
+    (``rmse_anonymous``): it costs about four times the rest of the evaluation together.
     """
     spec = get_spec(benchmark)
     if spec.kind != "structure":
         raise ValueError(f"{benchmark} is a lattice-parameter benchmark; score its leaderboard file instead")
     targets = load_splits(benchmark)["test"]
-    settings = MatchSettings(max_atoms=max_atoms, time_limit_s=time_limit_s, symprec=symprec)
+    settings = MatchSettings(
+        max_atoms=max_atoms, time_limit_s=time_limit_s, symprec=symprec, anonymous=bool(legacy_anonymous)
+    )
     engine_opts = {"engine": engine, "scheduler": scheduler}
     table = target_table(benchmark, targets, settings, workers=workers, progress=progress, **engine_opts)
     tasks = [(k, predictions.structures.get(k, ""), str(t), settings, table.get(k)) for k, t in targets.items()]
@@ -53,6 +58,7 @@ def evaluate(
     failures = _failures(records, predictions, targets)
     run_settings = {
         "matcher": settings.matcher_info(),
+        "legacy_anonymous": bool(legacy_anonymous),
         "max_atoms": max_atoms,
         "time_limit_s": time_limit_s,
         "seed": seed,

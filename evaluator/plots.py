@@ -146,3 +146,20 @@ def _errs_list(cis, vals):
             low.append(max(0.0, v - ci[0]))
             high.append(max(0.0, ci[1] - v))
     return np.array([low, high])
+
+
+def plot_match_at_k(curves: dict[str, dict], path: Path, title: str = "") -> Path:
+    """match@k against k, one line per model (``{label: metrics.json["samples"]["match_at_k"]["curve"]}``)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    for label, curve in curves.items():
+        ks = sorted(int(k) for k in curve)
+        ax.plot(ks, [curve[str(k)] for k in ks], marker="o", markersize=3, label=label)
+    ax.set_xlabel("k (samples per test crystal)")
+    ax.set_ylabel("match@k (fraction of all test ids)")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _save(fig, path)

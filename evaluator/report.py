@@ -37,6 +37,11 @@ def write_outputs(metrics: dict, out_dir: str | Path, records=None, figures: boo
                 from atomgenbench.evaluator.plots import plot_confusion
 
                 paths.append(plot_confusion(metrics, out / "crystal_system_confusion.png", title=title))
+            if "samples" in metrics:
+                from atomgenbench.evaluator.plots import plot_match_at_k
+
+                curve = {metrics.get("model") or "model": metrics["samples"]["match_at_k"]["curve"]}
+                paths.append(plot_match_at_k(curve, out / "match_at_k.png", title=title))
     atomic_write_text(out / "report.md", markdown(metrics))
     paths.append(out / "report.md")
     return paths
@@ -124,6 +129,7 @@ def markdown(m: dict) -> str:
         "RMS values are pymatgen's, normalised by (V/N)^(1/3): dimensionless. The leaderboard shows the "
         "matched-only species-aware mean.",
         "",
+        *_samples_lines(m),
         *_lattice_lines(m),
         "",
         f"KLD: KL(P_target ‖ Q_pred) on {s['kld_bins']} equal-width bins over the target range plus "
@@ -213,10 +219,30 @@ def _n(m: dict, name: str) -> str:
     return str(entry(m, name).get("n", "–"))
 
 
+def _samples_lines(m: dict) -> list[str]:
+    """The multi-sample section (runs with K > 1 samples per id); every other number is sample 0's."""
+    if "samples" not in m:
+        return []
+    at_k = m["samples"]["match_at_k"]
+    curve = " | ".join(f"{v:.3f}" for v in at_k["curve"].values())
+    return [
+        f"## Many samples per id (K = {at_k['k']}; every other section scores sample 0)",
+        "",
+        *_metric_table(m, ["samples.match_at_k", "samples.best_of_k_rmse", "samples.single_sample_match_rate"]),
+        "",
+        "| k | " + " | ".join(at_k["curve"]) + " |",
+        "|---|" + "---|" * len(at_k["curve"]),
+        f"| match@k | {curve} |",
+        "",
+    ]
+
+
 def _metric_table(m: dict, names: list[str]) -> list[str]:
     """A value / n / denominator table of registry metrics, labelled by the registry."""
     lines = ["| metric | value (95% CI) | n | over | better |", "|---|---|---|---|---|"]
     for name in names:
+        if lookup(m, name) is None and name.split(".")[0] not in m:
+            continue  # a metric this evaluation did not compute (e.g. rmse_anonymous without --legacy-anonymous)
         metric = get(name)
         unit = "" if metric.unit == "fraction" else f" ({metric.unit.split(' (')[0]})"
         lines.append(

@@ -45,11 +45,12 @@ def structure_table(results: dict[str, dict], benchmark: str) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     for label, m in results.items():
-        r, anon = m["rmse"], m["rmse_anonymous"]
+        r, anon = m["rmse"], m.get("rmse_anonymous")  # absent when evaluated without --legacy-anonymous
+        anon_cell = f"{_f(anon['value'])} ({anon['n_matched']})" if anon else "not computed"
         lines.append(
             f"| {label} | {m['n_parsed']}/{m['n_total']} | {r['n_matched']} | "
             f"{_f(r['match_rate'], 3)}{_ci(r, 'match_rate_ci95')} | {_f(r['value'])}{_ci(r)} | "
-            f"{_f(anon['value'])} ({anon['n_matched']}) | {_cell(r['penalised'])} |"
+            f"{anon_cell} | {_cell(r['penalised'])} |"
         )
     for label, p in PUBLISHED.get(benchmark, {}).items():
         lines.append(

@@ -41,12 +41,14 @@ def test_evaluate_json_keys_and_outputs(contributions, tmp_path):
             "2",
             "--n-bootstrap",
             "50",
+            "--legacy-anonymous",
             "--out",
             str(tmp_path / "out"),
         ]
     )
     assert res.exit_code == 0, res.output
     m = json.loads(res.stdout)
+    assert m["settings"]["legacy_anonymous"] is True
     assert m["schema_version"] == 1 and m["benchmark"] == "dft_3d_Tc_supercon"
     assert (m["n_total"], m["n_parsed"]) == (105, 105)
     assert m["rmse"]["leaderboard_value"] == 0.3211 and round(m["rmse"]["value"], 4) == 0.3211
@@ -283,3 +285,10 @@ def test_results_do_not_depend_on_the_worker_count(contributions, tmp_path):
     one, auto = (json.loads((outs[w] / "metrics.json").read_text()) for w in ("1", "auto"))
     assert one == auto and one["rmse"]["n_matched"] == 421 and one["rmse"]["leaderboard_value"] == 0.0486
     assert (outs["1"] / "rows.csv").read_bytes() == (outs["auto"] / "rows.csv").read_bytes()
+
+
+def test_species_blind_rmse_is_opt_in(contributions):
+    res = _run(["evaluate", str(contributions / "flowmm_invatoms" / DFT), "--json", "-j", "2", "--n-bootstrap", "20"])
+    m = json.loads(res.stdout)
+    assert "rmse_anonymous" not in m and m["settings"]["legacy_anonymous"] is False
+    assert m["rmse"]["n_matched"] == 5  # the leaderboard number does not depend on it

@@ -74,7 +74,7 @@ def targets() -> dict[str, str]:
 
 
 def test_oracle_scores_perfectly(targets):
-    result = evaluate(Predictions(BENCH, "oracle", dict(targets)), BENCH, workers=2, n_boot=50)
+    result = evaluate(Predictions(BENCH, "oracle", dict(targets)), BENCH, workers=2, n_boot=50, legacy_anonymous=True)
     m = result.to_json()
     assert m["n_total"] == m["n_parsed"] == 105 and m["failures"] == {}
     assert m["rmse"]["value"] == pytest.approx(0.0, abs=1e-8)

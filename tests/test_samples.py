@@ -204,3 +204,27 @@ def test_learned_runners_draw_distinct_samples_and_keep_sample_0(model, tmp_path
         if (two.sample(1)[k], two.more_failures[1].get(k)) != (one.structures[k], one.failures.get(k))
     ]
     assert changed, f"{model}: sample 1 equals sample 0 for every id"
+
+
+def test_evaluate_writes_the_match_at_k_figure_and_report_section(nearest5, tmp_path):
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(cli, ["evaluate", str(nearest5[1]), "-b", BENCH, "-j", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "5 samples per id: match@1 0.695" in result.output
+    assert (out / "match_at_k.png").stat().st_size > 1000
+    report = (out / "report.md").read_text()
+    assert "## Many samples per id (K = 5" in report and "| match@k | 0.695 |" in report
+
+
+def test_compare_pairs_models_at_equal_k(nearest5):
+    from atomgenbench.evaluator.compare import compare
+    from atomgenbench.evaluator.pipeline import evaluate
+
+    five = nearest5[0]
+    two = Predictions(
+        BENCH, "nearest-k2", dict(five.structures), dict(five.failures), samples=2, more_samples={1: five.sample(1)}
+    )
+    results = {"k5": evaluate(five, BENCH, workers=2, n_boot=0), "k2": evaluate(two, BENCH, workers=2, n_boot=0)}
+    table = compare(results, n_boot=20).to_json()["table"]
+    curve = results["k5"].to_json()["samples"]["match_at_k"]["curve"]
+    assert table["k5"]["samples.match_at_k"] == pytest.approx(curve["2"]) == table["k2"]["samples.match_at_k"]

@@ -161,7 +161,13 @@ def compare(
             write_outputs(res.to_json(), out / label, res.records, figures=True)
         atomic_write_text(out / "comparison.json", json.dumps({**comp.to_json(), **extra}, indent=2) + "\n")
         atomic_write_text(out / "comparison.md", text)
-        plot_bars({label: res.to_json() for label, res in results.items()}, out)
+        docs = {label: res.to_json() for label, res in results.items()}
+        plot_bars(docs, out)
+        curves = {label: d["samples"]["match_at_k"]["curve"] for label, d in docs.items() if "samples" in d}
+        if curves:  # every multi-sample model's match@k curve in one figure
+            from atomgenbench.evaluator.plots import plot_match_at_k
+
+            plot_match_at_k(curves, out / "match_at_k.png", title=f"match@k on {name}")
     except OSError as exc:
         raise click.ClickException(f"{out}: cannot write outputs ({exc.strerror or exc})") from None
     click.echo(text)
