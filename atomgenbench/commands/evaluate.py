@@ -140,7 +140,7 @@ def run_evaluation(
     "--legacy-anonymous",
     is_flag=True,
     help="Also compute the species-blind RMSE of the old leaderboard (get_rms_anonymous, rmse_anonymous in "
-    "metrics.json). Off by default: it costs about four times the rest of the evaluation.",
+    "metrics.json). Off by default: it costs more than the rest of the evaluation together.",
 )
 @click.option(
     "--leaderboard-env",
