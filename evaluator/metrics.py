@@ -339,6 +339,7 @@ def _rmse_family(family: str, function: str, what: str) -> list[Metric]:
     attr = "rms" if family == "rmse" else "rms_anonymous"
     # the species-blind match is opt-in (`evaluate --legacy-anonymous`): reported only when it ran
     applies = None if family == "rmse" else (lambda rows: rows.anonymous)
+    shared = {"layout": "rmse", "compare": family == "rmse", "legacy": family != "rmse", "applies": applies}
     call = f"StructureMatcher(ltol, stol, angle_tol).{function}(pred, target)[0]"
     return [
         Metric(
@@ -352,10 +353,7 @@ def _rmse_family(family: str, function: str, what: str) -> list[Metric]:
             _n_finite(attr),
             MATCHER_SETTINGS,
             info={"function": function},
-            layout="rmse",
-            compare=family == "rmse",
-            legacy=family != "rmse",
-            applies=applies,
+            **shared,
         ),
         Metric(
             f"{family}.match_rate",
@@ -367,10 +365,7 @@ def _rmse_family(family: str, function: str, what: str) -> list[Metric]:
             _match_rate(attr),
             _n_all,
             MATCHER_SETTINGS,
-            layout="rmse",
-            compare=family == "rmse",
-            legacy=family != "rmse",
-            applies=applies,
+            **shared,
         ),
         Metric(
             f"{family}.penalised",
@@ -382,10 +377,7 @@ def _rmse_family(family: str, function: str, what: str) -> list[Metric]:
             _penalised(attr),
             _n_all,
             MATCHER_SETTINGS,
-            layout="rmse",
-            compare=family == "rmse",
-            legacy=family != "rmse",
-            applies=applies,
+            **shared,
         ),
     ]
 

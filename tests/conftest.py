@@ -49,3 +49,21 @@ def mirror() -> Path:
 @pytest.fixture(scope="session")
 def contributions() -> Path:
     return CONTRIBUTIONS
+
+
+@pytest.fixture(scope="session")
+def package_cdvae_dft3d(contributions):
+    """``make(out, meta, seconds)``: a valid 7-file dft_3d contribution at ``out`` from the CDVAE structure file."""
+    from atomgenbench.evaluator.inputs import load_predictions
+    from atomgenbench.evaluator.package import family_files, package_contribution
+
+    bench = "dft_3d_Tc_supercon"
+    preds = load_predictions(
+        contributions / "cdvae_invatoms" / "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip", bench
+    )
+
+    def make(out: Path, meta: dict, seconds: float) -> Path:
+        package_contribution({bench: preds}, meta, out, time_taken=dict.fromkeys(family_files(bench), seconds))
+        return out
+
+    return make

@@ -60,21 +60,14 @@ def run_step(name: str, cwd: Path, env: dict[str, str], shims: Path) -> subproce
 
 
 @pytest.fixture(scope="module")
-def good_folder(tmp_path_factory, contributions) -> Path:
-    from atomgenbench.evaluator.inputs import load_predictions
-    from atomgenbench.evaluator.package import family_files, package_contribution
-
-    preds = load_predictions(contributions / "cdvae_invatoms" / RMSE, "dft_3d_Tc_supercon")
+def good_folder(tmp_path_factory, package_cdvae_dft3d) -> Path:
     meta = {
         "model_name": "CDVAE",
         "author_email": "lab@uni-crystal.edu",
         "project_url": "https://arxiv.org/abs/2110.06197",
         "hardware_used": "1 CPU",
     }
-    out = tmp_path_factory.mktemp("good") / "cdvae_small"
-    times = dict.fromkeys(family_files("dft_3d_Tc_supercon"), 5.0)
-    package_contribution({"dft_3d_Tc_supercon": preds}, meta, out, time_taken=times)
-    return out
+    return package_cdvae_dft3d(tmp_path_factory.mktemp("good") / "cdvae_small", meta, 5.0)
 
 
 def break_folder(folder: Path) -> None:

@@ -103,12 +103,8 @@ class Api:
 
 
 @pytest.fixture(scope="module")
-def small_folder(tmp_path_factory, contributions) -> Path:
+def small_folder(tmp_path_factory, package_cdvae_dft3d) -> Path:
     """A valid 7-file dft_3d contribution with real-looking metadata."""
-    from atomgenbench.evaluator.inputs import load_predictions
-    from atomgenbench.evaluator.package import family_files, package_contribution
-
-    preds = load_predictions(contributions / "cdvae_invatoms" / RMSE, "dft_3d_Tc_supercon")
     meta = {
         "model_name": "CDVAE-small",
         "team_name": "Crystal Lab",
@@ -118,10 +114,7 @@ def small_folder(tmp_path_factory, contributions) -> Path:
         "date_submitted": "01-31-2026",
         "hardware_used": "1 CPU",
     }
-    out = tmp_path_factory.mktemp("folders") / "cdvae_small"
-    times = dict.fromkeys(family_files("dft_3d_Tc_supercon"), 10.0)
-    package_contribution({"dft_3d_Tc_supercon": preds}, meta, out, time_taken=times)
-    return out
+    return package_cdvae_dft3d(tmp_path_factory.mktemp("folders") / "cdvae_small", meta, 10.0)
 
 
 @pytest.fixture
