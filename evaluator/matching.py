@@ -18,10 +18,10 @@ import signal
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from atomgenbench.benchmarks.atomgen.structures import StructureParseError, parse_poscar
-from atomgenbench.evaluator import ccrmsd, symmetry
+from atomgenbench.evaluator import ccrmsd, rms, symmetry
 from atomgenbench.evaluator.ccrmsd import AMD_K
 from atomgenbench.evaluator.lattice import raw_params_of
 from atomgenbench.evaluator.targets import TargetInfo, assess_validity, describe
@@ -186,8 +186,42 @@ def score_pair(task: tuple) -> PairRecord:
     rec.same_composition = pred.composition.reduced_formula == target.composition.reduced_formula
     _row_metrics(rec, pred, reduced, info, settings, guard)
     rec.metric_note = _join(notes)
-    _match(rec, pred, target, settings)
+    _match(rec, pred, target, settings, info.reduced)
     return rec
+
+
+def score_samples(task: tuple) -> dict:
+    """Samples 1 … K−1 of one test id, and how many of its K samples are distinct.
+
+    ``task`` is (id, [POSCAR of sample 0 … K−1], target text, settings, TargetInfo or None).
+    Returns ``sample_rms`` (the RMS of samples 1 … K−1 against the target, each measured as
+    :func:`score_pair` measures it, RMS only), ``n_distinct`` (the number of groups
+    ``StructureMatcher.group_structures`` forms from the parsed samples; ``None`` when it
+    timed out or failed), ``n_parsed`` (parsed samples) and ``note``.
+    """
+    key, texts, target_text, settings, info = task
+    rms_only = replace(settings, anonymous=False, lattice=False, symmetry=False, validity=False, ccrmsd=False)
+    found = [score_pair((key, text, target_text, rms_only, info)) for text in texts[1:]]
+    parsed = []
+    for text in texts:
+        try:
+            parsed.append(parse_poscar(text, max_atoms=settings.max_atoms) if text and text.strip() else None)
+        except StructureParseError:
+            parsed.append(None)
+    parsed = [p for p in parsed if p is not None]
+    notes: list[str] = []
+    groups = _guarded(lambda: _matcher(settings).group_structures(parsed), "duplicate grouping", settings, notes)
+    return {
+        "sample_rms": [r.rms for r in found],
+        "n_distinct": None if groups is None else len(groups),
+        "n_parsed": len(parsed),
+        "note": _join(notes + [r.match_note for r in found if r.match_note]),
+    }
+
+
+def map_samples(tasks: list[tuple], *, workers: int = 1, desc: str = "samples", progress: bool = True, **engine_opts):
+    """:func:`score_samples` over ``tasks`` (order kept), with the engine of :func:`score_pairs`."""
+    return _map(score_samples, tasks, workers=workers, desc=desc, progress=progress, **engine_opts)
 
 
 def _needs_niggli(settings: MatchSettings) -> bool:
@@ -218,8 +252,8 @@ def _row_metrics(rec: PairRecord, pred, reduced, info: TargetInfo, settings: Mat
         )
 
 
-def _match(rec: PairRecord, pred, target, settings: MatchSettings) -> None:
-    """The StructureMatcher RMS values (species-aware, species-blind)."""
+def _match(rec: PairRecord, pred, target, settings: MatchSettings, reduced_target: tuple | None = None) -> None:
+    """The StructureMatcher RMS values (species-aware, species-blind); ``reduced_target`` from the target cache."""
     matcher = _matcher(settings)
     notes = []
     rms_done = False
@@ -227,7 +261,7 @@ def _match(rec: PairRecord, pred, target, settings: MatchSettings) -> None:
     if settings.rms and rec.same_composition:
         try:
             with _time_limit(settings.time_limit_s):
-                out = matcher.get_rms_dist(pred, target)
+                out = rms.rms_dist(matcher, pred, target, reduced_target)
             rec.rms = None if out is None else float(out[0])
             rms_done = True
         except PairTimeout:
@@ -351,6 +385,4 @@ def _warm_imports() -> None:
 
 
 def _without_limit(settings: MatchSettings) -> MatchSettings:
-    from dataclasses import replace
-
     return replace(settings, time_limit_s=0)

@@ -126,6 +126,8 @@ class Rows:
         self.everyone = np.arange(self.n)[None, :]
         self.sample_rms = _sample_matrix(records, self.rms)  # (n, K): RMS of sample s, NaN = unmatched
         self.k = self.sample_rms.shape[1]  # samples used by the multi-sample metrics (compare: equal k)
+        self.k_all = self.k  # samples of the run
+        self.distinct_fraction = _distinct_fraction(records)  # NaN: no parsed sample or grouping unfinished
         self._draws: dict[tuple[int, int, int], np.ndarray] = {}
 
     def draws(self, n: int, n_boot: int, seed: int) -> np.ndarray:
@@ -201,6 +203,16 @@ def _sample_matrix(records, rms: np.ndarray) -> np.ndarray:
     out[:, 0] = rms
     for i, m in enumerate(more):
         out[i, 1 : 1 + len(m)] = [np.nan if v is None else v for v in m]
+    return out
+
+
+def _distinct_fraction(records) -> np.ndarray:
+    """Per id, ``extra["n_distinct"] / extra["n_samples_parsed"]`` (NaN where either is missing or 0)."""
+    out = np.full(len(records), np.nan)
+    for i, r in enumerate(records):
+        distinct, parsed = r.extra.get("n_distinct"), r.extra.get("n_samples_parsed")
+        if distinct is not None and parsed:
+            out[i] = distinct / parsed
     return out
 
 
@@ -594,6 +606,11 @@ def _best_rms(rows: Rows) -> np.ndarray:
     return np.where(np.isfinite(best), best, np.nan)
 
 
+def _distinct_applies(rows: Rows) -> bool:
+    """The distinct fraction is over all K samples: only where every sample is in use (and was grouped)."""
+    return _multi(rows) and rows.k == rows.k_all and bool(np.isfinite(rows.distinct_fraction).any())
+
+
 def _per_sample_rates(rows: Rows, idx: np.ndarray) -> np.ndarray:
     """(B, k) match rate of each sample over the resampled rows."""
     return np.isfinite(rows.sample_rms[:, : rows.k][idx]).mean(axis=1)
@@ -645,6 +662,22 @@ def _sample_metrics() -> list[Metric]:
             MATCHER_SETTINGS,
             extra=lambda rows: {"std": float(_per_sample_rates(rows, rows.everyone)[0].std()), "k": rows.k},
             applies=_multi,
+        ),
+        Metric(
+            "samples.distinct_fraction",
+            "distinct samples per id (fraction)",
+            "fraction",
+            "test ids with at least one parsed sample (and a finished grouping)",
+            HIGHER,
+            "mean over those ids of (number of StructureMatcher(ltol, stol, angle_tol).group_structures groups "
+            "of the id's parsed samples 0 … K−1) / (its parsed samples); 1: no two samples match, 1/K: all alike",
+            _mean_where(lambda rows: rows.distinct_fraction),
+            lambda rows: int(np.isfinite(rows.distinct_fraction).sum()),
+            MATCHER_SETTINGS,
+            population=lambda rows: np.isfinite(rows.distinct_fraction),
+            extra=lambda rows: {"k": rows.k_all},
+            # over all K samples: reported (and compared) only where every sample is in use
+            applies=_distinct_applies,
         ),
     ]
 
@@ -715,12 +748,14 @@ def samples_line(doc: dict) -> str:
     """One line of the multi-sample numbers of a metrics.json (runs with K > 1 samples per id)."""
     s = doc["samples"]
     at_k, best, single = s["match_at_k"], s["best_of_k_rmse"], s["single_sample_match_rate"]
+    distinct = s.get("distinct_fraction")
     shown = {"1", "2", "3", "5", "10", "20", "50", "100", str(at_k["k"])}  # a long curve is in metrics.json
     curve = ", ".join(f"@{k} {v:.3f}" for k, v in at_k["curve"].items() if len(at_k["curve"]) <= 6 or k in shown)
     best_text = "n/a (0 matched)" if best["value"] is None else f"{best['value']:.4f} ({best['n']} ids)"
     return (
         f"{at_k['k']} samples per id: match{curve}; best-of-{at_k['k']} RMSE {best_text}; "
         f"single-sample match rate {single['value']:.3f} ± {single['std']:.3f} (std over samples)"
+        + ("" if not distinct or distinct["value"] is None else f"; distinct samples {distinct['value']:.3f}")
     )
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from atomgenbench.benchmarks.atomgen.dataset import load_splits
 from atomgenbench.benchmarks.atomgen.predictions import Predictions
 from atomgenbench.benchmarks.atomgen.registry import get_spec
 from atomgenbench.evaluator import stats
 from atomgenbench.evaluator import targets as target_cache
 from atomgenbench.evaluator.ccrmsd import LEGACY_TAU
-from atomgenbench.evaluator.matching import MatchSettings, PairRecord, describe_targets, score_pairs
+from atomgenbench.evaluator.matching import MatchSettings, PairRecord, describe_targets, map_samples, score_pairs
 from atomgenbench.evaluator.metrics import REGISTRY, Rows, breakdowns
 from atomgenbench.evaluator.results import EvaluationResult, Value
 from atomgenbench.evaluator.symmetry import ANGLE_TOLERANCE
@@ -54,7 +52,9 @@ def evaluate(
     tasks = [(k, predictions.structures.get(k, ""), str(t), settings, table.get(k)) for k, t in targets.items()]
     records = score_pairs(tasks, workers=workers, progress=progress, desc=f"evaluate {benchmark}", **engine_opts)
     if predictions.samples > 1:
-        score_more_samples(predictions, targets, records, settings, workers=workers, progress=progress, **engine_opts)
+        score_more_samples(
+            predictions, targets, records, settings, table, workers=workers, progress=progress, **engine_opts
+        )
     failures = _failures(records, predictions, targets)
     run_settings = {
         "matcher": settings.matcher_info(),
@@ -94,21 +94,30 @@ def evaluate(
 
 
 def score_more_samples(
-    predictions: Predictions, targets: dict, records: list[PairRecord], settings: MatchSettings, **map_opts
+    predictions: Predictions,
+    targets: dict,
+    records: list[PairRecord],
+    settings: MatchSettings,
+    table: dict[str, TargetInfo],
+    **map_opts,
 ) -> None:
-    """Match samples 1 … K−1 against their targets (RMS only) into ``record.extra["sample_rms"]``.
+    """Samples 1 … K−1 (RMS only) and the distinct samples of each id, into ``record.extra``.
 
-    Every other metric stays a sample-0 metric; the multi-sample metrics of the registry
-    (``samples.*``) read these values.
+    One task per test id (:func:`~atomgenbench.evaluator.matching.score_samples`) takes its
+    target from ``table`` (parsed and reduced once per benchmark). Every other metric stays a
+    sample-0 metric; the multi-sample metrics of the registry (``samples.*``) read
+    ``extra["sample_rms"]``, ``extra["n_distinct"]`` and ``extra["n_samples_parsed"]``.
     """
-    rms_only = replace(settings, anonymous=False, lattice=False, symmetry=False, validity=False, ccrmsd=False)
-    more = range(1, predictions.samples)
-    tasks = [(k, predictions.sample(s).get(k, ""), str(t), rms_only) for s in more for k, t in targets.items()]
-    desc = f"evaluate samples 1-{predictions.samples - 1}"
-    found = score_pairs(tasks, desc=desc, **map_opts)
-    n = len(records)
-    for i, rec in enumerate(records):
-        rec.extra["sample_rms"] = [found[j * n + i].rms for j in range(len(more))]
+    k = predictions.samples
+    tasks = [
+        (key, [predictions.sample(s).get(key, "") for s in range(k)], str(t), settings, table.get(key))
+        for key, t in targets.items()
+    ]
+    found = map_samples(tasks, desc=f"evaluate samples 1-{k - 1}", **map_opts)
+    for rec, out in zip(records, found):
+        rec.extra.update(sample_rms=out["sample_rms"], n_distinct=out["n_distinct"], n_samples_parsed=out["n_parsed"])
+        if out["note"]:
+            rec.metric_note = "; ".join(x for x in (rec.metric_note, out["note"]) if x)
 
 
 def target_table(benchmark: str, targets: dict, settings: MatchSettings, **map_opts) -> dict[str, TargetInfo]:

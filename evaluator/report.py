@@ -66,6 +66,9 @@ def rows_csv(records) -> str:
         f"{kind}_{side}_{p}" for kind in ("niggli", "raw") for side in ("pred", "target") for p in LATTICE_PARAMS
     ]
     fields += ROW_METRIC_FIELDS
+    multi = any("n_distinct" in r.extra for r in records)  # runs with K > 1 samples per id
+    if multi:
+        fields += SAMPLE_FIELDS
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(fields)
     for r in records:
@@ -76,9 +79,15 @@ def rows_csv(records) -> str:
                 vals = d[f"{kind}_{side}"] or (None,) * 6
                 row += ["" if v is None else f"{v:.6f}" for v in vals]
         row += [d[f] for f in ROW_METRIC_FIELDS]
+        if multi:
+            rms = [r.rms, *r.extra.get("sample_rms", [])]
+            row += [sum(v is not None for v in rms), r.extra.get("n_samples_parsed"), r.extra.get("n_distinct")]
         writer.writerow(["" if v is None else v for v in row])
     return buf.getvalue()
 
+
+#: per-row multi-sample columns (runs with K > 1): matched samples, parsed samples, StructureMatcher groups
+SAMPLE_FIELDS = ["samples_matched", "samples_parsed", "samples_distinct"]
 
 #: per-row values of the ccRMSD, validity and symmetry metrics (after the lattice columns)
 ROW_METRIC_FIELDS = [
@@ -219,6 +228,14 @@ def _n(m: dict, name: str) -> str:
     return str(entry(m, name).get("n", "–"))
 
 
+SAMPLE_METRICS = [
+    "samples.match_at_k",
+    "samples.best_of_k_rmse",
+    "samples.single_sample_match_rate",
+    "samples.distinct_fraction",
+]
+
+
 def _samples_lines(m: dict) -> list[str]:
     """The multi-sample section (runs with K > 1 samples per id); every other number is sample 0's."""
     if "samples" not in m:
@@ -228,7 +245,7 @@ def _samples_lines(m: dict) -> list[str]:
     return [
         f"## Many samples per id (K = {at_k['k']}; every other section scores sample 0)",
         "",
-        *_metric_table(m, ["samples.match_at_k", "samples.best_of_k_rmse", "samples.single_sample_match_rate"]),
+        *_metric_table(m, [n for n in SAMPLE_METRICS if n.split(".")[1] in m["samples"]]),
         "",
         "| k | " + " | ".join(at_k["curve"]) + " |",
         "|---|" + "---|" * len(at_k["curve"]),

@@ -2,7 +2,8 @@
 
 Every evaluation of a benchmark needs the same facts about its test crystals: the parsed
 cell, the Niggli and raw lattice parameters, space group and crystal system, the AMD
-fingerprint and the validity. :func:`target_table` computes them once (in the worker
+fingerprint, the validity and the cell the StructureMatcher compares
+(:mod:`atomgenbench.evaluator.rms`). :func:`target_table` computes them once (in the worker
 pool) and keeps them as JSON in the user cache (``$ATOMGENBENCH_CACHE`` or the platform
 cache dir, folder ``targets/``), keyed by the benchmark file's sha256 and every setting and
 library version they depend on; a corrupt or foreign cache file is recomputed.
@@ -24,12 +25,12 @@ from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
 from atomgenbench.benchmarks.atomgen.registry import get_spec
 from atomgenbench.benchmarks.atomgen.sources import cache_dir
 from atomgenbench.benchmarks.atomgen.structures import parse_poscar
-from atomgenbench.evaluator import ccrmsd, symmetry, validity
+from atomgenbench.evaluator import ccrmsd, rms, symmetry, validity
 from atomgenbench.evaluator.lattice import raw_params_of
 
 log = logging.getLogger("atomgenbench")
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: the matcher's reduced cell (``reduced``)
 #: ``guard(fn, what)``: run ``fn`` (under the per-pair time limit); ``None`` when it did not finish
 Guard = Callable[[Callable, str], object]
 _DEPENDS_ON = ("pymatgen", "spglib", "jarvis-tools", "average-minimum-distance", "smact", "numpy")
@@ -50,6 +51,7 @@ class TargetInfo:
     valid_structural: bool | None = None
     valid_composition: bool | None = None
     validity_note: str | None = None
+    reduced: tuple | None = None  # rms.as_cell of the structure get_rms_dist compares
 
     def structure(self) -> Structure:
         """The parsed target (the same numbers as ``parse_poscar`` of its text)."""
@@ -76,6 +78,8 @@ def describe(text: str, settings, structure: Structure | None = None, guard: Gua
     if settings.lattice:
         out["niggli"] = tuple(float(x) for x in (*reduced.abc, *reduced.angles))
         out["raw"] = raw_params_of(s)
+    if settings.rms:
+        out["reduced"] = guard(lambda: rms.as_cell(rms.reduce_for_matcher(_matcher(), s)), "target reduction")
     if settings.symmetry:
         out["spacegroup"], out["crystal_system"] = guard(
             lambda: symmetry.analyse(s, settings.symprec), "target symmetry"
@@ -103,6 +107,12 @@ def assess_validity(structure: Structure, shortest_vector: float, guard: Guard) 
     }
 
 
+def _matcher():
+    from pymatgen.analysis.structure_matcher import StructureMatcher
+
+    return StructureMatcher()  # the reduction depends only on primitive_cell=True (its default), not the tolerances
+
+
 def _direct(fn, what: str):
     return fn()
 
@@ -117,6 +127,7 @@ def cache_path(benchmark: str, settings) -> Path:
         "version": CACHE_VERSION,
         "sha256": spec.sha256,
         "lattice": settings.lattice,
+        "rms": settings.rms,
         "symmetry": settings.symmetry,
         "symprec": settings.symprec,
         "ccrmsd": settings.wants_ccrmsd,
@@ -160,6 +171,9 @@ def _from_json(d: dict) -> TargetInfo:
     d = dict(d)
     for key in ("lattice", "frac_coords"):
         d[key] = tuple(tuple(row) for row in d[key])
+    if d.get("reduced") is not None:
+        lattice, species, frac = d["reduced"]
+        d["reduced"] = (tuple(tuple(r) for r in lattice), tuple(species), tuple(tuple(r) for r in frac))
     for key in ("species", "niggli", "raw", "amd"):
         if d.get(key) is not None:
             d[key] = tuple(d[key])

@@ -60,6 +60,35 @@ def test_match_at_k_is_a_non_decreasing_curve_starting_at_the_match_rate(nearest
     assert "samples" not in single  # reported only for runs with K > 1
     rates = multi["samples"]["single_sample_match_rate"]
     assert 0 < rates["value"] <= curve[0] + 1e-12 and rates["std"] > 0
+    distinct = multi["samples"]["distinct_fraction"]
+    assert distinct["n"] == 105 and distinct["k"] == 5 and 0.2 <= distinct["value"] <= 1.0
+
+
+def test_distinct_fraction_counts_structure_matcher_groups(nearest5, tmp_path):
+    from pymatgen.analysis.structure_matcher import StructureMatcher
+
+    from atomgenbench.benchmarks.atomgen.structures import parse_poscar
+    from atomgenbench.evaluator.pipeline import evaluate
+    from atomgenbench.evaluator.report import rows_csv
+
+    preds = nearest5[0]
+    result = evaluate(preds, BENCH, workers=2, n_boot=20)
+    matcher = StructureMatcher(ltol=0.3, stol=0.5, angle_tol=10)
+    per_id = {}
+    for rec in result.records[:12]:  # the value per id is pymatgen's group count over the parsed samples
+        structures = [parse_poscar(preds.sample(s)[rec.id]) for s in range(5) if preds.sample(s)[rec.id]]
+        assert rec.extra["n_samples_parsed"] == len(structures)
+        assert rec.extra["n_distinct"] == len(matcher.group_structures(structures))
+        per_id[rec.id] = rec.extra["n_distinct"] / len(structures)
+    assert len(set(per_id.values())) > 1  # the check covers ids with and without duplicate samples
+    header, first = rows_csv(result.records).splitlines()[:2]
+    assert header.endswith("samples_matched,samples_parsed,samples_distinct")
+    rec = result.records[0]
+    assert first.endswith(f",{rec.extra['n_samples_parsed']},{rec.extra['n_distinct']}")
+
+    oracle = api.run("oracle", BENCH, "cpu", tmp_path / "oracle3", samples=3, progress=False)
+    doc = evaluate(oracle, BENCH, workers=2, n_boot=20).to_json()
+    assert doc["samples"]["distinct_fraction"]["value"] == pytest.approx(1 / 3)  # three copies of the target
 
 
 def test_a_subset_of_ids_equals_the_same_ids_of_the_full_run(nearest5, tmp_path):
