@@ -22,7 +22,7 @@ from atomgenbench.benchmarks.atomgen.dataset import load_splits
 from atomgenbench.benchmarks.atomgen.registry import BenchmarkSpec, spec_for_leaderboard_file
 from atomgenbench.evaluator import stats
 from atomgenbench.evaluator.inputs import InputError, load_float_predictions, load_predictions
-from atomgenbench.evaluator.matching import MatchSettings, PairRecord, score_pairs
+from atomgenbench.evaluator.matching import MatchSettings, PairRecord, score_pairs, target_table
 from atomgenbench.versions import environment_versions, scorer_label
 
 #: matcher work needed for the leaderboard number only
@@ -164,8 +164,10 @@ def leaderboard_records(
     """Match every test id (missing ids get an empty prediction); return (records, failures)."""
     targets = load_splits(benchmark)["test"]
     failures = {k: "id not in the benchmark test split" for k in structures if k not in targets}
-    tasks = [(k, structures.get(k, ""), str(t), LEADERBOARD_SETTINGS) for k, t in targets.items()]
-    records = score_pairs(tasks, workers=workers, progress=progress, desc=desc, engine=engine, scheduler=scheduler)
+    opts = {"workers": workers, "progress": progress, "engine": engine, "scheduler": scheduler}
+    table = target_table(benchmark, targets, LEADERBOARD_SETTINGS, **opts)  # parsed and reduced once per benchmark
+    tasks = [(k, structures.get(k, ""), str(t), LEADERBOARD_SETTINGS, table.get(k)) for k, t in targets.items()]
+    records = score_pairs(tasks, desc=desc, **opts)
     for r in records:
         if r.reason:
             failures[r.id] = r.reason
@@ -219,10 +221,11 @@ def borderline_rows(
     tight, loose = _scaled(BORDERLINE_TIGHT), _scaled(BORDERLINE_LOOSE)
     matched = [r for r in records if r.rms is not None]
     near = [r for r in records if r.rms is None and r.parsed and r.same_composition and not r.match_note]
-    tasks = [(r.id, structures[r.id], str(targets[r.id]), tight) for r in matched]
-    tasks += [(r.id, structures[r.id], str(targets[r.id]), loose) for r in near]
-    if not tasks:
+    if not matched and not near:
         return []
+    table = target_table(benchmark, targets, LEADERBOARD_SETTINGS, workers=workers, engine=engine, scheduler=scheduler)
+    tasks = [(r.id, structures[r.id], str(targets[r.id]), tight, table.get(r.id)) for r in matched]
+    tasks += [(r.id, structures[r.id], str(targets[r.id]), loose, table.get(r.id)) for r in near]
     moved = score_pairs(
         tasks, workers=workers, progress=progress, desc="borderline check", engine=engine, scheduler=scheduler
     )

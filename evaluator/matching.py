@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from atomgenbench.benchmarks.atomgen.structures import StructureParseError, parse_poscar
 from atomgenbench.evaluator import ccrmsd, rms, symmetry
+from atomgenbench.evaluator import targets as targets_cache
 from atomgenbench.evaluator.ccrmsd import AMD_K
 from atomgenbench.evaluator.lattice import raw_params_of
 from atomgenbench.evaluator.targets import TargetInfo, assess_validity, describe
@@ -353,6 +354,19 @@ def describe_targets(
     tasks = [(k, text, settings) for k, text in targets.items()]
     out = _map(describe_target, tasks, workers=workers, desc="targets", progress=progress, **engine_opts)
     return dict(zip(targets, out))
+
+
+def target_table(benchmark: str, targets: dict, settings: MatchSettings, **map_opts) -> dict[str, TargetInfo]:
+    """The benchmark's target-side work: from the user cache, else computed (and cached when complete)."""
+    ids = list(targets)
+    table = targets_cache.load(benchmark, settings, ids)
+    if table is not None:
+        return table
+    described = describe_targets({k: str(t) for k, t in targets.items()}, settings, **map_opts)
+    table = {k: info for k, (info, note) in described.items() if info is not None and note is None}
+    if len(table) == len(ids):
+        targets_cache.store(benchmark, settings, table)
+    return table  # a target missing here is described (and its problem recorded) in its own pair task
 
 
 def _map(fn, tasks: list[tuple], *, workers: int, desc: str, progress: bool, engine: str = "process", scheduler=None):

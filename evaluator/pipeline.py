@@ -6,9 +6,8 @@ from atomgenbench.benchmarks.atomgen.dataset import load_splits
 from atomgenbench.benchmarks.atomgen.predictions import Predictions
 from atomgenbench.benchmarks.atomgen.registry import get_spec
 from atomgenbench.evaluator import stats
-from atomgenbench.evaluator import targets as target_cache
 from atomgenbench.evaluator.ccrmsd import LEGACY_TAU
-from atomgenbench.evaluator.matching import MatchSettings, PairRecord, describe_targets, map_samples, score_pairs
+from atomgenbench.evaluator.matching import MatchSettings, PairRecord, map_samples, score_pairs, target_table
 from atomgenbench.evaluator.metrics import REGISTRY, Rows, breakdowns
 from atomgenbench.evaluator.results import EvaluationResult, Value
 from atomgenbench.evaluator.symmetry import ANGLE_TOLERANCE
@@ -118,19 +117,6 @@ def score_more_samples(
         rec.extra.update(sample_rms=out["sample_rms"], n_distinct=out["n_distinct"], n_samples_parsed=out["n_parsed"])
         if out["note"]:
             rec.metric_note = "; ".join(x for x in (rec.metric_note, out["note"]) if x)
-
-
-def target_table(benchmark: str, targets: dict, settings: MatchSettings, **map_opts) -> dict[str, TargetInfo]:
-    """The benchmark's target-side work: from the user cache, else computed (and cached when complete)."""
-    ids = list(targets)
-    table = target_cache.load(benchmark, settings, ids)
-    if table is not None:
-        return table
-    described = describe_targets({k: str(t) for k, t in targets.items()}, settings, **map_opts)
-    table = {k: info for k, (info, note) in described.items() if info is not None and note is None}
-    if len(table) == len(ids):
-        target_cache.store(benchmark, settings, table)
-    return table  # a target missing here is described (and its problem recorded) in its own pair task
 
 
 def metric_values(rows: Rows, *, n_boot: int, seed: int) -> dict[str, Value]:
