@@ -4,8 +4,8 @@
 Niggli cell) and then matches them. The target's half of that reduction is the same in every
 evaluation of a benchmark, so :func:`reduce_for_matcher` runs it once (its result is kept in the
 target cache) and :func:`rms_dist` runs the rest of pymatgen's own sequence of steps. Its result
-equals ``get_rms_dist`` bit for bit (tests/test_rms_reuse.py checks every pair of the three
-published contributions); with a pymatgen whose matcher lacks these steps it calls
+equals ``get_rms_dist`` bit for bit (tests/test_rms_reuse.py checks every dft_3d pair of the three
+published contributions and 150 alex pairs); with a pymatgen whose matcher lacks these steps it calls
 ``get_rms_dist`` itself.
 """
 

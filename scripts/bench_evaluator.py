@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data = Path(os.environ.get("ATOMGENBENCH_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
     os.environ.setdefault("ATOMGENBENCH_DATA", str(data))
+    os.environ.setdefault("SPGLIB_WARNING", "OFF")  # as the CLI does: no "spglib: ... failed." lines
     if args.evaluate:
         return evaluate_case(args.evaluate, args.benchmark, args.workers, args.repeats)
     if args.samples:
