@@ -857,6 +857,10 @@ def _group_statistics(rows: Rows, members: np.ndarray) -> dict:
             out.setdefault(head, {})[sub] = value
         else:
             out[key] = value
+    for m in family("samples"):  # runs with K > 1 samples per id: the multi-sample metrics per group too
+        if m.applies is None or m.applies(rows):
+            value = _nan_none(float(m.statistic(rows, idx)[0])) if members.size else None
+            out.setdefault("samples", {"k": rows.k})[m.key] = value
     return out
 
 

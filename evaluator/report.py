@@ -191,6 +191,9 @@ def stratum_lines(m: dict) -> list[str]:
     mae_heads = [f"MAE {SYMBOL[p]} ({get(f'mae.{p}').unit})" for p in LATTICE_PARAMS]
     head = ["stratum", "n", "parsed", "matched", "match rate", "RMSE", *mae_heads]
     head += ["structural validity", "composition validity (targets)", "same space group"]
+    k = next((g["samples"]["k"] for g in m["by_stratum"].values() if g.get("samples")), None)
+    if k:  # runs with K > 1 samples per id
+        head += [f"match@{k}", "distinct samples"]
     lines = [
         "## By leakage stratum (test crystal vs the training split)",
         "",
@@ -210,6 +213,9 @@ def stratum_lines(m: dict) -> list[str]:
             f"{_fmt(v.get('composition'), 3)} ({_fmt(vt.get('composition'), 3)})",
             _fmt((g.get("symmetry") or {}).get("spacegroup"), 3),
         ]
+        if k:
+            sm = g.get("samples") or {}
+            cells += [_fmt(sm.get("match_at_k"), 3), _fmt(sm.get("distinct_fraction"), 3)]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return lines
 

@@ -62,6 +62,19 @@ def test_match_at_k_is_a_non_decreasing_curve_starting_at_the_match_rate(nearest
     assert 0 < rates["value"] <= curve[0] + 1e-12 and rates["std"] > 0
     distinct = multi["samples"]["distinct_fraction"]
     assert distinct["n"] == 105 and distinct["k"] == 5 and 0.2 <= distinct["value"] <= 1.0
+    # per leakage stratum as well: the strata's match@5, weighted by their sizes, give the overall match@5
+    groups = multi["by_stratum"]
+    assert "samples" not in single["by_stratum"]["unseen"]
+    assert groups["twin"]["samples"]["match_at_k"] == 1.0 and groups["twin"]["samples"]["k"] == 5
+    weighted = sum(g["n"] * g["samples"]["match_at_k"] for g in groups.values() if g["n"])
+    assert weighted / 105 == pytest.approx(curve[-1])
+    assert set(groups["unseen"]["samples"]) == {
+        "k",
+        "match_at_k",
+        "best_of_k_rmse",
+        "single_sample_match_rate",
+        "distinct_fraction",
+    }
 
 
 def test_distinct_fraction_counts_structure_matcher_groups(nearest5, tmp_path):
