@@ -42,8 +42,8 @@ def from_cell(cell: Cell) -> Structure:
 
 def rms_dist(matcher: StructureMatcher, pred: Structure, target: Structure, reduced_target: Cell | None = None):
     """``matcher.get_rms_dist(pred, target)``, reusing ``reduced_target`` (:func:`as_cell` of the reduced target)."""
-    if reduced_target is None or not _has_steps():
-        return matcher.get_rms_dist(pred, target)
+    if reduced_target is None or type(matcher) is not StructureMatcher or not _has_steps():
+        return matcher.get_rms_dist(pred, target)  # only pymatgen's own matcher is known to have the steps
     s1 = reduce_for_matcher(matcher, pred)
     s1, s2, fu, s1_supercell = matcher._preprocess(s1, from_cell(reduced_target), skip_structure_reduction=True)
     match = matcher._match(s1, s2, fu, s1_supercell, use_rms=True, break_on_match=False)
