@@ -48,12 +48,14 @@ def chunk_size(n_items: int, workers: int, *, target_chunks_per_worker: int = 16
     return max(1, min(cap, n_items // (max(1, workers) * target_chunks_per_worker) or 1))
 
 
-def map_process(fn: Callable[[T], R], items: Sequence[T], *, workers: int, progress: bool, desc: str) -> list[R]:
+def map_process(
+    fn: Callable[[T], R], items: Sequence[T], *, workers: int, progress: bool, desc: str, unit: str = "pair"
+) -> list[R]:
     """``[fn(x) for x in items]`` in a local process pool, in order."""
     chunk = chunk_size(len(items), workers)
     with ProcessPoolExecutor(max_workers=workers, mp_context=fork_context()) as pool:
         it = pool.map(fn, items, chunksize=chunk)
-        return list(bar(it, progress=progress, total=len(items), desc=desc, unit="pair", leave=False))
+        return list(bar(it, progress=progress, total=len(items), desc=desc, unit=unit, leave=False))
 
 
 # --------------------------------------------------------------------------- dask
@@ -144,6 +146,7 @@ def map_dask(
     progress: bool = True,
     desc: str = "matching",
     chunk: int | None = None,
+    unit: str = "pair",
 ) -> list[R]:
     """``[fn(x) for x in items]`` on a Dask cluster, in order (see the module docstring)."""
     distributed = _dask_modules()
@@ -162,7 +165,9 @@ def map_dask(
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=None,
-                silence_logs=logging.ERROR,
+                # CRITICAL, not ERROR: a worker's heartbeat to the closing scheduler logs a traceback at
+                # shutdown; a real failure still reaches us through the chunk's future
+                silence_logs=logging.CRITICAL,
             )
     else:
         cluster = None
@@ -171,7 +176,7 @@ def map_dask(
             futures = client.map(_run_chunk, [fn] * len(chunks), chunks, pure=False)
             index = {f.key: i for i, f in enumerate(futures)}
             results: list[list[R] | None] = [None] * len(chunks)
-            with bar(total=len(items), progress=progress, desc=desc, unit="pair", leave=False) as pbar:
+            with bar(total=len(items), progress=progress, desc=desc, unit=unit, leave=False) as pbar:
                 for future in distributed.as_completed(futures, loop=client.loop):
                     part = future.result()
                     results[index[future.key]] = part
@@ -193,12 +198,13 @@ def map_ordered(
     scheduler: str | None = None,
     progress: bool = True,
     desc: str = "matching",
+    unit: str = "pair",
 ) -> list[R]:
-    """Dispatch to the engine named ``engine`` (``process`` or ``dask``)."""
+    """Dispatch to the engine named ``engine`` (``process`` or ``dask``); ``unit`` names an item on the bar."""
     if engine == "process":
         if scheduler:
             raise UsageError("--scheduler needs --engine dask")
-        return map_process(fn, items, workers=workers, progress=progress, desc=desc)
+        return map_process(fn, items, workers=workers, progress=progress, desc=desc, unit=unit)
     if engine == "dask":
-        return map_dask(fn, items, workers=workers, scheduler=scheduler, progress=progress, desc=desc)
+        return map_dask(fn, items, workers=workers, scheduler=scheduler, progress=progress, desc=desc, unit=unit)
     raise UsageError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")

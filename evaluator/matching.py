@@ -13,10 +13,8 @@ value empty with a note (``metric_note``).
 
 from __future__ import annotations
 
-import multiprocessing
 import signal
 import threading
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -202,13 +200,12 @@ def score_samples(task: tuple) -> dict:
     """
     key, texts, target_text, settings, info = task
     rms_only = replace(settings, anonymous=False, lattice=False, symmetry=False, validity=False, ccrmsd=False)
-    found = [score_pair((key, text, target_text, rms_only, info)) for text in texts[1:]]
-    parsed = []
-    for text in texts:
-        try:
-            parsed.append(parse_poscar(text, max_atoms=settings.max_atoms) if text and text.strip() else None)
-        except StructureParseError:
-            parsed.append(None)
+    parsed = [_parse_sample(text, settings) for text in texts]
+    if info is None:  # target not in the cached table: score_pair parses and describes it (and says why)
+        found = [score_pair((key, text, target_text, rms_only)) for text in texts[1:]]
+    else:
+        target = info.structure()
+        found = [_match_sample(key, pred, target, rms_only, info) for pred in parsed[1:]]
     parsed = [p for p in parsed if p is not None]
     notes: list[str] = []
     groups = _guarded(lambda: _matcher(settings).group_structures(parsed), "duplicate grouping", settings, notes)
@@ -220,9 +217,30 @@ def score_samples(task: tuple) -> dict:
     }
 
 
+def _parse_sample(text: str, settings: MatchSettings):
+    """The parsed sample, or ``None`` when it is empty or does not parse (as :func:`score_pair` would find)."""
+    if not text or not text.strip():
+        return None
+    try:
+        return parse_poscar(text, max_atoms=settings.max_atoms)
+    except StructureParseError:
+        return None
+
+
+def _match_sample(key: str, pred, target, settings: MatchSettings, info: TargetInfo) -> PairRecord:
+    """:func:`score_pair`'s RMS-only result for an already parsed sample (``None``: it did not parse)."""
+    rec = PairRecord(id=key)
+    if pred is None:
+        return rec
+    rec.parsed = True
+    rec.same_composition = pred.composition.reduced_formula == target.composition.reduced_formula
+    _match(rec, pred, target, settings, info.reduced)
+    return rec
+
+
 def map_samples(tasks: list[tuple], *, workers: int = 1, desc: str = "samples", progress: bool = True, **engine_opts):
     """:func:`score_samples` over ``tasks`` (order kept), with the engine of :func:`score_pairs`."""
-    return _map(score_samples, tasks, workers=workers, desc=desc, progress=progress, **engine_opts)
+    return _map(score_samples, tasks, workers=workers, desc=desc, progress=progress, unit="id", **engine_opts)
 
 
 def _needs_niggli(settings: MatchSettings) -> bool:
@@ -310,11 +328,6 @@ def _join(notes: list[str]) -> str | None:
     return "; ".join(notes) or None
 
 
-def _pool_context():
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else None)
-
-
 def score_pairs(
     tasks: list[tuple],
     *,
@@ -369,22 +382,27 @@ def target_table(benchmark: str, targets: dict, settings: MatchSettings, **map_o
     return table  # a target missing here is described (and its problem recorded) in its own pair task
 
 
-def _map(fn, tasks: list[tuple], *, workers: int, desc: str, progress: bool, engine: str = "process", scheduler=None):
-    if engine != "process" or scheduler:
-        from atomgenbench.evaluator.engines import map_ordered
-
-        _warm_imports()
-        return map_ordered(
-            fn, tasks, engine=engine, workers=max(1, workers), scheduler=scheduler, progress=progress, desc=desc
-        )
-    opts = dict(total=len(tasks), desc=desc, unit="pair", leave=False, progress=progress)  # a bar on a TTY only
-    if workers <= 0:
+def _map(
+    fn,
+    tasks: list[tuple],
+    *,
+    workers: int,
+    desc: str,
+    progress: bool,
+    engine: str = "process",
+    scheduler=None,
+    unit: str = "pair",
+):
+    """``fn`` over ``tasks`` in order: in this process (``workers <= 0``, no time limit) or on an engine."""
+    if workers <= 0 and engine == "process" and not scheduler:
         plain = [tuple(_without_limit(x) if isinstance(x, MatchSettings) else x for x in t) for t in tasks]
-        return [fn(t) for t in bar(plain, **opts)]
+        return [fn(t) for t in bar(plain, total=len(tasks), desc=desc, unit=unit, leave=False, progress=progress)]
+    from atomgenbench.evaluator.engines import map_ordered
+
     _warm_imports()  # import once here so forked workers start ready
-    chunk = max(1, min(8, len(tasks) // (workers * 16) or 1))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
-        return list(bar(pool.map(fn, tasks, chunksize=chunk), **opts))
+    return map_ordered(
+        fn, tasks, engine=engine, workers=max(1, workers), scheduler=scheduler, progress=progress, desc=desc, unit=unit
+    )
 
 
 def _warm_imports() -> None:
