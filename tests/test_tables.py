@@ -165,6 +165,8 @@ def test_latex_compiles_with_pdflatex(table, tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert (tmp_path / "table.pdf").is_file()
+    log = (tmp_path / "table.log").read_text(encoding="utf-8", errors="replace")
+    assert "Overfull" not in log, "the table is wider than the page"
 
 
 def test_compare_format_writes_the_table_file(inputs, docs, tmp_path):
