@@ -15,7 +15,9 @@ Usage: python scripts/bench_evaluator.py [CONTRIBUTION_DIR] [--workers 2]
 Two more cases, each against the same naive loop in the same run:
 
 * ``--evaluate FILE``: the full ``evaluate`` pipeline (every registry metric, bootstrap CIs)
-  of one structure file at ``--workers 1`` and ``--workers N``;
+  of one structure file at ``--workers 1`` and ``--workers N``, and its matching alone (every
+  other metric off, target side from the cache) at ``--workers 1``: the floor that no ``evaluate``
+  with more metrics can beat;
 * ``--samples K``: ``nearest --samples K`` on alex_supercon_Tc (825 × K pairs), matched by the
   process engine and by the Dask engine (local cluster of N workers), with pairs per second
   and the scaling from sample 0 alone (825 pairs) to all K samples.
