@@ -181,11 +181,9 @@ def score_pair(task: tuple) -> PairRecord:
         return rec
     rec.parsed = True
     rec.n_atoms_pred = len(pred)
-    target = target if target is not None else info.structure()
-    rec.same_composition = pred.composition.reduced_formula == target.composition.reduced_formula
     _row_metrics(rec, pred, reduced, info, settings, guard)
     rec.metric_note = _join(notes)
-    _match(rec, pred, target, settings, info.reduced)
+    _match(rec, pred, target if target is not None else info.structure(), settings, info.reduced)
     return rec
 
 
@@ -201,13 +199,13 @@ def score_samples(task: tuple) -> dict:
     key, texts, target_text, settings, info = task
     rms_only = replace(settings, anonymous=False, lattice=False, symmetry=False, validity=False, ccrmsd=False)
     parsed = [_parse_sample(text, settings) for text in texts]
-    if info is None:  # target not in the cached table: score_pair parses and describes it (and says why)
-        found = [score_pair((key, text, target_text, rms_only)) for text in texts[1:]]
-    else:
-        target = info.structure()
-        found = [_match_sample(key, pred, target, rms_only, info) for pred in parsed[1:]]
-    parsed = [p for p in parsed if p is not None]
     notes: list[str] = []
+    if info is None:  # target not in the cached table: described once here, for all its samples
+        info, note = describe_target((key, target_text, rms_only))
+        notes += [note] if note else []
+    target = None if info is None else info.structure()
+    found = [_match_sample(key, pred, target, rms_only, info) for pred in parsed[1:]]
+    parsed = [p for p in parsed if p is not None]
     groups = _guarded(lambda: _matcher(settings).group_structures(parsed), "duplicate grouping", settings, notes)
     return {
         "sample_rms": [r.rms for r in found],
@@ -227,13 +225,12 @@ def _parse_sample(text: str, settings: MatchSettings):
         return None
 
 
-def _match_sample(key: str, pred, target, settings: MatchSettings, info: TargetInfo) -> PairRecord:
-    """:func:`score_pair`'s RMS-only result for an already parsed sample (``None``: it did not parse)."""
+def _match_sample(key: str, pred, target, settings: MatchSettings, info: TargetInfo | None) -> PairRecord:
+    """:func:`score_pair`'s RMS-only result for an already parsed sample (unmatched: no sample or no target)."""
     rec = PairRecord(id=key)
-    if pred is None:
+    if pred is None or info is None:
         return rec
     rec.parsed = True
-    rec.same_composition = pred.composition.reduced_formula == target.composition.reduced_formula
     _match(rec, pred, target, settings, info.reduced)
     return rec
 
@@ -272,7 +269,11 @@ def _row_metrics(rec: PairRecord, pred, reduced, info: TargetInfo, settings: Mat
 
 
 def _match(rec: PairRecord, pred, target, settings: MatchSettings, reduced_target: tuple | None = None) -> None:
-    """The StructureMatcher RMS values (species-aware, species-blind); ``reduced_target`` from the target cache."""
+    """``same_composition`` and the StructureMatcher RMS values (species-aware, species-blind).
+
+    ``reduced_target`` is the target's reduced cell from the target cache.
+    """
+    rec.same_composition = pred.composition.reduced_formula == target.composition.reduced_formula
     matcher = _matcher(settings)
     notes = []
     rms_done = False

@@ -104,6 +104,25 @@ def test_distinct_fraction_counts_structure_matcher_groups(nearest5, tmp_path):
     assert doc["samples"]["distinct_fraction"]["value"] == pytest.approx(1 / 3)  # three copies of the target
 
 
+def test_samples_without_the_cached_target_equal_those_with_it(nearest5):
+    from atomgenbench.benchmarks.atomgen.dataset import load_splits
+    from atomgenbench.evaluator.matching import MatchSettings, score_samples, target_table
+
+    preds = nearest5[0]
+    targets = load_splits(BENCH)["test"]
+    settings = MatchSettings(anonymous=False)
+    table = target_table(BENCH, targets, settings)
+    found = 0
+    for key in list(targets)[:15]:
+        texts = [preds.sample(s).get(key, "") for s in range(5)]
+        cached = score_samples((key, texts, str(targets[key]), settings, table[key]))
+        assert score_samples((key, texts, str(targets[key]), settings, None)) == cached, key
+        found += sum(r is not None for r in cached["sample_rms"])
+    assert found > 0  # matched samples are compared, not only None == None
+    broken = score_samples((key, texts, "not a POSCAR", settings, None))  # a target that does not parse
+    assert broken["sample_rms"] == [None] * 4 and "benchmark target unparseable" in broken["note"]
+
+
 def test_a_subset_of_ids_equals_the_same_ids_of_the_full_run(nearest5, tmp_path):
     from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
     from atomgenbench.runners.base import RunConfig
