@@ -1,5 +1,5 @@
 """atomgenbench: benchmark generative crystal-structure models on JARVIS AtomGenBench."""
 
-from atomgenbench.versions import __version__
+from atomgenbench.core.versions import __version__
 
 __all__ = ["__version__"]

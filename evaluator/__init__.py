@@ -2,20 +2,20 @@
 
 Public API (imported lazily so ``import evaluator`` stays cheap):
 
-* :func:`atomgenbench.evaluator.inputs.load_predictions` - any input format -> ``Predictions``
-* :func:`atomgenbench.evaluator.pipeline.evaluate` - full metrics of a structure benchmark
-* :func:`atomgenbench.evaluator.leaderboard.score_leaderboard_file` - what the leaderboard shows
+* :func:`atomgenbench.evaluator.inputs.load.load_predictions` - any input format -> ``Predictions``
+* :func:`atomgenbench.evaluator.metrics.evaluate.evaluate` - full metrics of a structure benchmark
+* :func:`atomgenbench.evaluator.leaderboard.score.score_leaderboard_file` - what the leaderboard shows
 """
 
 from __future__ import annotations
 
 _EXPORTS = {
-    "load_predictions": "atomgenbench.evaluator.inputs",
-    "InputError": "atomgenbench.evaluator.inputs",
-    "evaluate": "atomgenbench.evaluator.pipeline",
-    "EvaluationResult": "atomgenbench.evaluator.results",
-    "LeaderboardScore": "atomgenbench.evaluator.leaderboard",
-    "score_leaderboard_file": "atomgenbench.evaluator.leaderboard",
+    "load_predictions": "atomgenbench.evaluator.inputs.load",
+    "InputError": "atomgenbench.evaluator.inputs.load",
+    "evaluate": "atomgenbench.evaluator.metrics.evaluate",
+    "EvaluationResult": "atomgenbench.evaluator.metrics.results",
+    "LeaderboardScore": "atomgenbench.evaluator.leaderboard.score",
+    "score_leaderboard_file": "atomgenbench.evaluator.leaderboard.score",
 }
 
 

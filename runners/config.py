@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from atomgenbench.errors import ConfigError
+from atomgenbench.core.errors import ConfigError
 from atomgenbench.runners.base import RunConfig
 
 

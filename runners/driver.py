@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
-from atomgenbench.errors import RunError
-from atomgenbench.output import bar
+from atomgenbench.core.errors import RunError
+from atomgenbench.core.output import bar
 from atomgenbench.runners.base import Reconstruction, RunConfig, Runner
 
 PARTIAL_NAME = "partial.jsonl"

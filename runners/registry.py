@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
-from atomgenbench.errors import RunError, UsageError, did_you_mean
+from atomgenbench.core.errors import RunError, UsageError, did_you_mean
 from atomgenbench.runners.base import Runner
 
 ENTRY_POINT_GROUP = "atomgenbench.runners"
@@ -34,7 +34,7 @@ BUILTIN: dict[str, str] = {
     "flowmm": "atomgenbench.runners.flowmm.runner:FlowMMRunner",
 }
 
-#: the built-in table under its older name (``atomgenbench.reproduce`` reads it)
+#: the built-in table under its older name (``atomgenbench.workflows.reproduce`` reads it)
 RUNNERS = BUILTIN
 
 log = logging.getLogger("atomgenbench")

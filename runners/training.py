@@ -22,7 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from atomgenbench.output import progress_enabled
+from atomgenbench.core.output import progress_enabled
 from atomgenbench.runners.base import RunConfig
 
 FINAL_CHECKPOINT = "final.ckpt"

@@ -21,7 +21,7 @@ import numpy as np
 from atomgenbench.benchmarks.atomgen.dataset import load_splits
 from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS, lattice_specs
 from atomgenbench.benchmarks.atomgen.structures import jarvis_lattice_params
-from atomgenbench.evaluator.leaderboard import leaderboard_records
+from atomgenbench.evaluator.leaderboard.score import leaderboard_records
 from atomgenbench.runners.api import run
 
 BENCHMARKS = ("dft_3d_Tc_supercon", "alex_supercon_Tc")

@@ -6,7 +6,7 @@ leaderboard scorer does, row by row in one process: parse prediction and target
 with the leaderboard's jarvis parser, call
 ``StructureMatcher(ltol=0.3, stol=0.5, angle_tol=10).get_rms_dist`` on every pair,
 average the matched values; plain MAE for the lattice files. Then it times
-``atomgenbench.evaluator.leaderboard.score_leaderboard_file(..., workers=N)`` on the same files,
+``atomgenbench.evaluator.leaderboard.score.score_leaderboard_file(..., workers=N)`` on the same files,
 asserts that every number is identical and prints both times and the speed-up.
 
 Usage: python scripts/bench_evaluator.py [CONTRIBUTION_DIR] [--workers 2]
@@ -91,9 +91,9 @@ def naive_pairs(pairs: list[tuple[str, str]]) -> list[float | None]:
 def evaluate_case(path: Path, benchmark: str, workers: int, repeats: int = 1) -> int:
     """Full ``evaluate`` at workers 1 and N against the naive loop, same run, same numbers."""
     from atomgenbench.benchmarks.atomgen.dataset import load_splits
-    from atomgenbench.evaluator.inputs import load_predictions
-    from atomgenbench.evaluator.matching import MatchSettings, score_pairs, target_table
-    from atomgenbench.evaluator.pipeline import evaluate
+    from atomgenbench.evaluator.inputs.load import load_predictions
+    from atomgenbench.evaluator.metrics.evaluate import evaluate
+    from atomgenbench.evaluator.scoring.matching import MatchSettings, score_pairs, target_table
 
     targets = load_splits(benchmark)["test"]
     preds = load_predictions(path, benchmark)
@@ -143,7 +143,7 @@ def samples_case(k: int, workers: int, repeats: int = 1) -> int:
     import tempfile
 
     from atomgenbench.benchmarks.atomgen.dataset import load_splits
-    from atomgenbench.evaluator.matching import MatchSettings, score_pairs, target_table
+    from atomgenbench.evaluator.scoring.matching import MatchSettings, score_pairs, target_table
     from atomgenbench.runners import api
 
     bench = "alex_supercon_Tc"
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from atomgenbench.benchmarks.atomgen.dataset import load_splits
     from atomgenbench.benchmarks.atomgen.registry import spec_for_leaderboard_file
-    from atomgenbench.evaluator.leaderboard import score_leaderboard_file
+    from atomgenbench.evaluator.leaderboard.score import score_leaderboard_file
 
     for f in files:  # read the benchmark JSONs once so neither side pays for it
         load_splits(spec_for_leaderboard_file(f.name).name)

@@ -26,8 +26,8 @@ from atomgenbench.runners.config import parse_set_pairs
 
 
 def summarise(preds, benchmark: str, workers: int = 1) -> dict:
-    """Headline metrics of ``preds`` on ``benchmark`` via :func:`atomgenbench.evaluator.pipeline.evaluate`."""
-    from atomgenbench.evaluator.pipeline import evaluate
+    """Headline metrics of ``preds`` on ``benchmark`` via :func:`atomgenbench.evaluator.metrics.evaluate.evaluate`."""
+    from atomgenbench.evaluator.metrics.evaluate import evaluate
 
     m = evaluate(preds, benchmark, workers=workers, n_boot=10).to_json()
     out = {

@@ -54,8 +54,8 @@ def contributions() -> Path:
 @pytest.fixture(scope="session")
 def package_cdvae_dft3d(contributions):
     """``make(out, meta, seconds)``: a valid 7-file dft_3d contribution at ``out`` from the CDVAE structure file."""
-    from atomgenbench.evaluator.inputs import load_predictions
-    from atomgenbench.evaluator.package import family_files, package_contribution
+    from atomgenbench.evaluator.inputs.load import load_predictions
+    from atomgenbench.evaluator.submission.package import family_files, package_contribution
 
     bench = "dft_3d_Tc_supercon"
     preds = load_predictions(

@@ -189,7 +189,7 @@ def test_the_validate_extra_pulls_no_torch():
 
 
 def test_leaderboard_env_input_reaches_validate(monkeypatch, tmp_path, good_folder):
-    from atomgenbench.evaluator import github
+    from atomgenbench.evaluator.submission import action as github
 
     calls = []
 
@@ -212,7 +212,7 @@ def test_leaderboard_env_input_reaches_validate(monkeypatch, tmp_path, good_fold
 
 
 def test_workflow_command_escaping():
-    from atomgenbench.evaluator.github import annotation
+    from atomgenbench.evaluator.submission.action import annotation
 
     line = annotation("error", "a,b:c/x.csv.zip", 3, "50% bad\nsecond line")
     assert line == "::error file=a%2Cb%3Ac/x.csv.zip,line=3,title=atomgenbench validate::50%25 bad%0Asecond line"

@@ -36,7 +36,7 @@ def test_console_entry_point_runs():
 
 def _dependency_output(verbosity: int) -> str:
     code = (
-        "from atomgenbench.output import configure, bar\n"
+        "from atomgenbench.core.output import configure, bar\n"
         f"configure(verbosity={verbosity})\n"
         "import pytorch_lightning\n"
         "from pytorch_lightning.utilities.rank_zero import rank_zero_info\n"

@@ -12,10 +12,10 @@ import psutil
 import pytest
 
 from atomgenbench.benchmarks.atomgen.dataset import load_splits
-from atomgenbench.errors import UsageError
-from atomgenbench.evaluator.engines import map_ordered
-from atomgenbench.evaluator.inputs import load_predictions
-from atomgenbench.evaluator.matching import MatchSettings, score_pair, score_pairs
+from atomgenbench.core.errors import UsageError
+from atomgenbench.core.executors import map_ordered
+from atomgenbench.evaluator.inputs.load import load_predictions
+from atomgenbench.evaluator.scoring.matching import MatchSettings, score_pair, score_pairs
 
 BENCH = "dft_3d_Tc_supercon"
 

@@ -260,7 +260,8 @@ def test_workers_option_rejects_bad_values(workers, contributions):
 def test_workers_default_to_the_available_cores():
     import os
 
-    from atomgenbench.parallel import WorkersType, available_cores
+    from atomgenbench.cli.options import WorkersType
+    from atomgenbench.core.executors import available_cores
 
     assert available_cores() == len(os.sched_getaffinity(0))
     assert WorkersType().convert("auto", None, None) == available_cores()

@@ -13,9 +13,9 @@ from scipy.stats import entropy
 from atomgenbench.benchmarks.atomgen.dataset import load_splits
 from atomgenbench.benchmarks.atomgen.predictions import Predictions
 from atomgenbench.benchmarks.atomgen.structures import escape, unescape
-from atomgenbench.evaluator import stats
-from atomgenbench.evaluator.inputs import InputError, load_predictions
-from atomgenbench.evaluator.pipeline import evaluate
+from atomgenbench.evaluator.inputs.load import InputError, load_predictions
+from atomgenbench.evaluator.metrics.evaluate import evaluate
+from atomgenbench.evaluator.scoring import stats
 
 BENCH = "dft_3d_Tc_supercon"
 
@@ -148,7 +148,7 @@ class _SlowMatcher:
 
 
 def test_per_pair_time_limit_counts_as_unmatched(targets, monkeypatch):
-    from atomgenbench.evaluator import matching
+    from atomgenbench.evaluator.scoring import matching
 
     k = next(iter(targets))
     monkeypatch.setattr(matching, "_matcher", lambda settings: _SlowMatcher())

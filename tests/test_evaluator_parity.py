@@ -7,7 +7,7 @@ import math
 import pytest
 
 from atomgenbench.benchmarks.atomgen.registry import get_spec
-from atomgenbench.evaluator.leaderboard import score_leaderboard_file
+from atomgenbench.evaluator.leaderboard.score import score_leaderboard_file
 
 DFT = "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"
 ALEX = "AI-AtomGen-Tc-alex_supercon-test-rmse.csv.zip"

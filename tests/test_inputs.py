@@ -21,9 +21,9 @@ from atomgenbench.benchmarks.atomgen.conditioning import conditioning_for
 from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
 from atomgenbench.benchmarks.atomgen.structures import escape, parse_poscar
 from atomgenbench.cli import cli
-from atomgenbench.errors import PredictionsError
-from atomgenbench.evaluator.inputs import InputError, load_predictions
-from atomgenbench.evaluator.pipeline import evaluate
+from atomgenbench.core.errors import PredictionsError
+from atomgenbench.evaluator.inputs.load import InputError, load_predictions
+from atomgenbench.evaluator.metrics.evaluate import evaluate
 
 BENCH = "dft_3d_Tc_supercon"
 

@@ -22,8 +22,8 @@ import pytest
 from click.testing import CliRunner
 
 from atomgenbench.cli import cli
-from atomgenbench.evaluator import leaderboard_env as lbe
-from atomgenbench.evaluator.published import PUBLISHED
+from atomgenbench.evaluator.leaderboard import pinned_env as lbe
+from atomgenbench.evaluator.leaderboard.published import PUBLISHED
 
 pytestmark = pytest.mark.leaderboard_env
 
@@ -59,7 +59,7 @@ def pinned():
 def _rows(path: Path, benchmark: str) -> list[tuple[str, str, str]]:
     """(id, prediction, target) in file order, as the leaderboard merges them."""
     from atomgenbench.benchmarks.atomgen.dataset import load_splits
-    from atomgenbench.evaluator.inputs import load_predictions
+    from atomgenbench.evaluator.inputs.load import load_predictions
 
     targets = load_splits(benchmark)["test"]
     preds = load_predictions(path, benchmark)
@@ -77,7 +77,7 @@ def test_environment_has_exactly_the_pins(pinned):
 @pytest.mark.parametrize("name", NAMES)
 def test_all_published_cells_of_a_contribution(pinned, contributions, name):
     """14 cells per model: 2 RMSE through the pinned environment, 12 MAE through our leaderboard scorer."""
-    from atomgenbench.evaluator.leaderboard import score_leaderboard_file
+    from atomgenbench.evaluator.leaderboard.score import score_leaderboard_file
 
     for bench, file in STRUCTURE.items():
         published = PUBLISHED[bench][name]
@@ -181,7 +181,7 @@ def test_concurrent_builds_share_one_environment_and_a_broken_one_is_rebuilt(tmp
 
 
 def test_pins_that_cannot_be_installed_give_the_manual_command(tmp_path, monkeypatch):
-    from atomgenbench.errors import EnvironmentBuildError
+    from atomgenbench.core.errors import EnvironmentBuildError
 
     monkeypatch.setenv(lbe.ENV_DIR_VAR, str(tmp_path / "envs"))
     monkeypatch.setitem(lbe.PINS, "pymatgen", "1999.1.1")
@@ -196,7 +196,7 @@ def test_pins_that_cannot_be_installed_give_the_manual_command(tmp_path, monkeyp
 
 
 def test_a_row_that_fails_and_a_scorer_that_dies_are_named(pinned, tmp_path, monkeypatch):
-    from atomgenbench.errors import EnvironmentBuildError
+    from atomgenbench.core.errors import EnvironmentBuildError
 
     good = "System\n1.0\n4 0 0\n0 4 0\n0 0 4\nNa Cl \n1 1 \ndirect\n0 0 0 Na\n0.5 0.5 0.5 Cl\n"
     score = lbe.score_rows([("ok", good, good), ("bad", good, "not a poscar")], env=pinned)
@@ -214,7 +214,7 @@ def test_a_row_that_fails_and_a_scorer_that_dies_are_named(pinned, tmp_path, mon
 
 
 def test_without_the_option_the_output_names_pymatgen_and_the_option(contributions):
-    from atomgenbench.evaluator.leaderboard import score_leaderboard_file
+    from atomgenbench.evaluator.leaderboard.score import score_leaderboard_file
 
     path = contributions / "atomgpt_invatoms" / STRUCTURE["dft_3d_Tc_supercon"]
     section = score_leaderboard_file(path, workers=2, environment="current").environment
@@ -226,8 +226,8 @@ def test_without_the_option_the_output_names_pymatgen_and_the_option(contributio
 
 def test_versions_and_the_pinned_revision():
     from atomgenbench.benchmarks.atomgen.registry import UPSTREAM_COMMIT, UPSTREAM_REPO
-    from atomgenbench.evaluator.results import versions
-    from atomgenbench.versions import LEADERBOARD_COMMIT, LEADERBOARD_REPO, environment_versions
+    from atomgenbench.core.versions import LEADERBOARD_COMMIT, LEADERBOARD_REPO, environment_versions
+    from atomgenbench.evaluator.metrics.results import versions
 
     assert (LEADERBOARD_REPO, LEADERBOARD_COMMIT) == (UPSTREAM_REPO, UPSTREAM_COMMIT)
     keys = {"atomgenbench", "python", "pymatgen", "numpy", "scipy", "spglib", "jarvis-tools", "leaderboard_revision"}

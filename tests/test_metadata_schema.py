@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 from atomgenbench.cli import cli
-from atomgenbench.evaluator.metadata import (
+from atomgenbench.evaluator.leaderboard.metadata import (
     check_metadata,
     contribution_name,
     folder_name_warning,
@@ -198,7 +198,7 @@ def test_metadata_init_without_a_terminal_writes_placeholders_that_package_refus
 
 
 def test_metadata_init_prompts_on_a_terminal(tmp_path, monkeypatch):
-    from atomgenbench.commands import metadata as command
+    from atomgenbench.cli.commands import metadata as command
 
     monkeypatch.setattr(command, "_is_interactive", lambda: True)
     out = tmp_path / "meta.yaml"
@@ -248,7 +248,7 @@ def test_validate_reports_schema_problems(tmp_path, contributions):
 
 
 def test_the_documented_metadata_examples_are_valid():
-    from atomgenbench.evaluator.package import build_metadata, family_files
+    from atomgenbench.evaluator.submission.package import build_metadata, family_files
 
     for doc in (REPO / "README.md", REPO / "docs" / "metadata.md"):
         block = next(b.split("```")[0] for b in doc.read_text().split("```yaml\n")[1:] if "model_name:" in b)

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from atomgenbench.cli import cli
-from atomgenbench.evaluator import metrics
-from atomgenbench.evaluator.metrics import BREAKDOWN_KEYS, HIGHER, LOWER, META_KEYS, REGISTRY, TRAILER_KEYS
+from atomgenbench.evaluator.metrics import registry as metrics
+from atomgenbench.evaluator.metrics.registry import BREAKDOWN_KEYS, HIGHER, LOWER, META_KEYS, REGISTRY, TRAILER_KEYS
 
 #: the metrics of a single-sample evaluation with --legacy-anonymous (``samples.*`` appear only for runs with
 #: K > 1 samples per id)
@@ -69,7 +69,7 @@ def _numbers(node, path=()):
 
 def test_every_metric_key_of_a_real_metrics_json_is_a_registry_name(doc):
     families = {m.family for m in SINGLE.values()}
-    # the evaluate command adds the pymatgen-environment section (evaluator/leaderboard.py)
+    # the evaluate command adds the pymatgen-environment section (evaluator/leaderboard/score.py)
     other = set(META_KEYS) | set(TRAILER_KEYS) | set(BREAKDOWN_KEYS) | {"leaderboard_env"}
     assert set(doc) - other == families
     assert families <= set(doc)
@@ -86,8 +86,8 @@ def test_every_metric_key_of_a_real_metrics_json_is_a_registry_name(doc):
 
 def test_registry_values_are_what_metrics_json_holds(doc, contributions):
     """The statistic of each entry recomputed from the per-row records gives the metrics.json number."""
-    from atomgenbench.evaluator.inputs import load_predictions
-    from atomgenbench.evaluator.pipeline import evaluate
+    from atomgenbench.evaluator.inputs.load import load_predictions
+    from atomgenbench.evaluator.metrics.evaluate import evaluate
 
     bench = "dft_3d_Tc_supercon"
     preds = load_predictions(contributions / "atomgpt_invatoms" / DFT, bench)
@@ -121,9 +121,9 @@ def test_docs_list_every_registry_metric_and_nothing_else():
 
 
 def test_compare_rows_are_the_registry_compare_metrics(contributions):
-    from atomgenbench.evaluator.compare import compare
-    from atomgenbench.evaluator.inputs import load_predictions
-    from atomgenbench.evaluator.pipeline import evaluate
+    from atomgenbench.evaluator.inputs.load import load_predictions
+    from atomgenbench.evaluator.metrics.compare import compare
+    from atomgenbench.evaluator.metrics.evaluate import evaluate
 
     bench = "dft_3d_Tc_supercon"
     results = {

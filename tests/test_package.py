@@ -139,7 +139,7 @@ def test_refuses_to_overwrite_without_force(packaged, dft_input):
 
 
 def _predictions_with_failures(tmp_path: Path, contributions: Path) -> Path:
-    from atomgenbench.evaluator.inputs import load_predictions
+    from atomgenbench.evaluator.inputs.load import load_predictions
 
     preds = load_predictions(contributions / "cdvae_invatoms" / RMSE, "dft_3d_Tc_supercon")
     ids = list(preds.structures)
@@ -316,7 +316,7 @@ def test_time_taken_left_empty_is_a_warning(packaged, dft_input, tmp_path):
 def test_run_sh_pins_recorded_parameters_or_overrides(tmp_path):
     import subprocess
 
-    from atomgenbench.evaluator.package import run_sh_text
+    from atomgenbench.evaluator.submission.package import run_sh_text
 
     base = {"benchmark": "alex_supercon_Tc", "model": "cdvae", "structures": {}, "preset": "cpu", "seed": 1}
     params = {"lr": 0.001, "scratch": {"layers": 2}, "name": "x y"}
@@ -341,7 +341,7 @@ def test_run_sh_pins_recorded_parameters_or_overrides(tmp_path):
 
 def test_reproduce_run_sh_comes_from_the_same_builder():
     """`reproduce`'s run.sh is run_sh_text(commands=...): byte-identical to the committed folders."""
-    from atomgenbench.evaluator.package import run_sh_text
+    from atomgenbench.evaluator.submission.package import run_sh_text
 
     repo = Path(__file__).resolve().parents[1]
     for label in ("atomgpt", "cdvae", "flowmm", "nearest", "prior"):
@@ -398,7 +398,7 @@ def test_folder_names_with_capitals_or_spaces(tmp_path, dft_input):
 
 
 def test_one_model_label_rule(contributions, nearest_run, tmp_path):
-    from atomgenbench.evaluator.contribution import model_label
+    from atomgenbench.evaluator.inputs.load import model_label
 
     assert model_label(contributions / "cdvae_invatoms" / RMSE) == "cdvae_invatoms"
     assert model_label(nearest_run / "predictions.csv") == "nearest" and model_label(nearest_run) == "nearest"

@@ -50,7 +50,7 @@ def test_report_tables_and_figures(reproduced):
 
 def test_packaged_folders_match_report(reproduced):
     """The report's numbers are the evaluation of the packaged leaderboard file."""
-    from atomgenbench.evaluator.leaderboard import score_leaderboard_file
+    from atomgenbench.evaluator.leaderboard.score import score_leaderboard_file
 
     out, _, _ = reproduced
     folder = out / "submissions" / "atomgenbench-nearest-quick"
@@ -98,8 +98,8 @@ def test_unknown_model_is_a_clear_error(tmp_path):
 
 def test_stage_results_are_json_and_round_trip(reproduced):
     """The compare stage reads JSON (no pickles); from_json rebuilds an equal result."""
-    from atomgenbench.evaluator.compare import compare
-    from atomgenbench.reproduce import RESULT_FILE, EvaluateStage
+    from atomgenbench.evaluator.metrics.compare import compare
+    from atomgenbench.workflows.reproduce import RESULT_FILE, EvaluateStage
 
     out, _, _ = reproduced
     assert not list(out.rglob("*.pkl"))
@@ -118,7 +118,7 @@ def test_stage_results_are_json_and_round_trip(reproduced):
 
 
 def test_stage_result_refuses_foreign_classes(tmp_path):
-    from atomgenbench.reproduce import EvaluateStage
+    from atomgenbench.workflows.reproduce import EvaluateStage
 
     doc = {"schema_version": 1, "source": "x", "result": {"__dataclass__": "subprocess:Popen", "fields": {}}}
     with pytest.raises(ValueError, match="not an atomgenbench result class"):

@@ -40,7 +40,7 @@ def test_submissions_are_committed():
 
 
 def test_submissions_validate_without_errors():
-    from atomgenbench.evaluator.validate import validate_paths
+    from atomgenbench.evaluator.submission.validate import validate_paths
 
     report = validate_paths(SUBMISSIONS, scores=False)
     assert report.valid, [f"{f.file}:{f.row}: {f.message}" for f in report.errors]
@@ -50,7 +50,7 @@ def test_submissions_validate_without_errors():
 @pytest.mark.parametrize("folder", SUBMISSIONS, ids=lambda p: p.name)
 def test_results_md_equals_leaderboard_scores(folder):
     """RMSE (4 dp), matched count and raw MAE a in docs/results.md equal the folder's leaderboard scores."""
-    from atomgenbench.evaluator.leaderboard import score_leaderboard_file
+    from atomgenbench.evaluator.leaderboard.score import score_leaderboard_file
 
     text = RESULTS.read_text(encoding="utf-8")
     label = _label(folder)
@@ -75,10 +75,10 @@ def test_results_md_histogram_kld_is_the_registry_kld(folder):
     """The histogram KLD rows of docs/results.md equal the registry's KLD of the packaged structure files."""
     from atomgenbench.benchmarks.atomgen.dataset import load_splits
     from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
-    from atomgenbench.evaluator.inputs import load_predictions
-    from atomgenbench.evaluator.matching import MatchSettings, score_pairs
-    from atomgenbench.evaluator.metrics import REGISTRY, Rows
-    from atomgenbench.evaluator.stats import KLD_BINS, KLD_EDGE_TOLERANCE, KLD_EPSILON
+    from atomgenbench.evaluator.inputs.load import load_predictions
+    from atomgenbench.evaluator.metrics.registry import REGISTRY, Rows
+    from atomgenbench.evaluator.scoring.matching import MatchSettings, score_pairs
+    from atomgenbench.evaluator.scoring.stats import KLD_BINS, KLD_EDGE_TOLERANCE, KLD_EPSILON
 
     niggli_only = MatchSettings(rms=False, anonymous=False, symmetry=False, validity=False, ccrmsd=False)
     settings = {"matcher": {"stol": 0.5}, "kld_bins": KLD_BINS, "kld_epsilon": KLD_EPSILON}

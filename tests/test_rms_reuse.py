@@ -9,8 +9,8 @@ from pymatgen.analysis.structure_matcher import StructureMatcher
 
 from atomgenbench.benchmarks.atomgen.dataset import load_splits
 from atomgenbench.benchmarks.atomgen.structures import StructureParseError, parse_poscar
-from atomgenbench.evaluator import rms
-from atomgenbench.evaluator.inputs import load_predictions
+from atomgenbench.evaluator.inputs.load import load_predictions
+from atomgenbench.evaluator.scoring import rms
 
 DFT = ("dft_3d_Tc_supercon", "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip")
 ALEX = ("alex_supercon_Tc", "AI-AtomGen-Tc-alex_supercon-test-rmse.csv.zip")

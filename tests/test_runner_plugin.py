@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from atomgenbench.cli import cli
-from atomgenbench.errors import RunError, UsageError
+from atomgenbench.core.errors import RunError, UsageError
 from atomgenbench.runners import registry
 
 REPO = Path(__file__).resolve().parents[1]

@@ -43,7 +43,7 @@ def test_run_samples_writes_every_sample_of_every_id(nearest5, nearest1):
 
 
 def test_match_at_k_is_a_non_decreasing_curve_starting_at_the_match_rate(nearest5, nearest1):
-    from atomgenbench.evaluator.pipeline import evaluate
+    from atomgenbench.evaluator.metrics.evaluate import evaluate
 
     multi = evaluate(nearest5[0], BENCH, workers=2, n_boot=50).to_json()
     single = evaluate(nearest1[0], BENCH, workers=2, n_boot=50).to_json()
@@ -81,8 +81,8 @@ def test_distinct_fraction_counts_structure_matcher_groups(nearest5, tmp_path):
     from pymatgen.analysis.structure_matcher import StructureMatcher
 
     from atomgenbench.benchmarks.atomgen.structures import parse_poscar
-    from atomgenbench.evaluator.pipeline import evaluate
-    from atomgenbench.evaluator.report import rows_csv
+    from atomgenbench.evaluator.metrics.evaluate import evaluate
+    from atomgenbench.evaluator.reports.evaluation import rows_csv
 
     preds = nearest5[0]
     result = evaluate(preds, BENCH, workers=2, n_boot=20)
@@ -106,7 +106,7 @@ def test_distinct_fraction_counts_structure_matcher_groups(nearest5, tmp_path):
 
 def test_samples_without_the_cached_target_equal_those_with_it(nearest5):
     from atomgenbench.benchmarks.atomgen.dataset import load_splits
-    from atomgenbench.evaluator.matching import MatchSettings, score_samples, target_table
+    from atomgenbench.evaluator.scoring.matching import MatchSettings, score_samples, target_table
 
     preds = nearest5[0]
     targets = load_splits(BENCH)["test"]
@@ -160,7 +160,7 @@ def test_flowmm_samples_are_reproducible_and_resume_to_the_same_file(tmp_path):
 
 
 def test_runners_without_sampling_refuse_samples(tmp_path, monkeypatch):
-    from atomgenbench.errors import ConfigError
+    from atomgenbench.core.errors import ConfigError
     from atomgenbench.runners.baselines.oracle import OracleRunner
 
     class OneSample(OracleRunner):  # a third-party runner that has not declared supports_samples
@@ -192,7 +192,7 @@ def test_v1_files_are_read_and_bad_sample_columns_are_named(tmp_path):
 
 
 def test_package_uses_sample_0_and_says_so(nearest5, nearest1, tmp_path):
-    from atomgenbench.evaluator.package import package_contribution
+    from atomgenbench.evaluator.submission.package import package_contribution
 
     meta = {"model_name": "nearest-k5", "author_email": "me@example.org", "project_url": "https://example.org"}
     one = package_contribution({BENCH: nearest1[0]}, meta, tmp_path / "one")
@@ -206,8 +206,8 @@ def test_package_uses_sample_0_and_says_so(nearest5, nearest1, tmp_path):
 
 
 def test_multi_sample_metrics_are_registry_entries_with_formula_and_denominator():
-    from atomgenbench.evaluator.matching import PairRecord
-    from atomgenbench.evaluator.metrics import REGISTRY, Rows
+    from atomgenbench.evaluator.metrics.registry import REGISTRY, Rows
+    from atomgenbench.evaluator.scoring.matching import PairRecord
 
     for name in ("samples.match_at_k", "samples.best_of_k_rmse", "samples.single_sample_match_rate"):
         m = REGISTRY[name]
@@ -229,7 +229,7 @@ def test_structure_files_and_frames_carry_several_samples_per_id(tmp_path):
     from pymatgen.io.ase import AseAtomsAdaptor
 
     from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
-    from atomgenbench.evaluator.inputs import InputError, load_predictions
+    from atomgenbench.evaluator.inputs.load import InputError, load_predictions
 
     data = load_benchmark(BENCH)
     ids = data.test_ids[:4]
@@ -278,8 +278,8 @@ def test_evaluate_writes_the_match_at_k_figure_and_report_section(nearest5, tmp_
 
 
 def test_compare_pairs_models_at_equal_k(nearest5):
-    from atomgenbench.evaluator.compare import compare
-    from atomgenbench.evaluator.pipeline import evaluate
+    from atomgenbench.evaluator.metrics.compare import compare
+    from atomgenbench.evaluator.metrics.evaluate import evaluate
 
     five = nearest5[0]
     two = Predictions(

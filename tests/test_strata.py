@@ -13,7 +13,7 @@ from atomgenbench.benchmarks.atomgen.check import check_benchmark
 from atomgenbench.benchmarks.atomgen.dataset import test_ids
 from atomgenbench.benchmarks.atomgen.strata import STRATA, cache_path, strata, twins
 from atomgenbench.cli import cli
-from atomgenbench.errors import UsageError
+from atomgenbench.core.errors import UsageError
 
 BENCH = "dft_3d_Tc_supercon"
 
@@ -85,8 +85,8 @@ def test_oracle_is_perfect_in_every_stratum(tmp_path):
 
 
 def test_nearest_matches_the_twins_and_an_empty_stratum_is_null(tmp_path):
-    from atomgenbench.evaluator.metrics import Rows, by_stratum
-    from atomgenbench.evaluator.pipeline import evaluate
+    from atomgenbench.evaluator.metrics.evaluate import evaluate
+    from atomgenbench.evaluator.metrics.registry import Rows, by_stratum
     from atomgenbench.runners.api import run
 
     result = evaluate(run("nearest", BENCH, "cpu", tmp_path / "n", progress=False), BENCH, workers=2, n_boot=0)

@@ -12,10 +12,10 @@ from pymatgen.core import Lattice, Structure
 from atomgenbench.benchmarks.atomgen.dataset import load_splits
 from atomgenbench.benchmarks.atomgen.predictions import Predictions
 from atomgenbench.benchmarks.atomgen.structures import escape, parse_poscar, to_poscar, unescape
-from atomgenbench.evaluator import stats, symmetry, validity
-from atomgenbench.evaluator.inputs import load_predictions
-from atomgenbench.evaluator.matching import MatchSettings, score_pair
-from atomgenbench.evaluator.pipeline import evaluate
+from atomgenbench.evaluator.inputs.load import load_predictions
+from atomgenbench.evaluator.metrics.evaluate import evaluate
+from atomgenbench.evaluator.scoring import stats, symmetry, validity
+from atomgenbench.evaluator.scoring.matching import MatchSettings, score_pair
 
 BENCH = "dft_3d_Tc_supercon"
 DFT = "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"
@@ -159,7 +159,7 @@ def test_bad_predictions_are_recorded_never_a_crash(targets, tmp_path):
 def test_symmetry_time_limit_leaves_a_note(targets, monkeypatch):
     import time
 
-    from atomgenbench.evaluator import matching
+    from atomgenbench.evaluator.scoring import matching
 
     def slow(structure, symprec=0.1):
         time.sleep(3)
@@ -205,7 +205,7 @@ def test_formatting_precision_does_not_move_the_kld(targets, oracle):
         assert m["kld"][p]["edge_tolerance"] == stats.KLD_EDGE_TOLERANCE
     assert m["settings"]["kld_edge_tolerance"] == stats.KLD_EDGE_TOLERANCE
     # without the widened edges, the 8-dp file loses predictions of the extreme targets to the outer bins
-    from atomgenbench.evaluator.metrics import REGISTRY, Rows
+    from atomgenbench.evaluator.metrics.registry import REGISTRY, Rows
 
     result = evaluate(Predictions(BENCH, "oracle-8dp", rounded), BENCH, workers=2, n_boot=0)
     old = Rows(result.records, {**result.settings, "kld_edge_tolerance": 0.0})
@@ -217,9 +217,9 @@ def test_formatting_precision_does_not_move_the_kld(targets, oracle):
 
 def test_packaged_mae_counts_placeholders_and_the_report_says_which(targets, tmp_path):
     from atomgenbench.benchmarks.atomgen.structures import jarvis_lattice_params
-    from atomgenbench.evaluator.metrics import PLACEHOLDER_RAW
-    from atomgenbench.evaluator.package import PLACEHOLDER_POSCAR
-    from atomgenbench.evaluator.report import markdown, write_outputs
+    from atomgenbench.evaluator.metrics.registry import PLACEHOLDER_RAW
+    from atomgenbench.evaluator.reports.evaluation import markdown, write_outputs
+    from atomgenbench.evaluator.submission.package import PLACEHOLDER_POSCAR
 
     assert jarvis_lattice_params(PLACEHOLDER_POSCAR) == PLACEHOLDER_RAW
     ids = list(targets)
@@ -246,7 +246,7 @@ def test_packaged_mae_counts_placeholders_and_the_report_says_which(targets, tmp
 
 
 def test_target_side_work_is_cached_per_benchmark_file(targets, tmp_path, monkeypatch):
-    from atomgenbench.evaluator import targets as target_cache
+    from atomgenbench.evaluator.scoring import targets as target_cache
 
     monkeypatch.setenv("ATOMGENBENCH_CACHE", str(tmp_path / "cache"))
     preds = Predictions(BENCH, "x", {k: targets[k] for k in list(targets)[:5]})

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from atomgenbench.cli import cli
-from atomgenbench.evaluator import tables
-from atomgenbench.evaluator.metrics import HIGHER, ci_of, get, lookup
-from atomgenbench.evaluator.published import published_rows
+from atomgenbench.evaluator.leaderboard.published import published_rows
+from atomgenbench.evaluator.metrics.registry import HIGHER, ci_of, get, lookup
+from atomgenbench.evaluator.reports import tables
 
 BENCH = "dft_3d_Tc_supercon"
 DFT = "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"
@@ -33,8 +33,8 @@ def inputs(contributions, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def docs(inputs) -> dict[str, dict]:
-    from atomgenbench.evaluator.inputs import load_predictions
-    from atomgenbench.evaluator.pipeline import evaluate
+    from atomgenbench.evaluator.inputs.load import load_predictions
+    from atomgenbench.evaluator.metrics.evaluate import evaluate
 
     return {
         label: evaluate(load_predictions(path, BENCH), BENCH, workers=2, n_boot=N_BOOT).to_json()

@@ -36,8 +36,8 @@ def invoke(*args: str):
 @pytest.fixture(scope="session")
 def base_folder(tmp_path_factory, contributions) -> Path:
     """A valid 7-file dft_3d contribution packaged from the real CDVAE predictions."""
-    from atomgenbench.evaluator.inputs import load_predictions
-    from atomgenbench.evaluator.package import package_contribution
+    from atomgenbench.evaluator.inputs.load import load_predictions
+    from atomgenbench.evaluator.submission.package import package_contribution
 
     preds = load_predictions(contributions / "cdvae_invatoms" / RMSE, "dft_3d_Tc_supercon")
     meta = {

@@ -209,8 +209,8 @@ def _run_validate_step(cwd: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def small_submission(tmp_path_factory, contributions) -> Path:
     """A valid dft_3d-only folder packaged from the real CDVAE predictions."""
-    from atomgenbench.evaluator.inputs import load_predictions
-    from atomgenbench.evaluator.package import package_contribution
+    from atomgenbench.evaluator.inputs.load import load_predictions
+    from atomgenbench.evaluator.submission.package import package_contribution
 
     preds = load_predictions(
         contributions / "cdvae_invatoms" / "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip", "dft_3d_Tc_supercon"

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from atomgenbench.benchmarks.atomgen import sources
 from atomgenbench.benchmarks.atomgen.registry import REGISTRY, get_spec
-from atomgenbench.errors import DataError, UsageError
-from atomgenbench.output import bar
+from atomgenbench.core.errors import DataError, UsageError
+from atomgenbench.core.output import bar
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure

@@ -30,7 +30,7 @@ from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
 from atomgenbench.benchmarks.atomgen.registry import get_spec
 from atomgenbench.benchmarks.atomgen.structures import escape
 from atomgenbench.benchmarks.atomgen.tc import TC_PROVENANCE, tc_table
-from atomgenbench.errors import UsageError
+from atomgenbench.core.errors import UsageError
 
 FORMATS = ("csv", "cif", "extxyz", "json")
 #: formats that consist of structures and so need ``with_structures``

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.structures import escape, unescape
-from atomgenbench.errors import PredictionsError
+from atomgenbench.core.errors import PredictionsError
 
 SCHEMA_VERSION = 2
 CSV_NAME = "predictions.csv"
@@ -101,7 +101,7 @@ class Predictions:
 
     def write(self, out_dir: str | os.PathLike) -> Path:
         """Write ``predictions.csv`` and ``predictions.json`` atomically into ``out_dir``."""
-        from atomgenbench.versions import __version__
+        from atomgenbench.core.versions import __version__
 
         if self.toolkit_version is None:
             self.toolkit_version = __version__

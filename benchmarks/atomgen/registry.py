@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from atomgenbench.errors import UsageError, did_you_mean
+from atomgenbench.core.errors import UsageError, did_you_mean
 
 #: upstream repository and pinned commit of the live leaderboard ("current" line)
 UPSTREAM_REPO = "atomgptlab/jarvis_leaderboard"

@@ -33,8 +33,8 @@ import platformdirs
 from atomgenbench.benchmarks.atomgen import upstream
 from atomgenbench.benchmarks.atomgen.files import sha256_of
 from atomgenbench.benchmarks.atomgen.registry import RAW_BASE_URL, REGISTRY, get_spec
-from atomgenbench.errors import DataError
-from atomgenbench.output import progress_enabled
+from atomgenbench.core.errors import DataError
+from atomgenbench.core.output import progress_enabled
 
 log = logging.getLogger("atomgenbench")
 

@@ -24,7 +24,7 @@ from atomgenbench.benchmarks.atomgen.check import DEFAULT_TOLERANCES, parse_spli
 from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
 from atomgenbench.benchmarks.atomgen.registry import get_spec
 from atomgenbench.benchmarks.atomgen.sources import cache_dir
-from atomgenbench.errors import UsageError
+from atomgenbench.core.errors import UsageError
 
 log = logging.getLogger("atomgenbench")
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 from pymatgen.core import Element, Structure
 
-from atomgenbench.errors import StructureError
+from atomgenbench.core.errors import StructureError
 
 ESCAPED_NEWLINE = "\\n"
 

@@ -13,7 +13,7 @@ import math
 from functools import cache
 
 from atomgenbench.benchmarks.atomgen.sources import AUX_FILES, fetch
-from atomgenbench.errors import DataError
+from atomgenbench.core.errors import DataError
 
 #: where each family's T_c comes from (recorded in outputs as provenance)
 TC_PROVENANCE: dict[str, str] = {

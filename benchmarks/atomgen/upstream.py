@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from atomgenbench.benchmarks.atomgen.files import sha256_of
-from atomgenbench.errors import DataError
+from atomgenbench.core.errors import DataError
 
 SUPERCON_3D_URL = "https://ndownloader.figshare.com/files/38307921"  # as pinned in jarvis-tools
 SUPERCON_3D_MEMBER = "jarvis_epc_data_figshare_1058.json"

@@ -13,7 +13,7 @@ from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
 from atomgenbench.benchmarks.atomgen.predictions import Predictions
 from atomgenbench.benchmarks.atomgen.sources import sha256_of
 from atomgenbench.benchmarks.atomgen.structures import to_poscar
-from atomgenbench.errors import PredictionsError
+from atomgenbench.core.errors import PredictionsError
 
 ABSENT = "absent from the imported file"
 

@@ -20,7 +20,7 @@ import types
 from pathlib import Path
 from typing import Any
 
-from atomgenbench.errors import PredictionsError
+from atomgenbench.core.errors import PredictionsError
 
 
 class UnsafeFileError(PredictionsError):

@@ -1,0 +1,87 @@
+"""``atomgenbench submit``: a validated folder onto a branch of your leaderboard fork, and the pull request."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import click
+
+from atomgenbench.cli.options import workers_option
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--fork", required=True, metavar="URL_OR_PATH", help="Your fork of the leaderboard (a URL or a local repository)."
+)
+@click.option("--branch", help="Branch to create on the fork (default: atomgenbench-<name>-<YYYYMMDD>).")
+@click.option(
+    "--base", default="develop", show_default=True, help="Upstream branch to start from and open the PR against."
+)
+@click.option(
+    "--upstream",
+    default=None,
+    metavar="URL_OR_PATH",
+    help="The leaderboard repository (default: https://github.com/atomgptlab/jarvis_leaderboard.git).",
+)
+@click.option("--pr", is_flag=True, help="Also open the pull request (needs a token, see --token-env).")
+@click.option(
+    "--api-url",
+    default="https://api.github.com",
+    show_default=True,
+    help="GitHub REST API (Enterprise: https://HOST/api/v3).",
+)
+@click.option(
+    "--upstream-slug", metavar="OWNER/NAME", help="Upstream repository name (default: from --upstream's URL)."
+)
+@click.option("--fork-owner", metavar="OWNER", help="Owner of the fork (default: from --fork's URL).")
+@click.option(
+    "--token-env",
+    default="GITHUB_TOKEN",
+    show_default=True,
+    metavar="NAME",
+    help="Environment variable holding the GitHub token (never pass a token on the command line).",
+)
+@click.option("--replace", is_flag=True, help="Replace a contribution folder of the same name on the base branch.")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Make the git repository here and keep it (default: a temporary folder, removed afterwards).",
+)
+@click.option("--leaderboard-env", is_flag=True, help="Score in the leaderboard's pinned environment (see validate).")
+@click.option(
+    "--dry-run", is_flag=True, help="Validate and print the plan (files, branch, commit, PR); change nothing."
+)
+@workers_option()
+def submit(folder: Path, upstream: str | None, workdir: Path | None, workers: int, **options) -> None:
+    """Submit a contribution FOLDER to JARVIS-Leaderboard through your fork.
+
+    \b
+    1. runs the full `validate` (with scores) and refuses an invalid folder or
+       metadata that still holds placeholders, before any git command;
+    2. fetches upstream's --base shallowly with git, and builds a commit that adds
+       exactly jarvis_leaderboard/contributions/<FOLDER name>/ (no .DS_Store or
+       __MACOSX; an existing folder of that name only with --replace);
+    3. pushes it to a new branch of --fork, prints the compare URL and, with --pr,
+       opens the pull request against --base with the score table as its body.
+
+    The token is read from the environment variable --token-env and sent only as an
+    Authorization header; it is never printed or written to .git/config. Your folder
+    is only read. Docs: docs/submit.md.
+
+    Example: GITHUB_TOKEN=... atomgenbench submit submissions/my-cdvae
+    --fork https://github.com/me/jarvis_leaderboard.git --pr
+    """
+    from atomgenbench.evaluator.submission.submit import DEFAULT_UPSTREAM, SubmitOptions, describe, execute, prepare
+
+    opts = SubmitOptions(upstream=upstream or DEFAULT_UPSTREAM, workdir=workdir, workers=workers, **options)
+    with tempfile.TemporaryDirectory(prefix="atomgenbench-stage-") as staging:
+        plan = prepare(folder, opts, Path(staging))
+        for warning in plan.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        if opts.dry_run:
+            click.echo(describe(plan, opts))
+            click.echo("dry run: nothing was changed")
+            return
+        execute(plan, opts, click.echo)

@@ -1,0 +1,231 @@
+"""Where per-pair work runs: a local process pool, or a Dask cluster beyond one machine.
+
+Both engines take the same picklable per-item function and return its results in input
+order, so the numbers cannot depend on the engine, the worker count or the completion
+order.
+
+``process``
+    a ``ProcessPoolExecutor`` on this machine (the default).
+``dask``
+    ``dask.distributed``. Without a scheduler address a ``LocalCluster`` bound to
+    127.0.0.1 is started with ``workers`` processes of one thread each and closed on exit
+    (also on Ctrl-C and on errors). With ``scheduler="tcp://host:8786"`` (or
+    ``DASK_SCHEDULER_ADDRESS``) the work goes to an existing cluster, e.g. one started with
+    ``dask-jobqueue`` on SLURM. Items travel in chunks. Dask runs tasks in worker threads,
+    where a per-pair ``SIGALRM`` time limit is impossible, so each worker process keeps one
+    helper process whose main thread runs the chunk: the time limit holds on the
+    worker exactly as in the process engine. A chunk whose worker dies is re-run by the
+    scheduler on another worker (Dask's ``allowed-failures``), and results are identical.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
+
+from atomgenbench.core.errors import UsageError
+from atomgenbench.core.output import bar
+
+AUTO = "auto"
+
+
+def available_cores() -> int:
+    """CPU cores available to this process (at least 1)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        try:
+            return max(1, len(affinity(0)))
+        except OSError:  # pragma: no cover - some sandboxes refuse the call
+            pass
+    return max(1, os.cpu_count() or 1)
+
+
+def resolve_workers(value: int | str | None) -> int:
+    """``None`` or ``"auto"`` -> :func:`available_cores`; an int is returned unchanged."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == AUTO):
+        return available_cores()
+    return int(value)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+ENGINES = ("process", "dask")
+SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
+
+
+def fork_context():
+    """The ``fork`` start method where it exists (workers inherit imported modules), else the default."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
+
+
+def chunk_size(n_items: int, workers: int, *, target_chunks_per_worker: int = 16, cap: int = 8) -> int:
+    """Items per task: small enough to balance load, large enough to amortise the round trip."""
+    return max(1, min(cap, n_items // (max(1, workers) * target_chunks_per_worker) or 1))
+
+
+def map_process(
+    fn: Callable[[T], R], items: Sequence[T], *, workers: int, progress: bool, desc: str, unit: str = "pair"
+) -> list[R]:
+    """``[fn(x) for x in items]`` in a local process pool, in order."""
+    chunk = chunk_size(len(items), workers)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=fork_context()) as pool:
+        it = pool.map(fn, items, chunksize=chunk)
+        return list(bar(it, progress=progress, total=len(items), desc=desc, unit=unit, leave=False))
+
+
+# --------------------------------------------------------------------------- dask
+
+_HELPER: dict[int, ProcessPoolExecutor] = {}
+
+
+def _helper_pool() -> ProcessPoolExecutor:
+    """One helper process per Dask worker process (its main thread can take SIGALRM), reused across chunks."""
+    pid = os.getpid()
+    pool = _HELPER.get(pid)
+    if pool is None:
+        # spawn, not fork: forking a multi-threaded Dask worker can deadlock on a held lock
+        pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_exit_with_parent,
+            initargs=(pid,),
+        )
+        _HELPER.clear()
+        _HELPER[pid] = pool
+    return pool
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In the helper process: leave as soon as the Dask worker that started it is gone (closed or killed)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="atomgenbench-parent-watch").start()
+
+
+def _close_helper() -> None:
+    """On a Dask worker: stop its helper process, so the worker can exit promptly when the cluster closes."""
+    pool = _HELPER.pop(os.getpid(), None)
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_chunk(fn: Callable[[Any], Any], chunk: list[Any]) -> list[Any]:
+    """Runs on a Dask worker: the chunk in the worker's helper process, in order.
+
+    A daemonic worker process (Dask's default under a nanny) may not have children; the
+    local cluster is started with ``distributed.worker.daemon: False``. On an external
+    cluster whose workers are daemonic the chunk runs in the worker thread, where the
+    per-pair time limit cannot apply; start such workers with
+    ``DASK_DISTRIBUTED__WORKER__DAEMON=False`` (docs/scaling.md).
+    """
+    if multiprocessing.current_process().daemon:
+        logging.getLogger("atomgenbench").warning(
+            "dask worker is daemonic: per-pair time limits are off (set DASK_DISTRIBUTED__WORKER__DAEMON=False)"
+        )
+        return [fn(item) for item in chunk]
+    return _helper_pool().submit(_apply_all, fn, chunk).result()  # one round trip per chunk, not per item
+
+
+def _apply_all(fn: Callable[[Any], Any], chunk: list[Any]) -> list[Any]:
+    """In the helper process: ``fn`` over the whole chunk, in order."""
+    return [fn(item) for item in chunk]
+
+
+def _dask_modules():
+    try:
+        import distributed
+    except ImportError:
+        raise UsageError(
+            "--engine dask needs dask.distributed, which is not installed: pip install 'atomgenbench[dask]'"
+        ) from None
+    return distributed
+
+
+def scheduler_address(scheduler: str | None) -> str | None:
+    """The scheduler to use: the option, else ``DASK_SCHEDULER_ADDRESS``, else ``None`` (a local cluster)."""
+    return scheduler or os.environ.get(SCHEDULER_ENV) or None
+
+
+def map_dask(
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    workers: int,
+    scheduler: str | None = None,
+    progress: bool = True,
+    desc: str = "matching",
+    chunk: int | None = None,
+    unit: str = "pair",
+) -> list[R]:
+    """``[fn(x) for x in items]`` on a Dask cluster, in order (see the module docstring)."""
+    distributed = _dask_modules()
+    address = scheduler_address(scheduler)
+    chunk = chunk or chunk_size(len(items), workers, target_chunks_per_worker=8, cap=256)
+    chunks = [list(items[i : i + chunk]) for i in range(0, len(items), chunk)]
+    if address is None:
+        import dask
+
+        # non-daemonic workers may start the helper; an unlimited saturation queues tasks on the workers,
+        # so a worker never waits for the scheduler between two chunks
+        with dask.config.set({"distributed.worker.daemon": False, "distributed.scheduler.worker-saturation": "inf"}):
+            cluster = distributed.LocalCluster(
+                n_workers=max(1, workers),
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                # CRITICAL, not ERROR: a worker's heartbeat to the closing scheduler logs a traceback at
+                # shutdown; a real failure still reaches us through the chunk's future
+                silence_logs=logging.CRITICAL,
+            )
+    else:
+        cluster = None
+    try:
+        with distributed.Client(cluster if cluster is not None else address, set_as_default=False) as client:
+            futures = client.map(_run_chunk, [fn] * len(chunks), chunks, pure=False)
+            index = {f.key: i for i, f in enumerate(futures)}
+            results: list[list[R] | None] = [None] * len(chunks)
+            with bar(total=len(items), progress=progress, desc=desc, unit=unit, leave=False) as pbar:
+                for future in distributed.as_completed(futures, loop=client.loop):
+                    part = future.result()
+                    results[index[future.key]] = part
+                    pbar.update(len(part))
+            if cluster is not None:  # our own workers: stop their helpers before the cluster closes
+                client.run(_close_helper)
+            return [r for part in results for r in part]  # type: ignore[union-attr]
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def map_ordered(
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    engine: str = "process",
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = True,
+    desc: str = "matching",
+    unit: str = "pair",
+) -> list[R]:
+    """Dispatch to the engine named ``engine`` (``process`` or ``dask``); ``unit`` names an item on the bar."""
+    if engine == "process":
+        if scheduler:
+            raise UsageError("--scheduler needs --engine dask")
+        return map_process(fn, items, workers=workers, progress=progress, desc=desc, unit=unit)
+    if engine == "dask":
+        return map_dask(fn, items, workers=workers, scheduler=scheduler, progress=progress, desc=desc, unit=unit)
+    raise UsageError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")

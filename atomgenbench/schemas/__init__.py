@@ -1,1 +1,0 @@
-"""JSON Schemas shipped with atomgenbench (package data)."""

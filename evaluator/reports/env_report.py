@@ -1,0 +1,133 @@
+"""Text and Markdown renderings of the ``leaderboard_env`` sections (validate, evaluate, reproduce).
+
+A section (:func:`atomgenbench.evaluator.leaderboard.score.environment_section`) says which
+pymatgen decided an RMSE, which rows are borderline and, when the file was also scored
+in the leaderboard's own environment, both numbers and every id that differs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from atomgenbench.core.versions import scorer_label
+from atomgenbench.evaluator.leaderboard.score import BORDERLINE_SHORT, score_leaderboard_file
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def environment_lines(section: dict, indent: str = "  ", limit: int = 10) -> list[str]:
+    """Plain-text lines of an :func:`environment_section` (validate, evaluate)."""
+    cur, lb = section["current"], section["leaderboard"]
+    cur_env = scorer_label(cur["environment"])
+    out = []
+    if lb is not None:
+        env = lb["environment"]
+        out.append(
+            f"{indent}leaderboard will show {_fmt(lb['value'])} ({lb['n_matched']}/{lb['n_total']} matched, "
+            f"match rate {_fmt(lb['match_rate'])}): leaderboard environment, pymatgen {env.get('pymatgen')}, "
+            f"python {env.get('python')}"
+        )
+        out.append(
+            f"{indent}current environment  {_fmt(cur['value'])} ({cur['n_matched']}/{cur['n_total']} matched, "
+            f"match rate {_fmt(cur['match_rate'])}): {cur_env}"
+        )
+        diffs = section["differences"] or []
+        out.append(f"{indent}{len(diffs)} id(s) differ between the two" + (":" if diffs else ""))
+        for d in diffs[:limit]:
+            out.append(
+                f"{indent}  {d['id']}: current {_fmt(d['current_rms'])}, leaderboard env "
+                f"{_fmt(d['leaderboard_rms'])} ({d['change']})"
+            )
+        if len(diffs) > limit:
+            out.append(f"{indent}  ... {len(diffs) - limit} more in --json")
+        for key, message in (lb.get("errors") or {}).items():
+            out.append(f"{indent}leaderboard scorer fails on {key}: {message}")
+    else:
+        out.append(f"{indent}note: {section['note']}")
+    rows = section["borderline"]["rows"]
+    if rows:
+        ids = ", ".join(r["id"] for r in rows[:limit]) + (", ..." if len(rows) > limit else "")
+        out.append(f"{indent}{len(rows)} borderline row(s) ({BORDERLINE_SHORT}): {ids}")
+    return out
+
+
+def environment_markdown(section: dict) -> list[str]:
+    """Markdown lines of an :func:`environment_section` (report.md)."""
+    cur, lb = section["current"], section["leaderboard"]
+    lines = ["## Leaderboard environment", ""]
+    if lb is None:
+        lines += [section["note"], ""]
+    else:
+        env = lb["environment"]
+        lines += [
+            "| environment | RMSE | matched | match rate |",
+            "|---|---|---|---|",
+            f"| leaderboard will show (pymatgen {env.get('pymatgen')}, python {env.get('python')}) | "
+            f"{_fmt(lb['value'])} | {lb['n_matched']}/{lb['n_total']} | {_fmt(lb['match_rate'])} |",
+            f"| current ({scorer_label(cur['environment'])}) | {_fmt(cur['value'])} | "
+            f"{cur['n_matched']}/{cur['n_total']} | {_fmt(cur['match_rate'])} |",
+            "",
+        ]
+        diffs = section["differences"] or []
+        if diffs:
+            lines += ["| id | RMS current | RMS leaderboard env | change |", "|---|---|---|---|"]
+            lines += [
+                f"| `{d['id']}` | {_fmt(d['current_rms'])} | {_fmt(d['leaderboard_rms'])} | {d['change']} |"
+                for d in diffs
+            ]
+            lines.append("")
+        else:
+            lines += ["No id differs between the two environments.", ""]
+    rows = section["borderline"]["rows"]
+    lines.append(f"Borderline rows ({len(rows)}): {section['borderline']['rule']}.")
+    if rows:
+        lines += [""] + [f"- `{r['id']}`: {r['why']}" for r in rows]
+    return lines + [""]
+
+
+def files_report(
+    files: dict[str, dict[str, Path]], *, pinned: bool = True, workers: int = 1, progress: bool = False
+) -> tuple[dict, list[str]]:
+    """Score structure files (label -> benchmark -> csv.zip) in both environments.
+
+    Returns ``({label: {benchmark: section}}, Markdown lines)``: the table "leaderboard
+    will show" beside the current environment's value, and the ids that differ.
+    """
+    sections: dict[str, dict[str, dict]] = {}
+    for label, by_bench in files.items():
+        for bench, path in by_bench.items():
+            score = score_leaderboard_file(
+                path, workers=workers, progress=progress, environment=("leaderboard" if pinned else "current")
+            )
+            sections.setdefault(label, {})[bench] = score.environment
+    lines = ["## What the leaderboard will show", ""]
+    first = next((sec for by in sections.values() for sec in by.values()), None)
+    if first is None:
+        return sections, []
+    if first["leaderboard"] is None:
+        lines += [first["note"], ""]
+    else:
+        env = first["leaderboard"]["environment"]
+        lines += [
+            f"RMSE of each packaged structure file in the leaderboard's own environment (pymatgen "
+            f"{env.get('pymatgen')}, numpy {env.get('numpy')}, python {env.get('python')}; the leaderboard uses "
+            f"python {env.get('leaderboard_python')}) beside this environment's "
+            f"({scorer_label(first['current']['environment'])}).",
+            "",
+        ]
+    lines += [
+        "| model | benchmark | leaderboard will show | matched | current environment | matched | ids that differ |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, by_bench in sections.items():
+        for bench, sec in by_bench.items():
+            cur, lb = sec["current"], sec["leaderboard"]
+            diffs = ", ".join(f"`{d['id']}`" for d in sec["differences"] or []) or "none"
+            shown = (_fmt(lb["value"]), f"{lb['n_matched']}/{lb['n_total']}") if lb else ("not computed", "–")
+            lines.append(
+                f"| {label} | {bench} | {shown[0]} | {shown[1]} | {_fmt(cur['value'])} | "
+                f"{cur['n_matched']}/{cur['n_total']} | {diffs if lb else '–'} |"
+            )
+    return sections, lines + [""]
