@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
-from atomgenbench.benchmarks.atomgen.predictions import JSON_NAME, Predictions, atomic_write_text
+from atomgenbench.benchmarks.atomgen.predictions import JSON_NAME, Predictions
 from atomgenbench.core.errors import ConfigError, RunError
+from atomgenbench.core.io import atomic_write_text
 from atomgenbench.runners.base import CONDITIONING, RunConfig, TrainerOptions
 from atomgenbench.runners.config import config_fingerprint, config_hash
 from atomgenbench.runners.driver import PARTIAL_NAME, reconstruct_all

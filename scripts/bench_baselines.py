@@ -21,6 +21,7 @@ import numpy as np
 from atomgenbench.benchmarks.atomgen.dataset import load_splits
 from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS, lattice_specs
 from atomgenbench.benchmarks.atomgen.structures import jarvis_lattice_params
+from atomgenbench.core.executors import Executor
 from atomgenbench.evaluator.leaderboard.score import leaderboard_records
 from atomgenbench.runners.api import run
 
@@ -54,7 +55,9 @@ def lattice_mae(structures: dict[str, str], benchmark: str) -> tuple[float, ...]
 
 
 def score(structures: dict[str, str], benchmark: str, workers: int) -> tuple[float, int, int, tuple[float, ...]]:
-    records, _ = leaderboard_records(structures, benchmark, workers=workers, progress=True, desc=benchmark)
+    records, _ = leaderboard_records(
+        structures, benchmark, Executor.create("process", workers, progress=True), desc=benchmark
+    )
     rms = [r.rms for r in records if r.rms is not None]
     value = round(float(np.mean(rms)), 4) if rms else math.nan
     return value, len(rms), len(records), lattice_mae(structures, benchmark)

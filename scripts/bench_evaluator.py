@@ -6,7 +6,7 @@ leaderboard scorer does, row by row in one process: parse prediction and target
 with the leaderboard's jarvis parser, call
 ``StructureMatcher(ltol=0.3, stol=0.5, angle_tol=10).get_rms_dist`` on every pair,
 average the matched values; plain MAE for the lattice files. Then it times
-``atomgenbench.evaluator.leaderboard.score.score_leaderboard_file(..., workers=N)`` on the same files,
+``atomgenbench.evaluator.leaderboard.score.score_leaderboard_file(..., executor=...)`` on the same files,
 asserts that every number is identical and prints both times and the speed-up.
 
 Usage: python scripts/bench_evaluator.py [CONTRIBUTION_DIR] [--workers 2]
@@ -91,15 +91,16 @@ def naive_pairs(pairs: list[tuple[str, str]]) -> list[float | None]:
 def evaluate_case(path: Path, benchmark: str, workers: int, repeats: int = 1) -> int:
     """Full ``evaluate`` at workers 1 and N against the naive loop, same run, same numbers."""
     from atomgenbench.benchmarks.atomgen.dataset import load_splits
+    from atomgenbench.core.executors import Executor
     from atomgenbench.evaluator.inputs.load import load_predictions
-    from atomgenbench.evaluator.metrics.evaluate import evaluate
     from atomgenbench.evaluator.scoring.matching import MatchSettings, score_pairs, target_table
+    from atomgenbench.workflows.evaluation import evaluate_input
 
     targets = load_splits(benchmark)["test"]
     preds = load_predictions(path, benchmark)
     pairs = [(preds.structures.get(k, ""), str(t)) for k, t in targets.items()]
     t0 = time.perf_counter()  # the target-side work is cached per benchmark: warm it first, report it apart
-    table = target_table(benchmark, targets, MatchSettings(anonymous=False), workers=workers)
+    table = target_table(benchmark, targets, MatchSettings(anonymous=False), Executor.create("process", workers))
     print(f"target-side cache (built once per benchmark, or read): {time.perf_counter() - t0:.2f} s")
     # the floor: evaluate's matching alone (get_rms_dist with the cached target side, every other metric off)
     floor = MatchSettings(anonymous=False, lattice=False, symmetry=False, validity=False, ccrmsd=False)
@@ -110,12 +111,12 @@ def evaluate_case(path: Path, benchmark: str, workers: int, repeats: int = 1) ->
         rms = naive_pairs(pairs)
         t_naive.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        floor_rms = [r.rms for r in score_pairs(floor_tasks, workers=1, progress=False)]
+        floor_rms = [r.rms for r in score_pairs(floor_tasks, Executor.create("process", 1))]
         t_floor.append(time.perf_counter() - t0)
         assert floor_rms == rms, "matching alone must decide every pair as the loop does"
         for n in times:
             t0 = time.perf_counter()
-            doc = evaluate(preds, benchmark, workers=n).to_json()
+            doc = evaluate_input(path, benchmark, executor=Executor.create("process", n), predictions=preds).metrics
             times[n].append(time.perf_counter() - t0)
             values[n] = (doc["rmse"]["leaderboard_value"], doc["rmse"]["n_matched"])
     n_naive = sum(r is not None for r in rms)
@@ -143,6 +144,7 @@ def samples_case(k: int, workers: int, repeats: int = 1) -> int:
     import tempfile
 
     from atomgenbench.benchmarks.atomgen.dataset import load_splits
+    from atomgenbench.core.executors import Executor
     from atomgenbench.evaluator.scoring.matching import MatchSettings, score_pairs, target_table
     from atomgenbench.runners import api
 
@@ -151,7 +153,7 @@ def samples_case(k: int, workers: int, repeats: int = 1) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         preds = api.run("nearest", bench, "cpu", tmp, samples=k, progress=False)
     t0 = time.perf_counter()  # evaluate's target cache (parsed and reduced targets), warmed and reported apart
-    table = target_table(bench, targets, MatchSettings(anonymous=False), workers=workers)
+    table = target_table(bench, targets, MatchSettings(anonymous=False), Executor.create("process", workers))
     print(f"target-side cache (built once per benchmark, or read): {time.perf_counter() - t0:.2f} s")
     settings = MatchSettings(anonymous=False, lattice=False, symmetry=False, validity=False, ccrmsd=False)
     order = [(s, key) for s in range(k) for key in targets]
@@ -166,7 +168,7 @@ def samples_case(k: int, workers: int, repeats: int = 1) -> int:
             line["naive"] = (line["naive"][0] + [time.perf_counter() - t0], naive)
             for engine in ("process", "dask"):
                 t0 = time.perf_counter()
-                recs = score_pairs(tasks[:n_pairs], workers=workers, engine=engine)
+                recs = score_pairs(tasks[:n_pairs], Executor.create(engine, workers))
                 line[engine] = (line[engine][0] + [time.perf_counter() - t0], [r.rms for r in recs])
         line = {key: (_median(ts), found) for key, (ts, found) in line.items()}
         rows[label] = (n_pairs, line)
@@ -212,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from atomgenbench.benchmarks.atomgen.dataset import load_splits
     from atomgenbench.benchmarks.atomgen.registry import spec_for_leaderboard_file
+    from atomgenbench.core.executors import Executor
     from atomgenbench.evaluator.leaderboard.score import score_leaderboard_file
 
     for f in files:  # read the benchmark JSONs once so neither side pays for it
@@ -224,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     t0, c0 = time.perf_counter(), _cpu()
     ours = {}
     for f in files:
-        s = score_leaderboard_file(f, workers=args.workers)
+        s = score_leaderboard_file(f, executor=Executor.create("process", args.workers))
         ours[f.name] = (s.value, s.n_matched)
     t_ours, c_ours = time.perf_counter() - t0, _cpu() - c0
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
 from atomgenbench.runners.api import run
@@ -27,9 +28,11 @@ from atomgenbench.runners.config import parse_set_pairs
 
 def summarise(preds, benchmark: str, workers: int = 1) -> dict:
     """Headline metrics of ``preds`` on ``benchmark`` via :func:`atomgenbench.evaluator.metrics.evaluate.evaluate`."""
-    from atomgenbench.evaluator.metrics.evaluate import evaluate
+    from atomgenbench.core.executors import Executor
+    from atomgenbench.workflows.evaluation import EvaluationSettings, evaluate_input
 
-    m = evaluate(preds, benchmark, workers=workers, n_boot=10).to_json()
+    executor = Executor.create("process", workers)
+    m = evaluate_input(Path("."), benchmark, EvaluationSettings(n_bootstrap=10), executor, predictions=preds).metrics
     out = {
         "n_total": m["n_total"],
         "n_parsed": m["n_parsed"],

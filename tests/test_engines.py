@@ -13,7 +13,7 @@ import pytest
 
 from atomgenbench.benchmarks.atomgen.dataset import load_splits
 from atomgenbench.core.errors import UsageError
-from atomgenbench.core.executors import map_ordered
+from atomgenbench.core.executors import Executor
 from atomgenbench.evaluator.inputs.load import load_predictions
 from atomgenbench.evaluator.scoring.matching import MatchSettings, score_pair, score_pairs
 
@@ -44,8 +44,8 @@ def _children() -> set[int]:
 
 def test_dask_local_cluster_equals_process_engine_and_cleans_up(tasks):
     before = _children()
-    ours = score_pairs(tasks, workers=2, progress=False, engine="dask")
-    reference = score_pairs(tasks, workers=2, progress=False)
+    ours = score_pairs(tasks, executor=Executor.create("dask", 2))
+    reference = score_pairs(tasks, executor=Executor.create("process", 2))
     assert [r.__dict__ for r in ours] == [r.__dict__ for r in reference]
     assert sum(r.rms is not None for r in ours) == 44  # the published CDVAE dft_3d match count
     deadline = time.time() + 15
@@ -55,7 +55,7 @@ def test_dask_local_cluster_equals_process_engine_and_cleans_up(tasks):
 
 
 def test_killed_worker_chunks_are_retried_with_identical_results(tasks):
-    reference = score_pairs(tasks, workers=2, progress=False)
+    reference = score_pairs(tasks, executor=Executor.create("process", 2))
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, silence_logs=50
@@ -72,9 +72,7 @@ def test_killed_worker_chunks_are_retried_with_identical_results(tasks):
         killer = threading.Timer(1.0, kill)
         killer.start()
         try:
-            got = map_ordered(
-                score_pair, tasks, engine="dask", workers=2, scheduler=cluster.scheduler_address, progress=False
-            )
+            got = Executor.create("dask", 2, cluster.scheduler_address).map(score_pair, tasks)
         finally:
             killer.cancel()
         assert killed.is_set(), "the run ended before a worker was killed: the test proved nothing"
@@ -82,11 +80,22 @@ def test_killed_worker_chunks_are_retried_with_identical_results(tasks):
     assert [r.__dict__ for r in got] == [r.__dict__ for r in reference]
 
 
-def test_scheduler_without_dask_engine_is_a_usage_error(tasks):
+def test_scheduler_without_dask_engine_is_a_usage_error():
     with pytest.raises(UsageError, match="--engine dask"):
-        map_ordered(score_pair, tasks[:2], engine="process", workers=1, scheduler="tcp://127.0.0.1:1")
+        Executor.create("process", 1, "tcp://127.0.0.1:1")
     with pytest.raises(UsageError, match="unknown engine"):
-        map_ordered(score_pair, tasks[:2], engine="ray", workers=1)
+        Executor.create("ray", 1)
+
+
+def test_dask_scheduler_address_in_the_environment_does_not_break_the_process_engine(contributions, monkeypatch):
+    from click.testing import CliRunner
+
+    from atomgenbench.cli import cli
+
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://127.0.0.1:1")
+    path = contributions / "cdvae_invatoms" / "AI-AtomGen-Tc_supercon_a-dft_3d-test-mae.csv.zip"
+    result = CliRunner().invoke(cli, ["evaluate", str(path), "--json", "-j", "1"])
+    assert result.exit_code == 0, result.output
 
 
 def test_evaluate_cli_dask_engine_equals_process_engine(contributions, tmp_path):

@@ -132,7 +132,7 @@ def test_compare_writes_table_and_figures(contributions, tmp_path):
     for name in ("kld_bars.png", "mae_bars.png", "rmse_bars.png", "comparison.md"):
         assert (out / name).is_file()
     assert (out / "cdvae" / "metrics.json").is_file()
-    from atomgenbench.benchmarks.atomgen.predictions import default_file_mode
+    from atomgenbench.core.io import default_file_mode
 
     for name in ("comparison.md", "comparison.json", "rmse_bars.png", "cdvae/metrics.json"):
         assert (out / name).stat().st_mode & 0o777 == default_file_mode(), name

@@ -13,6 +13,7 @@ from scipy.stats import entropy
 from atomgenbench.benchmarks.atomgen.dataset import load_splits
 from atomgenbench.benchmarks.atomgen.predictions import Predictions
 from atomgenbench.benchmarks.atomgen.structures import escape, unescape
+from atomgenbench.core.executors import Executor
 from atomgenbench.evaluator.inputs.load import InputError, load_predictions
 from atomgenbench.evaluator.metrics.evaluate import evaluate
 from atomgenbench.evaluator.scoring import stats
@@ -74,7 +75,13 @@ def targets() -> dict[str, str]:
 
 
 def test_oracle_scores_perfectly(targets):
-    result = evaluate(Predictions(BENCH, "oracle", dict(targets)), BENCH, workers=2, n_boot=50, legacy_anonymous=True)
+    result = evaluate(
+        Predictions(BENCH, "oracle", dict(targets)),
+        BENCH,
+        executor=Executor.create("process", 2),
+        n_boot=50,
+        legacy_anonymous=True,
+    )
     m = result.to_json()
     assert m["n_total"] == m["n_parsed"] == 105 and m["failures"] == {}
     assert m["rmse"]["value"] == pytest.approx(0.0, abs=1e-8)
@@ -118,7 +125,7 @@ def test_bad_rows_are_recorded_never_dropped(tmp_path, targets):
     rows = _bad_rows(targets)
     ids = list(targets)
     preds = load_predictions(_write_csv(tmp_path / "p.csv", rows), BENCH)
-    m = evaluate(preds, BENCH, workers=1, n_boot=0).to_json()
+    m = evaluate(preds, BENCH, executor=Executor.create("process", 1), n_boot=0).to_json()
     f = m["failures"]
     assert "not a VASP5 POSCAR" in f[ids[1]]
     assert "non-finite" in f[ids[2]]
@@ -133,7 +140,9 @@ def test_bad_rows_are_recorded_never_dropped(tmp_path, targets):
 
 def test_atom_cap(targets):
     k = next(iter(targets))
-    m = evaluate(Predictions(BENCH, "x", {k: targets[k]}), BENCH, workers=1, n_boot=0, max_atoms=1).to_json()
+    m = evaluate(
+        Predictions(BENCH, "x", {k: targets[k]}), BENCH, executor=Executor.create("process", 1), n_boot=0, max_atoms=1
+    ).to_json()
     assert "exceeds the cap of 1" in m["failures"][k] and m["n_parsed"] == 0
 
 
@@ -152,7 +161,13 @@ def test_per_pair_time_limit_counts_as_unmatched(targets, monkeypatch):
 
     k = next(iter(targets))
     monkeypatch.setattr(matching, "_matcher", lambda settings: _SlowMatcher())
-    m = evaluate(Predictions(BENCH, "x", {k: targets[k]}), BENCH, workers=1, n_boot=0, time_limit_s=0.5).to_json()
+    m = evaluate(
+        Predictions(BENCH, "x", {k: targets[k]}),
+        BENCH,
+        executor=Executor.create("process", 1),
+        n_boot=0,
+        time_limit_s=0.5,
+    ).to_json()
     assert "get_rms_dist exceeded the 0.5 s time limit" in m["failures"][k]
     assert m["rmse"]["n_matched"] == 0 and m["n_parsed"] == 1
     assert m["validity"]["structural"]["value"] > 0  # the other per-row metrics still ran
@@ -160,7 +175,13 @@ def test_per_pair_time_limit_counts_as_unmatched(targets, monkeypatch):
 
 def test_time_limit_also_bounds_the_lattice_reduction(targets):
     k = next(iter(targets))
-    m = evaluate(Predictions(BENCH, "x", {k: targets[k]}), BENCH, workers=1, n_boot=0, time_limit_s=1e-6).to_json()
+    m = evaluate(
+        Predictions(BENCH, "x", {k: targets[k]}),
+        BENCH,
+        executor=Executor.create("process", 1),
+        n_boot=0,
+        time_limit_s=1e-6,
+    ).to_json()
     assert "time limit" in m["failures"][k]
     assert m["rmse"]["n_matched"] == 0 and m["n_parsed"] == 0
 
@@ -217,5 +238,5 @@ def test_extxyz_input(tmp_path, targets):
     ase_io.write(tmp_path / "p.extxyz", frames, format="extxyz")
     preds = load_predictions(tmp_path / "p.extxyz", BENCH)
     assert list(preds.structures) == ids
-    m = evaluate(preds, BENCH, workers=1, n_boot=0).to_json()
+    m = evaluate(preds, BENCH, executor=Executor.create("process", 1), n_boot=0).to_json()
     assert m["rmse"]["n_matched"] == 2 and m["rmse"]["value"] == pytest.approx(0.0, abs=1e-6)

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from atomgenbench.benchmarks.atomgen.registry import get_spec
+from atomgenbench.core.executors import Executor
 from atomgenbench.evaluator.leaderboard.score import score_leaderboard_file
 
 DFT = "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"
@@ -52,7 +53,7 @@ def _score(contributions, model, name):
     """Score each file once per test session (the alex files take a while)."""
     key = (model, name)
     if key not in _scores:
-        _scores[key] = score_leaderboard_file(contributions / model / name, workers=2)
+        _scores[key] = score_leaderboard_file(contributions / model / name, executor=Executor.create("process", 2))
     return _scores[key]
 
 

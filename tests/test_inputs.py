@@ -22,6 +22,7 @@ from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
 from atomgenbench.benchmarks.atomgen.structures import escape, parse_poscar
 from atomgenbench.cli import cli
 from atomgenbench.core.errors import PredictionsError
+from atomgenbench.core.executors import Executor
 from atomgenbench.evaluator.inputs.load import InputError, load_predictions
 from atomgenbench.evaluator.metrics.evaluate import evaluate
 
@@ -193,12 +194,12 @@ def test_negative_scale_factor_read_from_files_refused_in_leaderboard_rows(tmp_p
     preds = load_predictions(folder, BENCH)
     pred = parse_poscar(preds.structures[key])
     assert pred.volume == pytest.approx(volume, rel=1e-6)
-    m = evaluate(preds, BENCH, workers=0, n_boot=0).to_json()
+    m = evaluate(preds, BENCH, executor=Executor.create("process", 0), n_boot=0).to_json()
     assert key not in m["failures"] and m["rmse"]["n_matched"] == 1
     assert m["rmse"]["value"] == pytest.approx(0.0, abs=1e-6)
     csv_path = tmp_path / "lb.csv"
     csv_path.write_text(f"id,target,prediction\n{key},x,{escape(text)}\n")
-    m = evaluate(load_predictions(csv_path, BENCH), BENCH, workers=0, n_boot=0).to_json()
+    m = evaluate(load_predictions(csv_path, BENCH), BENCH, executor=Executor.create("process", 0), n_boot=0).to_json()
     assert m["failures"][key].startswith("negative scale factor") and "cell volume" in m["failures"][key]
 
 
@@ -212,7 +213,7 @@ def test_vasp4_poscar_is_refused_with_that_reason(tmp_path, data):
     csv_path = tmp_path / "lb.csv"
     csv_path.write_text(f"id,target,prediction\n{key},x,{escape(vasp4)}\n")
     for source in (folder, csv_path):
-        m = evaluate(load_predictions(source, BENCH), BENCH, workers=0, n_boot=0).to_json()
+        m = evaluate(load_predictions(source, BENCH), BENCH, executor=Executor.create("process", 0), n_boot=0).to_json()
         assert m["failures"][key].startswith("VASP4-style POSCAR: no element-symbol line"), source
 
 
@@ -266,7 +267,7 @@ def test_bad_structures_are_recorded_never_crash(tmp_path, data):
     jpath = tmp_path / "bad.json"
     jpath.write_text(json.dumps(records, default=str))
     for source in (xyz, cifs, jpath):
-        m = evaluate(load_predictions(source, BENCH), BENCH, workers=1, n_boot=0).to_json()
+        m = evaluate(load_predictions(source, BENCH), BENCH, executor=Executor.create("process", 1), n_boot=0).to_json()
         f = m["failures"]
         assert "non-finite" in f[ids[1]] or "nan" in f[ids[1]].lower(), (source, f[ids[1]])
         assert ids[2] in f, source

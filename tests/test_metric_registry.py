@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from atomgenbench.cli import cli
+from atomgenbench.core.executors import Executor
 from atomgenbench.evaluator.metrics import registry as metrics
 from atomgenbench.evaluator.metrics.registry import BREAKDOWN_KEYS, HIGHER, LOWER, META_KEYS, REGISTRY, TRAILER_KEYS
 
@@ -91,7 +92,7 @@ def test_registry_values_are_what_metrics_json_holds(doc, contributions):
 
     bench = "dft_3d_Tc_supercon"
     preds = load_predictions(contributions / "atomgpt_invatoms" / DFT, bench)
-    result = evaluate(preds, bench, workers=2, n_boot=0, legacy_anonymous=True)
+    result = evaluate(preds, bench, executor=Executor.create("process", 2), n_boot=0, legacy_anonymous=True)
     rows = metrics.Rows(result.records, result.settings)
     for name, m in SINGLE.items():
         got, expected = m.value(rows), metrics.lookup(doc, name)
@@ -127,7 +128,12 @@ def test_compare_rows_are_the_registry_compare_metrics(contributions):
 
     bench = "dft_3d_Tc_supercon"
     results = {
-        m: evaluate(load_predictions(contributions / f"{m}_invatoms" / DFT, bench), bench, workers=2, n_boot=0)
+        m: evaluate(
+            load_predictions(contributions / f"{m}_invatoms" / DFT, bench),
+            bench,
+            executor=Executor.create("process", 2),
+            n_boot=0,
+        )
         for m in ("cdvae", "atomgpt")
     }
     comp = compare(results, n_boot=40, seed=1).to_json()

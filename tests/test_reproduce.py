@@ -97,32 +97,35 @@ def test_unknown_model_is_a_clear_error(tmp_path):
 
 
 def test_stage_results_are_json_and_round_trip(reproduced):
-    """The compare stage reads JSON (no pickles); from_json rebuilds an equal result."""
+    """The compare stage reads JSON (no pickles); from_state rebuilds an equal result."""
     from atomgenbench.evaluator.metrics.compare import compare
-    from atomgenbench.workflows.reproduce import RESULT_FILE, EvaluateStage
+    from atomgenbench.evaluator.metrics.results import EvaluationResult
+    from atomgenbench.workflows.evaluation import RESULT_FILE, read_result
 
     out, _, _ = reproduced
     assert not list(out.rglob("*.pkl"))
     path = out / "eval" / "dft_3d_Tc_supercon" / "nearest" / RESULT_FILE
-    doc = json.loads(path.read_text())  # strict JSON: no NaN literals
-    stage = EvaluateStage.from_json(doc)
-    assert stage.source.endswith("AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip")
+    doc = json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))
+    assert doc["source"].endswith("AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip")
+    result = read_result(path.parent)
     metrics = json.loads((path.parent / "metrics.json").read_text())
-    again = stage.result.to_json()
-    assert {k: v for k, v in again.items() if k != "versions"} == {k: v for k, v in metrics.items() if k != "versions"}
-    assert len(stage.result.records) == 105 and isinstance(stage.result.records[0].niggli_target, tuple)
-    assert EvaluateStage.from_json(stage.to_json()).to_json() == doc
+    again = result.to_json()
+    assert {k: v for k, v in again.items() if k != "versions"} == {
+        k: v for k, v in metrics.items() if k not in ("versions", "leaderboard_env")
+    }
+    assert len(result.records) == 105 and isinstance(result.records[0].niggli_target, tuple)
+    assert EvaluationResult.from_state(result.to_state()).to_state() == doc["result"]
     comp = json.loads((out / "report" / "dft_3d_Tc_supercon" / "comparison.json").read_text())
-    results = {lab: EvaluateStage.read(path.parent.parent / lab / RESULT_FILE).result for lab in comp["labels"]}
+    results = {lab: read_result(path.parent.parent / lab) for lab in comp["labels"]}
     assert compare(results, n_boot=50, seed=0).to_json() == comp
 
 
-def test_stage_result_refuses_foreign_classes(tmp_path):
-    from atomgenbench.workflows.reproduce import EvaluateStage
+def test_stage_result_refuses_anything_else(tmp_path):
+    from atomgenbench.workflows.evaluation import RESULT_FILE, read_result
+    from atomgenbench.workflows.reproduce import _readable
 
-    doc = {"schema_version": 1, "source": "x", "result": {"__dataclass__": "subprocess:Popen", "fields": {}}}
-    with pytest.raises(ValueError, match="not an atomgenbench result class"):
-        EvaluateStage.from_json(doc)
-    bad = tmp_path / "result.json"
-    bad.write_text(json.dumps(doc))
-    assert not EvaluateStage.readable(bad)
+    doc = {"source": "x", "result": {"__dataclass__": "subprocess:Popen", "fields": {}}}
+    (tmp_path / RESULT_FILE).write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="not an atomgenbench evaluation result"):
+        read_result(tmp_path)
+    assert not _readable(tmp_path)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from atomgenbench.core.executors import Executor
+
 REPO = Path(__file__).resolve().parents[1]
 
 SUBMISSIONS = sorted(p for p in (REPO / "submissions").glob("atomgenbench-*") if p.is_dir())
@@ -56,7 +58,7 @@ def test_results_md_equals_leaderboard_scores(folder):
     label = _label(folder)
     for bench, name in STRUCTURE_FILES.items():
         section = _section(text, bench)
-        score = score_leaderboard_file(folder / name, workers=2)
+        score = score_leaderboard_file(folder / name, executor=Executor.create("process", 2))
         cells = _row(section.split("### Lattice MAE")[0], label)
         assert int(cells[2]) == score.n_matched
         assert float(cells[4].split()[0]) == pytest.approx(score.value, abs=5e-5)
@@ -88,7 +90,7 @@ def test_results_md_histogram_kld_is_the_registry_kld(folder):
     for bench, name in STRUCTURE_FILES.items():
         preds = load_predictions(folder / name, bench)
         tasks = [(k, preds.structures.get(k, ""), str(t), niggli_only) for k, t in load_splits(bench)["test"].items()]
-        rows = Rows(score_pairs(tasks, workers=2, progress=False), settings)
+        rows = Rows(score_pairs(tasks, executor=Executor.create("process", 2)), settings)
         line = next(x for x in _section(text, bench).splitlines() if x.startswith(f"| {label} | histogram KLD |"))
         published = [float(c.split()[0]) for c in line.strip().strip("|").split("|")[2:]]
         ours = [round(REGISTRY[f"kld.{p}"].value(rows), 4) for p in LATTICE_PARAMS]

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from atomgenbench.benchmarks.atomgen.predictions import Predictions, PredictionsFormatError
 from atomgenbench.cli import cli
+from atomgenbench.core.executors import Executor
 from atomgenbench.runners import api
 
 BENCH = "dft_3d_Tc_supercon"
@@ -45,8 +46,8 @@ def test_run_samples_writes_every_sample_of_every_id(nearest5, nearest1):
 def test_match_at_k_is_a_non_decreasing_curve_starting_at_the_match_rate(nearest5, nearest1):
     from atomgenbench.evaluator.metrics.evaluate import evaluate
 
-    multi = evaluate(nearest5[0], BENCH, workers=2, n_boot=50).to_json()
-    single = evaluate(nearest1[0], BENCH, workers=2, n_boot=50).to_json()
+    multi = evaluate(nearest5[0], BENCH, executor=Executor.create("process", 2), n_boot=50).to_json()
+    single = evaluate(nearest1[0], BENCH, executor=Executor.create("process", 2), n_boot=50).to_json()
     curve = [multi["samples"]["match_at_k"]["curve"][str(k)] for k in range(1, 6)]
     assert curve == sorted(curve) and curve[-1] == multi["samples"]["match_at_k"]["value"]
     assert curve[0] == pytest.approx(single["rmse"]["match_rate"])
@@ -85,7 +86,7 @@ def test_distinct_fraction_counts_structure_matcher_groups(nearest5, tmp_path):
     from atomgenbench.evaluator.reports.evaluation import rows_csv
 
     preds = nearest5[0]
-    result = evaluate(preds, BENCH, workers=2, n_boot=20)
+    result = evaluate(preds, BENCH, executor=Executor.create("process", 2), n_boot=20)
     matcher = StructureMatcher(ltol=0.3, stol=0.5, angle_tol=10)
     per_id = {}
     for rec in result.records[:12]:  # the value per id is pymatgen's group count over the parsed samples
@@ -100,7 +101,7 @@ def test_distinct_fraction_counts_structure_matcher_groups(nearest5, tmp_path):
     assert first.endswith(f",{rec.extra['n_samples_parsed']},{rec.extra['n_distinct']}")
 
     oracle = api.run("oracle", BENCH, "cpu", tmp_path / "oracle3", samples=3, progress=False)
-    doc = evaluate(oracle, BENCH, workers=2, n_boot=20).to_json()
+    doc = evaluate(oracle, BENCH, executor=Executor.create("process", 2), n_boot=20).to_json()
     assert doc["samples"]["distinct_fraction"]["value"] == pytest.approx(1 / 3)  # three copies of the target
 
 
@@ -285,7 +286,10 @@ def test_compare_pairs_models_at_equal_k(nearest5):
     two = Predictions(
         BENCH, "nearest-k2", dict(five.structures), dict(five.failures), samples=2, more_samples={1: five.sample(1)}
     )
-    results = {"k5": evaluate(five, BENCH, workers=2, n_boot=0), "k2": evaluate(two, BENCH, workers=2, n_boot=0)}
+    results = {
+        "k5": evaluate(five, BENCH, executor=Executor.create("process", 2), n_boot=0),
+        "k2": evaluate(two, BENCH, executor=Executor.create("process", 2), n_boot=0),
+    }
     table = compare(results, n_boot=20).to_json()["table"]
     curve = results["k5"].to_json()["samples"]["match_at_k"]["curve"]
     assert table["k5"]["samples.match_at_k"] == pytest.approx(curve["2"]) == table["k2"]["samples.match_at_k"]

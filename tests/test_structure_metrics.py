@@ -217,9 +217,8 @@ def test_formatting_precision_does_not_move_the_kld(targets, oracle):
 
 def test_packaged_mae_counts_placeholders_and_the_report_says_which(targets, tmp_path):
     from atomgenbench.benchmarks.atomgen.structures import jarvis_lattice_params
-    from atomgenbench.evaluator.metrics.registry import PLACEHOLDER_RAW
     from atomgenbench.evaluator.reports.evaluation import markdown, write_outputs
-    from atomgenbench.evaluator.submission.package import PLACEHOLDER_POSCAR
+    from atomgenbench.evaluator.scoring.lattice import PLACEHOLDER_POSCAR, PLACEHOLDER_RAW
 
     assert jarvis_lattice_params(PLACEHOLDER_POSCAR) == PLACEHOLDER_RAW
     ids = list(targets)

@@ -147,7 +147,9 @@ def _with_output_options(command: click.Command) -> click.Command:
     """Give ``command`` (and its subcommands) -q/-v/--no-progress/--debug, once."""
     if getattr(command, "_atomgenbench_output", False):
         return command
-    taken = {opt for param in command.params for opt in getattr(param, "opts", [])}
+    taken = {
+        opt for param in command.params for opt in [*getattr(param, "opts", []), *getattr(param, "secondary_opts", [])]
+    }
     command.params.extend(o for o in _output_options() if not taken.intersection(o.opts))
     for param in command.params:
         if type(param.type) is click.Choice:

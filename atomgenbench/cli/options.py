@@ -1,7 +1,20 @@
-"""Click options shared by the commands: workers and engine, and the options of every command that reads predictions."""
+"""Click options shared by the commands, so that one name means one thing everywhere.
+
+* ``executor_options``: ``-j/--workers``, ``--engine``, ``--scheduler`` → one ``executor`` argument
+  (:class:`atomgenbench.core.executors.Executor`, progress bars as the global options say);
+* ``evaluation_options``: the settings that decide an evaluation's numbers → one ``settings`` argument
+  (:class:`atomgenbench.workflows.evaluation.EvaluationSettings`), with the same bounds in every command;
+* ``json_option``, ``force_option``, ``in_test_order_option``, and :class:`ListType` for options that
+  take several values (repeat the option, or separate values by commas).
+
+``-o/--out`` always names what the command writes: a folder (``evaluate``, ``compare``, ``run``,
+``package``, ``reproduce``, ``import``, ``data export``) or, where the command writes one file, that file
+(``compare --format``, ``metadata init``, ``report``).
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -51,7 +64,6 @@ def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--engine process|dask`` and ``--scheduler`` (docs/scaling.md); results are identical on either engine."""
     func = click.option(
         "--scheduler",
-        envvar="DASK_SCHEDULER_ADDRESS",
         metavar="ADDRESS",
         help="With --engine dask: an existing Dask scheduler (tcp://host:8786; default $DASK_SCHEDULER_ADDRESS); "
         "without it a local cluster of --workers processes is started on 127.0.0.1 and closed on exit.",
@@ -76,3 +88,118 @@ def workers_option(*, minimum: int = 1, help_extra: str = "") -> Callable[[Calla
         show_default=True,
         help=f"{text} {help_extra}".strip(),
     )
+
+
+class ListType(click.ParamType):
+    """Values of an option given several times or separated by commas (``--labels a --labels b`` = ``--labels a,b``)."""
+
+    name = "list"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, ...]:
+        if isinstance(value, tuple):
+            return value
+        return tuple(v.strip() for v in str(value).split(",") if v.strip())
+
+
+def flatten(values: tuple | None) -> tuple[str, ...] | None:
+    """The values of a ``multiple=True`` :class:`ListType` option as one tuple (``None`` when not given)."""
+    if not values:
+        return None
+    return tuple(v for group in values for v in (group if isinstance(group, tuple) else (group,)))
+
+
+def list_option(*decls: str, help: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """An option that may be repeated and also takes comma-separated values."""
+    return click.option(
+        *decls, type=ListType(), multiple=True, help=f"{help} Repeat the option or separate by commas.", **kwargs
+    )
+
+
+def json_option(what: str = "the result") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--json``: print the result as JSON on stdout (and nothing else there)."""
+    return click.option("--json", "as_json", is_flag=True, help=f"Print {what} as JSON on stdout.")
+
+
+def force_option(what: str = "an existing output") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--force``: replace what is already there."""
+    return click.option("--force", is_flag=True, help=f"Replace {what}.")
+
+
+def executor_options(
+    *, minimum: int = 1, engine: bool = True, help_extra: str = ""
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``-j/--workers`` (and ``--engine``/``--scheduler``), passed to the command as one ``executor``."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, workers: int, engine: str = "process", scheduler: str | None = None, **kwargs: Any):
+            from atomgenbench.core.executors import Executor
+            from atomgenbench.core.output import progress_enabled
+
+            kwargs["executor"] = Executor.create(engine, workers, scheduler, progress=progress_enabled())
+            return func(*args, **kwargs)
+
+        wrapped = workers_option(minimum=minimum, help_extra=help_extra)(wrapper)
+        return engine_options(wrapped) if engine else wrapped
+
+    return decorate
+
+
+def evaluation_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The settings that decide an evaluation's numbers, passed to the command as one ``settings``."""
+    from atomgenbench.benchmarks.atomgen.registry import MAX_ATOMS
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, max_atoms, seed, n_bootstrap, time_limit, legacy_anonymous, leaderboard_env, **kwargs):
+        from atomgenbench.workflows.evaluation import EvaluationSettings
+
+        kwargs["settings"] = EvaluationSettings(
+            max_atoms=max_atoms,
+            seed=seed,
+            n_bootstrap=n_bootstrap,
+            time_limit_s=time_limit,
+            legacy_anonymous=legacy_anonymous,
+            leaderboard_env=leaderboard_env,
+        )
+        return func(*args, **kwargs)
+
+    options = [
+        click.option(
+            "--max-atoms",
+            type=click.IntRange(1),
+            default=MAX_ATOMS,
+            show_default=True,
+            help="Predictions with more atoms are recorded as failures.",
+        ),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap resampling."),
+        click.option(
+            "--n-bootstrap",
+            type=click.IntRange(0),
+            default=1000,
+            show_default=True,
+            help="Bootstrap resamples for the 95% CIs, shared by all models of a comparison (0: no CIs).",
+        ),
+        click.option(
+            "--time-limit",
+            type=click.FloatRange(0),
+            default=60.0,
+            show_default=True,
+            help="Seconds allowed per StructureMatcher call; a pair over it counts as unmatched.",
+        ),
+        click.option(
+            "--legacy-anonymous",
+            is_flag=True,
+            help="Also compute the species-blind RMSE of the old leaderboard (get_rms_anonymous, rmse_anonymous "
+            "in metrics.json). Off by default: it costs more than the rest of the evaluation together.",
+        ),
+        click.option(
+            "--leaderboard-env",
+            is_flag=True,
+            help="Also score the structures in the leaderboard's own environment (its pinned pymatgen and other "
+            "pins, built once into the user cache; docs/leaderboard-env.md): the RMSE the leaderboard will show, "
+            "beside this environment's, with every id that differs.",
+        ),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper

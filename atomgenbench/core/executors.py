@@ -20,11 +20,14 @@ order.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any, TypeVar
 
 from atomgenbench.core.errors import UsageError
@@ -54,7 +57,6 @@ def resolve_workers(value: int | str | None) -> int:
 T = TypeVar("T")
 R = TypeVar("R")
 
-ENGINES = ("process", "dask")
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 
 
@@ -210,22 +212,81 @@ def map_dask(
             cluster.close()
 
 
-def map_ordered(
-    fn: Callable[[T], R],
-    items: Sequence[T],
-    *,
-    engine: str = "process",
-    workers: int = 1,
-    scheduler: str | None = None,
-    progress: bool = True,
-    desc: str = "matching",
-    unit: str = "pair",
-) -> list[R]:
-    """Dispatch to the engine named ``engine`` (``process`` or ``dask``); ``unit`` names an item on the bar."""
-    if engine == "process":
-        if scheduler:
+class ExecutorKind(str, Enum):
+    """Where the items run."""
+
+    INLINE = "inline"  # in this process, one after the other (no per-item time limit): debugging
+    PROCESS = "process"  # a local process pool
+    DASK = "dask"  # dask.distributed: a local cluster, or the one at ``scheduler``
+
+
+#: the engines a user picks with ``--engine`` (inline is ``--workers 0``)
+ENGINES = (ExecutorKind.PROCESS.value, ExecutorKind.DASK.value)
+
+
+@dataclass(frozen=True)
+class Executor:
+    """How and where per-item work runs: built once (by the CLI, or by a library caller) and passed down.
+
+    ``map`` returns ``[fn(x) for x in items]`` in input order on every kind, so no number can
+    depend on the kind, the worker count or the completion order. Adding an engine (Ray, a
+    SLURM pool) means one more :class:`ExecutorKind` and one more branch in :meth:`map`.
+    """
+
+    kind: ExecutorKind = ExecutorKind.PROCESS
+    workers: int = 1
+    scheduler: str | None = None
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", ExecutorKind(self.kind))
+        if self.scheduler and self.kind is not ExecutorKind.DASK:
             raise UsageError("--scheduler needs --engine dask")
-        return map_process(fn, items, workers=workers, progress=progress, desc=desc, unit=unit)
-    if engine == "dask":
-        return map_dask(fn, items, workers=workers, scheduler=scheduler, progress=progress, desc=desc, unit=unit)
-    raise UsageError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+        if self.kind is ExecutorKind.PROCESS and self.workers <= 0:
+            object.__setattr__(self, "kind", ExecutorKind.INLINE)
+
+    @classmethod
+    def create(
+        cls,
+        engine: str = "process",
+        workers: int | str | None = 1,
+        scheduler: str | None = None,
+        progress: bool = False,
+    ) -> Executor:
+        """From user-facing values: ``engine`` by name, ``workers`` as ``auto``/a number (0: inline)."""
+        try:
+            kind = ExecutorKind(engine)
+        except ValueError:
+            raise UsageError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}") from None
+        return cls(kind, resolve_workers(workers), scheduler, progress)
+
+    @property
+    def inline(self) -> bool:
+        """Whether items run in this process (no pool, no per-item time limit)."""
+        return self.kind is ExecutorKind.INLINE
+
+    def with_progress(self, progress: bool) -> Executor:
+        """The same executor with progress bars on or off."""
+        return dataclasses.replace(self, progress=progress)
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T], *, desc: str = "matching", unit: str = "pair") -> list[R]:
+        """``[fn(x) for x in items]``, in order, on this executor."""
+        if self.kind is ExecutorKind.INLINE:
+            return [
+                fn(x) for x in bar(items, total=len(items), desc=desc, unit=unit, leave=False, progress=self.progress)
+            ]
+        if self.kind is ExecutorKind.PROCESS:
+            return map_process(fn, items, workers=max(1, self.workers), progress=self.progress, desc=desc, unit=unit)
+        return map_dask(
+            fn,
+            items,
+            workers=max(1, self.workers),
+            scheduler=self.scheduler,
+            progress=self.progress,
+            desc=desc,
+            unit=unit,
+        )
+
+
+#: one worker process, no progress bars: the default of library calls (per-pair time limits hold)
+SERIAL = Executor(ExecutorKind.PROCESS, 1)

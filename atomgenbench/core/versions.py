@@ -15,10 +15,25 @@ __version__ = "0.1.0"
 SCORING_PACKAGES = ("pymatgen", "pymatgen-core", "numpy", "scipy", "spglib", "jarvis-tools")
 
 #: the JARVIS-Leaderboard revision whose rules, data and pins atomgenbench follows
-#: (equal to ``atomgenbench.benchmarks.atomgen.registry.UPSTREAM_COMMIT``; a test checks it)
+#: (the data registry downloads from it too: ``atomgenbench.benchmarks.atomgen.registry.RAW_BASE_URL``)
 LEADERBOARD_REPO = "atomgptlab/jarvis_leaderboard"
 LEADERBOARD_COMMIT = "7fbfa84ad19c95873112fc572ef877d7e349a3f3"
 LEADERBOARD_REVISION = f"{LEADERBOARD_REPO}@{LEADERBOARD_COMMIT}"
+
+#: the leaderboard's CI pins (environment.yml at LEADERBOARD_REVISION)
+PINS: dict[str, str] = {
+    "pymatgen": "2024.3.1",
+    "numpy": "1.26.4",
+    "pandas": "2.2.1",
+    "jarvis-tools": "2024.3.4",
+    "scipy": "1.13.0rc1",
+}
+#: two more pins of the same environment.yml, for packages the pinned pymatgen imports; without them a
+#: later monty or spglib release could break (or change) the 2024 pymatgen
+SUPPORT_PINS: dict[str, str] = {"monty": "2024.2.26", "spglib": "2.3.1"}
+LEADERBOARD_PYTHON = "3.10.14"
+#: the pins in words, for help texts, notes and published rows
+LEADERBOARD_ENV_TEXT = f"python {LEADERBOARD_PYTHON}, " + ", ".join(f"{k} {v}" for k, v in PINS.items())
 
 
 def package_version(name: str) -> str | None:

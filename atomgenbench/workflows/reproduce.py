@@ -19,12 +19,9 @@ interrupted run resumes where it stopped):
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import importlib
 import json
 import logging
-import math
 import os
 import platform
 import shlex
@@ -32,14 +29,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from atomgenbench.benchmarks.atomgen.predictions import CSV_NAME, atomic_write_text
+from atomgenbench.benchmarks.atomgen.predictions import CSV_NAME
 from atomgenbench.benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE, get_spec, lattice_specs
 from atomgenbench.core.errors import RunError, UsageError, did_you_mean
-from atomgenbench.core.executors import resolve_workers
+from atomgenbench.core.executors import Executor
+from atomgenbench.core.io import atomic_write_text
 from atomgenbench.core.output import bar, ensure_configured
 from atomgenbench.runners.base import TrainerOptions
+from atomgenbench.workflows.evaluation import EvaluationSettings
 
 log = logging.getLogger("atomgenbench")
 
@@ -49,6 +47,7 @@ DEFAULT_MODELS = ("atomgpt", "cdvae", "flowmm")
 DEFAULT_BASELINES = ("oracle", "prior", "nearest")
 NOT_PACKAGED = frozenset({"oracle"})  # a sanity check, never a leaderboard entry
 STAGES_FILE = "stages.json"
+LEADERBOARD_ENV_FILE = "leaderboard_env.json"
 
 
 class ReproduceError(RunError):
@@ -65,8 +64,9 @@ class ReproduceConfig:
     baselines: tuple[str, ...] = DEFAULT_BASELINES
     benchmarks: tuple[str, ...] = ATOMGENBENCH_STRUCTURE
     seed: int = 0
-    workers: int | None = None  # None: every available core
+    executor: Executor = field(default_factory=lambda: Executor.create("process", "auto"))
     n_bootstrap: int = 1000
+    leaderboard_env: bool = False  # score the packaged files in the leaderboard's pinned environment too
     metadata: dict = field(default_factory=dict)
     trainer: TrainerOptions = field(default_factory=TrainerOptions)
     argv: list[str] = field(default_factory=list)
@@ -74,6 +74,11 @@ class ReproduceConfig:
     @property
     def runner_preset(self) -> str:
         return PRESET_MAP[self.preset]
+
+    @property
+    def settings(self) -> EvaluationSettings:
+        """The evaluation settings of every evaluate stage (the results tables keep the species-blind column)."""
+        return EvaluationSettings(seed=self.seed, n_bootstrap=self.n_bootstrap, legacy_anonymous=True)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -168,6 +173,7 @@ def plan(cfg: ReproduceConfig) -> list[Stage]:
                 )
             )
         stages.append(Stage(f"compare/{bench}", lambda b=bench: _compare(cfg, b)))
+    stages.append(Stage("leaderboard_env", lambda: _leaderboard_env(cfg)))
     stages.append(Stage("report", lambda: _report(cfg)))
     stages.append(Stage("validate", lambda: _validate(cfg)))
     return stages
@@ -184,7 +190,6 @@ def reproduce(cfg: ReproduceConfig, progress: bool = True) -> ReproduceResult:
     for bench in cfg.benchmarks:
         if get_spec(bench).kind != "structure":
             raise UsageError(f"{bench} is not a structure benchmark; choose from {', '.join(ATOMGENBENCH_STRUCTURE)}")
-    cfg.workers = resolve_workers(cfg.workers)
     cfg.out.mkdir(parents=True, exist_ok=True)
     book = _StageBook(cfg.out / STAGES_FILE)
     stages = plan(cfg)
@@ -221,7 +226,7 @@ def _outputs_exist(cfg: ReproduceConfig, key: str) -> bool:
     if kind == "package":
         return cfg.submission_dir(rest[0]).is_dir()
     if kind == "evaluate":
-        return EvaluateStage.readable(_eval_dir(cfg, rest[0], rest[1]) / RESULT_FILE)
+        return _readable(_eval_dir(cfg, rest[0], rest[1]))
     return True
 
 
@@ -314,38 +319,49 @@ def _eval_input(cfg: ReproduceConfig, label: str, bench: str) -> Path:
 
 
 def _evaluate(cfg: ReproduceConfig, label: str, bench: str) -> dict:
-    from atomgenbench.evaluator.inputs.load import load_predictions
-    from atomgenbench.evaluator.metrics.evaluate import evaluate
-    from atomgenbench.evaluator.reports.evaluation import write_outputs
+    from atomgenbench.workflows.evaluation import evaluate_to_folder
 
     source = _eval_input(cfg, label, bench)
-    preds = load_predictions(source, bench)
-    preds.model = label
-    # the results tables keep the legacy species-blind RMSE column
-    result = evaluate(preds, bench, workers=cfg.workers, seed=cfg.seed, n_boot=cfg.n_bootstrap, legacy_anonymous=True)
     out = _eval_dir(cfg, label, bench)
-    write_outputs(result.to_json(), out, result.records, figures=True)
-    EvaluateStage(str(source), result).write(out / RESULT_FILE)  # what the compare stage reads
+    evaluation = evaluate_to_folder(source, bench, out, cfg.settings, cfg.executor.with_progress(False), label=label)
     atomic_write_text(out / "source.txt", f"{source}\n")
-    return {"source": str(source), "match_rate": result.rmse.match_rate, "n_matched": result.rmse.n_matched}
-
-
-def _load_results(cfg: ReproduceConfig, bench: str) -> dict:
-    return {lab: EvaluateStage.read(_eval_dir(cfg, lab, bench) / RESULT_FILE).result for lab in cfg.labels}
+    rmse = evaluation.result.rmse
+    return {"source": str(source), "match_rate": rmse.match_rate, "n_matched": rmse.n_matched}
 
 
 def _compare(cfg: ReproduceConfig, bench: str) -> dict:
-    from atomgenbench.evaluator.metrics.compare import compare, markdown
+    from atomgenbench.evaluator.metrics.compare import markdown
     from atomgenbench.evaluator.reports.plots import plot_bars
+    from atomgenbench.workflows.evaluation import compare_results, read_result
 
-    results = _load_results(cfg, bench)
+    results = {lab: read_result(_eval_dir(cfg, lab, bench)) for lab in cfg.labels}
     out = cfg.out / "report" / bench
     out.mkdir(parents=True, exist_ok=True)
-    comp = compare(results, n_boot=cfg.n_bootstrap, seed=cfg.seed)
+    comp = compare_results(results, cfg.settings)
     atomic_write_text(out / "comparison.json", json.dumps(comp.to_json(), indent=2) + "\n")
     atomic_write_text(out / "comparison.md", markdown(comp))
     figures = plot_bars({label: res.to_json() for label, res in results.items()}, out)
     return {"figures": [str(p.relative_to(cfg.out)) for p in figures]}
+
+
+def _leaderboard_env(cfg: ReproduceConfig) -> dict:
+    """Which environment decided each packaged structure file's RMSE (``leaderboard_env.json``).
+
+    With ``cfg.leaderboard_env`` the files are also scored in the leaderboard's pinned
+    environment: the number the leaderboard will show.
+    """
+    from atomgenbench.evaluator.leaderboard.score import score_files
+
+    files = {
+        cfg.submission_dir(lab).name: {
+            b: cfg.submission_dir(lab) / get_spec(b).leaderboard_file for b in cfg.benchmarks
+        }
+        for lab in cfg.labels
+        if lab not in NOT_PACKAGED
+    }
+    sections = score_files(files, cfg.executor.with_progress(False), pinned=cfg.leaderboard_env)
+    atomic_write_text(cfg.out / LEADERBOARD_ENV_FILE, json.dumps(sections, indent=2) + "\n")
+    return {"pinned": cfg.leaderboard_env, "files": sum(len(v) for v in sections.values())}
 
 
 def _report(cfg: ReproduceConfig) -> dict:
@@ -384,6 +400,10 @@ def _report(cfg: ReproduceConfig) -> dict:
         preamble.append(f"| {label} | " + " | ".join(cells) + " |")
     text = report_markdown("atomgenbench results", sections, figures, preamble, sources)
     text += _paper_tables(sections)
+    if (cfg.out / LEADERBOARD_ENV_FILE).is_file() and cfg.leaderboard_env:
+        from atomgenbench.evaluator.reports.env_report import files_lines
+
+        text += "\n\n" + "\n".join(files_lines(json.loads((cfg.out / LEADERBOARD_ENV_FILE).read_text())))
     atomic_write_text(cfg.out / "report.md", text)
     return {"report": "report.md"}
 
@@ -429,110 +449,12 @@ def _validate(cfg: ReproduceConfig) -> dict:
     return {"valid": True, "folders": [str(f) for f in folders], "warnings": len(report.warnings)}
 
 
-# --------------------------------------------------------------------------- stage results as JSON
+def _readable(folder: Path) -> bool:
+    """Whether an evaluate stage's folder holds a result this version reads (else the stage runs again)."""
+    from atomgenbench.workflows.evaluation import read_result
 
-RESULT_FILE = "result.json"
-#: the only modules whose dataclasses a stage result may name (never arbitrary imports)
-_RESULT_MODULES = ("atomgenbench.evaluator.",)
-
-
-@dataclass
-class EvaluateStage:
-    """What the evaluate stage hands to the compare stage: the input file and the full result.
-
-    Stored as plain JSON (``eval/<benchmark>/<label>/result.json``): dataclasses are
-    written field by field with their class name, tuples and non-finite floats are
-    tagged, so :meth:`from_json` rebuilds an equal object without unpickling anything.
-    """
-
-    source: str
-    result: Any  # atomgenbench.evaluator.metrics.results.EvaluationResult
-    schema_version: int = 1
-
-    def to_json(self) -> dict:
-        return {"schema_version": self.schema_version, "source": self.source, "result": _encode(self.result)}
-
-    @classmethod
-    def from_json(cls, doc: dict) -> EvaluateStage:
-        if not isinstance(doc, dict) or doc.get("schema_version") != 1:
-            raise ValueError("not an atomgenbench evaluate-stage result (schema_version 1)")
-        return cls(str(doc["source"]), _decode(doc["result"]))
-
-    def write(self, path: Path) -> None:
-        atomic_write_text(path, json.dumps(self.to_json(), allow_nan=False) + "\n")
-
-    @classmethod
-    def read(cls, path: Path) -> EvaluateStage:
-        try:
-            return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise RunError(f"{path}: unreadable stage result ({exc}); delete it to re-run that stage") from None
-
-    @classmethod
-    def readable(cls, path: Path) -> bool:
-        """Whether ``path`` holds a result this version can read (else the stage runs again)."""
-        try:
-            cls.read(path)
-        except RunError:
-            return False
-        return True
-
-
-def _encode(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        kind = type(obj)
-        fields = {f.name: _encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-        return {"__dataclass__": f"{kind.__module__}:{kind.__qualname__}", "fields": fields}
-    if isinstance(obj, tuple):
-        return {"__tuple__": [_encode(x) for x in obj]}
-    if isinstance(obj, list):
-        return [_encode(x) for x in obj]
-    if isinstance(obj, dict):
-        if all(isinstance(k, str) and not k.startswith("__") for k in obj):
-            return {k: _encode(v) for k, v in obj.items()}
-        return {"__items__": [[_encode(k), _encode(v)] for k, v in obj.items()]}
-    if hasattr(obj, "item") and hasattr(obj, "dtype") and getattr(obj, "shape", None) == ():
-        obj = obj.item()  # a numpy scalar
-    if hasattr(obj, "tolist") and hasattr(obj, "dtype"):
-        return {"__array__": _encode(obj.tolist()), "dtype": str(obj.dtype)}
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return {"__float__": repr(obj)}
-    if obj is None or isinstance(obj, (str, int, float, bool)):
-        return obj
-    raise TypeError(f"cannot store a {type(obj).__name__} in a stage result")
-
-
-def _decode(obj: Any) -> Any:
-    if isinstance(obj, list):
-        return [_decode(x) for x in obj]
-    if not isinstance(obj, dict):
-        return obj
-    if "__dataclass__" in obj:
-        kind = _dataclass(obj["__dataclass__"])
-        values = {k: _decode(v) for k, v in obj["fields"].items()}
-        init = {f.name for f in dataclasses.fields(kind) if f.init}
-        instance = kind(**{k: v for k, v in values.items() if k in init})
-        for key in values.keys() - init:
-            object.__setattr__(instance, key, values[key])
-        return instance
-    if "__tuple__" in obj:
-        return tuple(_decode(x) for x in obj["__tuple__"])
-    if "__items__" in obj:
-        return {_decode(k): _decode(v) for k, v in obj["__items__"]}
-    if "__float__" in obj:
-        return float(obj["__float__"])
-    if "__array__" in obj:
-        import numpy as np
-
-        return np.array(_decode(obj["__array__"]), dtype=obj["dtype"])
-    return {k: _decode(v) for k, v in obj.items()}
-
-
-def _dataclass(name: str) -> type:
-    module, _, qualname = str(name).partition(":")
-    if not module.startswith(_RESULT_MODULES) or not qualname.isidentifier():
-        raise ValueError(f"stage result names {name!r}, which is not an atomgenbench result class")
-    kind = getattr(importlib.import_module(module), qualname, None)
-    if not (isinstance(kind, type) and dataclasses.is_dataclass(kind)):
-        raise ValueError(f"{name!r} is not a dataclass")
-    return kind
+    try:
+        read_result(folder)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return True

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from atomgenbench.benchmarks.atomgen import sources
-from atomgenbench.benchmarks.atomgen.registry import REGISTRY, get_spec
-from atomgenbench.core.errors import DataError, UsageError
+from atomgenbench.benchmarks.atomgen.registry import REGISTRY, get_spec, require_structure
+from atomgenbench.core.errors import DataError
 from atomgenbench.core.output import bar
 
 if TYPE_CHECKING:
@@ -152,9 +152,7 @@ def check_benchmark(
     from atomgenbench.benchmarks.atomgen.dataset import load_splits
     from atomgenbench.benchmarks.atomgen.tc import TC_PROVENANCE, tc_table
 
-    spec = get_spec(name)
-    if spec.kind != "structure":
-        raise UsageError(f"{name} holds lattice parameters; check {spec.structure_benchmark} instead")
+    spec = require_structure(name, "data check")
     splits = load_splits(name)
     train = parse_split(splits["train"], f"{name} train", progress=progress)
     test = parse_split(splits["test"], f"{name} test", progress=progress)

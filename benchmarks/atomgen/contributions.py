@@ -2,7 +2,7 @@
 
 ``atomgenbench data fetch --contributions`` fetches the AtomBench authors' contribution
 folders (AtomGPT, CDVAE, FlowMM: 14 csv.zip files and metadata.json each) from
-``atomgptlab/jarvis_leaderboard`` at :data:`~atomgenbench.benchmarks.atomgen.registry.UPSTREAM_COMMIT`
+``atomgptlab/jarvis_leaderboard`` at :data:`~atomgenbench.core.versions.LEADERBOARD_COMMIT`
 through the data layer (mirror, cache, or a download verified by sha256 before it
 enters the cache), so that an external group can validate, score and compare against
 the real files. Their ``run.sh`` (a SLURM script upstream) has no pinned checksum

@@ -10,7 +10,7 @@ from functools import cached_property, lru_cache
 
 from pymatgen.core import Structure
 
-from atomgenbench.benchmarks.atomgen.registry import BenchmarkSpec, get_spec
+from atomgenbench.benchmarks.atomgen.registry import BenchmarkSpec, get_spec, require_structure
 from atomgenbench.benchmarks.atomgen.sources import DataError, fetch
 from atomgenbench.benchmarks.atomgen.structures import parse_poscar
 from atomgenbench.benchmarks.atomgen.tc import tc_table
@@ -98,7 +98,5 @@ class BenchmarkData:
 
 def load_benchmark(name: str) -> BenchmarkData:
     """Structure benchmark ``name`` as :class:`BenchmarkData`."""
-    spec = get_spec(name)
-    if spec.kind != "structure":
-        raise ValueError(f"{name} is a lattice-parameter benchmark; load {spec.structure_benchmark} instead")
+    spec = require_structure(name, "load_benchmark")
     return BenchmarkData(spec, load_splits(name))

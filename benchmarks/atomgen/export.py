@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData, load_benchmark
-from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
-from atomgenbench.benchmarks.atomgen.registry import get_spec
+from atomgenbench.benchmarks.atomgen.registry import require_structure
 from atomgenbench.benchmarks.atomgen.structures import escape
 from atomgenbench.benchmarks.atomgen.tc import TC_PROVENANCE, tc_table
 from atomgenbench.core.errors import UsageError
+from atomgenbench.core.io import atomic_write_text
 
 FORMATS = ("csv", "cif", "extxyz", "json")
 #: formats that consist of structures and so need ``with_structures``
@@ -83,9 +83,7 @@ def export_split(
     benchmark: str, out_dir: str | Path, *, split: str = "test", fmt: str = "csv", with_structures: bool = False
 ) -> ExportResult:
     """Write the ids, conditioning and (``with_structures``) reference structures of a split."""
-    spec = get_spec(benchmark)
-    if spec.kind != "structure":
-        raise UsageError(f"{benchmark} holds lattice parameters; export {spec.structure_benchmark} instead")
+    spec = require_structure(benchmark, "data export")
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if split not in spec.split_sizes:

@@ -25,13 +25,13 @@ import csv
 import io
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.structures import escape, unescape
 from atomgenbench.core.errors import PredictionsError
+from atomgenbench.core.io import atomic_write_text
 
 SCHEMA_VERSION = 2
 CSV_NAME = "predictions.csv"
@@ -441,39 +441,3 @@ def _examples(ids: list[str]) -> str:
 
 
 # --------------------------------------------------------------------------- writing
-
-
-def _umask() -> int:
-    """The process umask, read without changing it where Linux reports it (thread-safe)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)  # elsewhere: set and restore (briefly process-wide)
-    os.umask(mask)
-    return mask
-
-
-def default_file_mode() -> int:
-    """Permissions of a new file under the current umask (``0o644`` for the usual ``022``)."""
-    return 0o666 & ~_umask()
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder.
-
-    The file gets the permissions a plain ``open(path, "w")`` would give (the umask
-    applies), not the owner-only mode of the temporary file.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, default_file_mode())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

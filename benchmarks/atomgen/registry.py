@@ -9,16 +9,27 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 
 from atomgenbench.core.errors import UsageError, did_you_mean
+from atomgenbench.core.versions import LEADERBOARD_COMMIT, LEADERBOARD_REPO
 
-#: upstream repository and pinned commit of the live leaderboard ("current" line)
-UPSTREAM_REPO = "atomgptlab/jarvis_leaderboard"
-UPSTREAM_COMMIT = "7fbfa84ad19c95873112fc572ef877d7e349a3f3"
-RAW_BASE_URL = f"https://raw.githubusercontent.com/{UPSTREAM_REPO}/{UPSTREAM_COMMIT}/jarvis_leaderboard"
+#: raw files of the pinned leaderboard revision (:data:`atomgenbench.core.versions.LEADERBOARD_COMMIT`)
+RAW_BASE_URL = f"https://raw.githubusercontent.com/{LEADERBOARD_REPO}/{LEADERBOARD_COMMIT}/jarvis_leaderboard"
 BENCHMARK_DIR = "jarvis_leaderboard/benchmarks/AI/AtomGen"
 
 LATTICE_PARAMS: tuple[str, ...] = ("a", "b", "c", "alpha", "beta", "gamma")
+
+#: predictions with more atoms than this are recorded as failures (evaluate, compare, validate); the largest
+#: test cell of the AtomGenBench benchmarks has far fewer, and matching cost grows steeply with the atom count
+MAX_ATOMS = 200
+
+
+class BenchmarkKind(str, Enum):
+    """What a benchmark's values are: crystal structures (scored by RMSE) or one lattice parameter (MAE)."""
+
+    STRUCTURE = "structure"
+    FLOAT = "float"
 
 
 @dataclass(frozen=True)
@@ -44,7 +55,7 @@ class BenchmarkSpec:
     dataset: str
     prop: str
     family: str
-    kind: str
+    kind: BenchmarkKind
     sha256: str
     split_sizes: dict[str, int]
     id_pattern: str
@@ -66,7 +77,7 @@ class BenchmarkSpec:
     @property
     def metric(self) -> str:
         """Leaderboard metric token: ``rmse`` for structures, ``mae`` for floats."""
-        return "rmse" if self.kind == "structure" else "mae"
+        return "rmse" if self.kind is BenchmarkKind.STRUCTURE else "mae"
 
     @property
     def leaderboard_file(self) -> str:
@@ -107,7 +118,15 @@ def _family(
     base = f"{dataset}_{base_prop}"
     specs = [
         BenchmarkSpec(
-            base, dataset, base_prop, family, "structure", _SHA[base], sizes, id_pattern, description=description
+            base,
+            dataset,
+            base_prop,
+            family,
+            BenchmarkKind.STRUCTURE,
+            _SHA[base],
+            sizes,
+            id_pattern,
+            description=description,
         )
     ]
     for p in LATTICE_PARAMS:
@@ -119,7 +138,7 @@ def _family(
                 dataset,
                 f"{base_prop}_{p}",
                 family,
-                "float",
+                BenchmarkKind.FLOAT,
                 _SHA[name],
                 sizes,
                 id_pattern,
@@ -193,6 +212,21 @@ def get_spec(name: str) -> BenchmarkSpec:
         known = ", ".join(sorted(REGISTRY))
         hint = did_you_mean(str(name), REGISTRY)
         raise UnknownBenchmarkError(f"unknown benchmark {name!r}{hint}; known benchmarks: {known}") from None
+
+
+def require_structure(name: str, action: str) -> BenchmarkSpec:
+    """The spec of ``name``, which must be a structure benchmark (the one guard; a :class:`UsageError` otherwise).
+
+    ``action`` says what needs it, e.g. ``"evaluate"``: the message names the structure
+    benchmark the lattice-parameter file derives from.
+    """
+    spec = get_spec(name)
+    if spec.kind is not BenchmarkKind.STRUCTURE:
+        raise UsageError(
+            f"{name} holds lattice parameters; {action} works on structure benchmarks "
+            f"(use {spec.structure_benchmark} instead)"
+        )
+    return spec
 
 
 def lattice_specs(structure_benchmark: str) -> list[BenchmarkSpec]:

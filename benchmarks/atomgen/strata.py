@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import json
 import logging
-from importlib import metadata
 from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.check import DEFAULT_TOLERANCES, parse_split, train_twins
-from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
-from atomgenbench.benchmarks.atomgen.registry import get_spec
+from atomgenbench.benchmarks.atomgen.registry import get_spec, require_structure
 from atomgenbench.benchmarks.atomgen.sources import cache_dir
-from atomgenbench.core.errors import UsageError
+from atomgenbench.core.io import atomic_write_text
+from atomgenbench.core.versions import package_version
 
 log = logging.getLogger("atomgenbench")
 
@@ -48,9 +47,7 @@ def strata_table(benchmark: str, *, progress: bool = False) -> dict:
     """The cached document: ``strata``, ``twins``, ``tolerances`` and what it was computed with."""
     from atomgenbench.benchmarks.atomgen.dataset import load_splits
 
-    spec = get_spec(benchmark)
-    if spec.kind != "structure":
-        raise UsageError(f"{benchmark} holds lattice parameters; leakage strata exist for structure benchmarks")
+    require_structure(benchmark, "the leakage strata")
     splits = load_splits(benchmark)
     ids = list(splits["test"])
     doc = _load(benchmark, ids)
@@ -80,7 +77,7 @@ def _header(benchmark: str) -> dict:
         "sha256": get_spec(benchmark).sha256,
         "tolerances": dict(DEFAULT_TOLERANCES),
         "compared_with": "train split, within the same reduced formula",
-        "pymatgen": _version("pymatgen"),
+        "pymatgen": package_version("pymatgen"),
     }
 
 
@@ -109,10 +106,3 @@ def _store(benchmark: str, doc: dict) -> None:
         atomic_write_text(path, json.dumps(doc, indent=1) + "\n")
     except OSError as exc:
         log.info("cannot write strata cache %s (%s)", path, exc)
-
-
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None

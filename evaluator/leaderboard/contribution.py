@@ -20,14 +20,14 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from atomgenbench.benchmarks.atomgen.predictions import default_file_mode, parse_csv
+from atomgenbench.benchmarks.atomgen.predictions import CsvRow, parse_csv
 from atomgenbench.core.errors import ValidationError
+from atomgenbench.core.io import atomic_path
 from atomgenbench.evaluator.inputs.load import SUFFIX
 from atomgenbench.evaluator.leaderboard.metadata import (  # noqa: F401  (re-exported: validate and package import them here)
     REQUIRED_STR_FIELDS,
@@ -119,16 +119,6 @@ def parse_leaderboard_name(file_name: str) -> LeaderboardName:
     return name
 
 
-@dataclass(frozen=True)
-class CsvRow:
-    """One data row of a leaderboard CSV; ``line`` is its 1-based line number (header = 1)."""
-
-    line: int
-    id: str
-    target: str
-    prediction: str
-
-
 def _read_capped(path: Path, cap: int, what: str) -> bytes:
     size = path.stat().st_size
     if size > cap:
@@ -194,7 +184,7 @@ def read_csv_zip(path: str | os.PathLike) -> tuple[list[CsvRow], list[str]]:
     _, payload = read_zip_member(path)
     table = parse_csv(decode_text(payload, "the CSV"), path.name, lenient=False)
     table.raise_errors(ContributionError)
-    return [CsvRow(r.line, r.id, r.target, r.prediction) for r in table.rows], table.warnings
+    return table.rows, table.warnings
 
 
 def write_csv_zip(path: str | os.PathLike, rows: Iterable[tuple[str, str, str]]) -> Path:
@@ -216,15 +206,8 @@ def write_csv_zip(path: str | os.PathLike, rows: Iterable[tuple[str, str, str]])
     info = zipfile.ZipInfo(path.name[: -len(".zip")], date_time=(2020, 1, 1, 0, 0, 0))
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, default_file_mode())  # the umask applies, not mkstemp's owner-only mode
-        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w") as zf:
-            zf.writestr(info, buf.getvalue().encode("utf-8"))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh, zipfile.ZipFile(fh, "w") as zf:
+        zf.writestr(info, buf.getvalue().encode("utf-8"))
     return path
 
 

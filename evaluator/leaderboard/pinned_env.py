@@ -44,22 +44,13 @@ from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.sources import cache_dir
 from atomgenbench.core.errors import EnvironmentBuildError
+from atomgenbench.core.executors import SERIAL, Executor
+from atomgenbench.core.io import atomic_write_text
 from atomgenbench.core.output import bar
+from atomgenbench.core.versions import LEADERBOARD_PYTHON, PINS, SUPPORT_PINS
 
 log = logging.getLogger("atomgenbench")
 
-#: the leaderboard's CI pins (environment.yml at atomgptlab/jarvis_leaderboard@7fbfa84a)
-PINS: dict[str, str] = {
-    "pymatgen": "2024.3.1",
-    "numpy": "1.26.4",
-    "pandas": "2.2.1",
-    "jarvis-tools": "2024.3.4",
-    "scipy": "1.13.0rc1",
-}
-#: two more pins of the same environment.yml, for packages the pinned pymatgen imports; without them a
-#: later monty or spglib release could break (or change) the 2024 pymatgen
-SUPPORT_PINS: dict[str, str] = {"monty": "2024.2.26", "spglib": "2.3.1"}
-LEADERBOARD_PYTHON = "3.10.14"
 ENV_DIR_VAR = "ATOMGENBENCH_ENV_DIR"
 PYTHON_VAR = "ATOMGENBENCH_LEADERBOARD_PYTHON"
 SCORER = Path(__file__).with_name("_pinned_scorer.py")
@@ -373,9 +364,7 @@ def _write_manifest(path: Path, info: dict, builder: str, python: str) -> None:
         "builder": builder,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    tmp = path / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp, path / MANIFEST)
+    atomic_write_text(path / MANIFEST, json.dumps(manifest, indent=2) + "\n")
 
 
 def _builder_of(path: Path) -> str:
@@ -411,75 +400,60 @@ def ensure_env(*, progress: bool = True) -> LeaderboardEnv:
 
 def score_rows(
     rows: list[tuple[str, str, str]],
+    executor: Executor = SERIAL,
     *,
     env: LeaderboardEnv | None = None,
-    workers: int = 1,
-    progress: bool = False,
     desc: str = "leaderboard env",
     tolerances: dict[str, float] | None = None,
 ) -> PinnedScore:
     """Score ``(id, prediction text, target text)`` rows in the leaderboard environment.
 
     Rows are scored in the order given (the leaderboard averages in file order); rows
-    with an empty prediction are skipped (they are already recorded failures).
-    ``errors`` names every row on which the pinned libraries raised; a scorer process
-    that dies names the row it stopped at in an :class:`EnvironmentBuildError`.
+    with an empty prediction are skipped (they are already recorded failures). The rows
+    are cut into one chunk per worker, and each chunk runs the pinned scorer in its own
+    process on ``executor``. ``errors`` names every row on which the pinned libraries
+    raised; a scorer process that dies names the row it stopped at in an
+    :class:`EnvironmentBuildError`.
     """
-    env = env or ensure_env(progress=progress)
+    env = env or ensure_env(progress=executor.progress)
     rows = [r for r in rows if r[1] and r[1].strip()]
     tol = {"ltol": 0.3, "stol": 0.5, "angle_tol": 10.0, **(tolerances or {})}
-    n = max(1, min(int(workers or 1), len(rows) or 1))
-    chunks = [rows[i::n] for i in range(n)]
+    n = max(1, min(int(executor.workers or 1), len(rows) or 1))
+    tasks = [(str(env.python), rows[i::n], tol) for i in range(n)]
     results: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory(prefix="atomgenbench-lbenv-") as tmp:
-        procs = []
-        for i, chunk in enumerate(chunks):
-            rows_file, err_file = Path(tmp) / f"rows{i}.jsonl", Path(tmp) / f"stderr{i}.txt"
-            with open(rows_file, "w", encoding="utf-8") as fh:
-                for key, pred, target in chunk:
-                    fh.write(json.dumps({"id": key, "prediction": pred, "target": target}) + "\n")
-            cmd = [
-                str(env.python),
-                "-I",
-                str(SCORER),
-                "--score",
-                str(rows_file),
-                "--ltol",
-                repr(tol["ltol"]),
-                "--stol",
-                repr(tol["stol"]),
-                "--angle-tol",
-                repr(tol["angle_tol"]),
-            ]
-            err = open(err_file, "w")  # noqa: SIM115 (closed below, after the process ends)
-            procs.append(
-                (
-                    chunk,
-                    err_file,
-                    err,
-                    subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=_clean_env()),
-                )
-            )
-        with bar(total=len(rows), progress=progress, desc=desc, unit="pair", leave=False) as pbar:
-            for chunk, err_file, err, proc in procs:
-                assert proc.stdout is not None
-                for line in proc.stdout:
-                    row = json.loads(line)
-                    results[row["id"]] = row
-                    pbar.update(1)
-                code = proc.wait()
-                err.close()
-                if code != 0 or any(key not in results for key, _, _ in chunk):
-                    stopped = next((key for key, _, _ in chunk if key not in results), None)
-                    raise EnvironmentBuildError(
-                        f"the leaderboard-environment scorer stopped (exit {code}) "
-                        + (f"while scoring id {stopped!r}" if stopped else "after the last row")
-                        + f": {_tail(err_file.read_text(errors='replace'), 5) or 'no message'}"
-                    )
+    for part in executor.map(_score_chunk, tasks, desc=desc, unit="chunk"):
+        results.update(part)
     rms = {key: results[key].get("rms") for key, _, _ in rows}
     errors = {key: results[key]["error"] for key, _, _ in rows if "error" in results[key]}
     matched = [v for v in rms.values() if v is not None]
     return PinnedScore(rms, errors, _mean(env, matched), len(matched), env.describe())
+
+
+def _score_chunk(task: tuple[str, list[tuple[str, str, str]], dict[str, float]]) -> dict[str, dict]:
+    """One chunk of rows through the pinned scorer process: ``{id: {"rms": ...} or {"error": ...}}``."""
+    python, chunk, tol = task
+    if not chunk:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="atomgenbench-lbenv-") as tmp:
+        rows_file = Path(tmp) / "rows.jsonl"
+        with open(rows_file, "w", encoding="utf-8") as fh:
+            for key, pred, target in chunk:
+                fh.write(json.dumps({"id": key, "prediction": pred, "target": target}) + "\n")
+        cmd = [python, "-I", str(SCORER), "--score", str(rows_file)]
+        cmd += ["--ltol", repr(tol["ltol"]), "--stol", repr(tol["stol"]), "--angle-tol", repr(tol["angle_tol"])]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=_clean_env())
+    results = {}
+    for line in proc.stdout.splitlines():
+        row = json.loads(line)
+        results[row["id"]] = row
+    stopped = next((key for key, _, _ in chunk if key not in results), None)
+    if proc.returncode != 0 or stopped is not None:
+        raise EnvironmentBuildError(
+            f"the leaderboard-environment scorer stopped (exit {proc.returncode}) "
+            + (f"while scoring id {stopped!r}" if stopped else "after the last row")
+            + f": {_tail(proc.stderr, 5) or 'no message'}"
+        )
+    return results
 
 
 def _mean(env: LeaderboardEnv, values: list[float]) -> float | None:

@@ -17,11 +17,10 @@ from the contributions' own files:
 
 from __future__ import annotations
 
-PUBLISHED_SOURCE = "JARVIS-Leaderboard docs, atomgptlab/jarvis_leaderboard@7fbfa84a"
-PUBLISHED_ENVIRONMENT = (
-    "leaderboard CI: python 3.10.14, pymatgen 2024.3.1, numpy 1.26.4, pandas 2.2.1, jarvis-tools 2024.3.4, "
-    "scipy 1.13.0rc1"
-)
+from atomgenbench.core.versions import LEADERBOARD_COMMIT, LEADERBOARD_ENV_TEXT, LEADERBOARD_REPO
+
+PUBLISHED_SOURCE = f"JARVIS-Leaderboard docs, {LEADERBOARD_REPO}@{LEADERBOARD_COMMIT[:8]}"
+PUBLISHED_ENVIRONMENT = f"leaderboard CI: {LEADERBOARD_ENV_TEXT}"
 
 #: benchmark -> contribution -> {"rmse", "n_matched", "n_matched_leaderboard_env", "mae": {param: value}, ...}
 PUBLISHED: dict[str, dict[str, dict]] = {

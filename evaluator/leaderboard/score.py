@@ -20,6 +20,8 @@ import numpy as np
 
 from atomgenbench.benchmarks.atomgen.dataset import load_splits
 from atomgenbench.benchmarks.atomgen.registry import BenchmarkSpec, spec_for_leaderboard_file
+from atomgenbench.core.executors import SERIAL, Executor
+from atomgenbench.core.numbers import NA, fmt
 from atomgenbench.core.versions import environment_versions, scorer_label
 from atomgenbench.evaluator.inputs.load import InputError, load_float_predictions, load_predictions
 from atomgenbench.evaluator.scoring import stats
@@ -66,25 +68,20 @@ def spec_for_path(path: str | Path) -> BenchmarkSpec:
 def score_leaderboard_file(
     path: str | Path,
     *,
-    workers: int = 1,
-    progress: bool = False,
+    executor: Executor = SERIAL,
     environment: str | None = None,
-    engine: str = "process",
-    scheduler: str | None = None,
 ) -> LeaderboardScore:
     """Score one contribution ``*.csv.zip`` exactly as the leaderboard does.
 
     ``environment`` (rmse files): ``None`` scores only; ``"current"`` adds
     :func:`environment_section` (which pymatgen, borderline rows); ``"leaderboard"`` also
-    scores the file in the pinned leaderboard environment. ``engine``/``scheduler``: where the
-    pairs are matched (:mod:`atomgenbench.core.executors`).
+    scores the file in the pinned leaderboard environment. ``executor``: where the pairs are
+    matched (:class:`atomgenbench.core.executors.Executor`).
     """
     spec = spec_for_path(path)
     if spec.kind == "float":
         return score_float_file(path, spec.name)
-    return score_structure_file(
-        path, spec.name, workers=workers, progress=progress, environment=environment, engine=engine, scheduler=scheduler
-    )
+    return score_structure_file(path, spec.name, executor=executor, environment=environment)
 
 
 def score_float_file(path: str | Path, benchmark: str) -> LeaderboardScore:
@@ -110,18 +107,12 @@ def score_structure_file(
     path: str | Path,
     benchmark: str,
     *,
-    workers: int = 1,
-    progress: bool = False,
+    executor: Executor = SERIAL,
     environment: str | None = None,
-    engine: str = "process",
-    scheduler: str | None = None,
 ) -> LeaderboardScore:
     """Leaderboard RMSE (species-aware, matched rows only) of a structure file."""
     preds = load_predictions(path, benchmark)
-    engine_opts = {"engine": engine, "scheduler": scheduler}
-    records, failures = leaderboard_records(
-        preds.structures, benchmark, workers=workers, progress=progress, desc=Path(path).name, **engine_opts
-    )
+    records, failures = leaderboard_records(preds.structures, benchmark, executor, desc=Path(path).name)
     for key, reason in preds.failures.items():
         failures.setdefault(key, reason)
     rms = np.array([np.nan if r.rms is None else r.rms for r in records])
@@ -132,11 +123,9 @@ def score_structure_file(
             preds.structures,
             benchmark,
             records,
+            executor,
             pinned=environment == "leaderboard",
-            workers=workers,
-            progress=progress,
             desc=Path(path).name,
-            **engine_opts,
         )
     return LeaderboardScore(
         Path(path).name,
@@ -154,20 +143,16 @@ def score_structure_file(
 def leaderboard_records(
     structures: dict[str, str],
     benchmark: str,
+    executor: Executor,
     *,
-    workers: int = 1,
-    progress: bool = False,
     desc: str = "matching",
-    engine: str = "process",
-    scheduler: str | None = None,
 ):
     """Match every test id (missing ids get an empty prediction); return (records, failures)."""
     targets = load_splits(benchmark)["test"]
     failures = {k: "id not in the benchmark test split" for k in structures if k not in targets}
-    opts = {"workers": workers, "progress": progress, "engine": engine, "scheduler": scheduler}
-    table = target_table(benchmark, targets, LEADERBOARD_SETTINGS, **opts)  # parsed and reduced once per benchmark
+    table = target_table(benchmark, targets, LEADERBOARD_SETTINGS, executor)  # parsed and reduced once per benchmark
     tasks = [(k, structures.get(k, ""), str(t), LEADERBOARD_SETTINGS, table.get(k)) for k, t in targets.items()]
-    records = score_pairs(tasks, desc=desc, **opts)
+    records = score_pairs(tasks, executor, desc=desc)
     for r in records:
         if r.reason:
             failures[r.id] = r.reason
@@ -206,11 +191,7 @@ def borderline_rows(
     records: list[PairRecord],
     structures: dict[str, str],
     benchmark: str,
-    *,
-    workers: int = 1,
-    progress: bool = False,
-    engine: str = "process",
-    scheduler: str | None = None,
+    executor: Executor,
 ) -> list[dict]:
     """Rows whose match decision is fragile under :data:`BORDERLINE_RULE` (docs/leaderboard-env.md).
 
@@ -223,12 +204,10 @@ def borderline_rows(
     near = [r for r in records if r.rms is None and r.parsed and r.same_composition and not r.match_note]
     if not matched and not near:
         return []
-    table = target_table(benchmark, targets, LEADERBOARD_SETTINGS, workers=workers, engine=engine, scheduler=scheduler)
+    table = target_table(benchmark, targets, LEADERBOARD_SETTINGS, executor)
     tasks = [(r.id, structures[r.id], str(targets[r.id]), tight, table.get(r.id)) for r in matched]
     tasks += [(r.id, structures[r.id], str(targets[r.id]), loose, table.get(r.id)) for r in near]
-    moved = score_pairs(
-        tasks, workers=workers, progress=progress, desc="borderline check", engine=engine, scheduler=scheduler
-    )
+    moved = score_pairs(tasks, executor, desc="borderline check")
     out = []
     for before, after in zip(matched + near, moved):
         if (before.rms is None) == (after.rms is None):
@@ -264,7 +243,7 @@ def _summary(rms_by_id: dict[str, float | None], n_total: int, value: float | No
 
 def environment_note(versions: dict | None = None) -> str:
     """Why a number computed here may not be the leaderboard's, and what to do about it."""
-    from atomgenbench.evaluator.leaderboard.pinned_env import PINS
+    from atomgenbench.core.versions import PINS
 
     return (
         f"RMSE computed with {scorer_label(versions)}; the leaderboard scores with pymatgen {PINS['pymatgen']} "
@@ -277,13 +256,10 @@ def environment_section(
     structures: dict[str, str],
     benchmark: str,
     records: list[PairRecord],
+    executor: Executor,
     *,
     pinned: bool = False,
-    workers: int = 1,
-    progress: bool = False,
     desc: str = "leaderboard env",
-    engine: str = "process",
-    scheduler: str | None = None,
 ) -> dict:
     """The ``leaderboard_env`` block of metrics.json / validate --json for one structure file.
 
@@ -300,9 +276,7 @@ def environment_section(
         "differences": None,
         "borderline": {
             "rule": BORDERLINE_RULE,
-            "rows": borderline_rows(
-                records, structures, benchmark, workers=workers, progress=progress, engine=engine, scheduler=scheduler
-            ),
+            "rows": borderline_rows(records, structures, benchmark, executor),
         },
         "note": environment_note(versions),
     }
@@ -311,7 +285,7 @@ def environment_section(
     from atomgenbench.evaluator.leaderboard.pinned_env import score_rows
 
     rows = [(k, text, str(targets[k])) for k, text in structures.items() if k in targets]
-    pinned_score = score_rows(rows, workers=workers, progress=progress, desc=f"{desc} (leaderboard env)")
+    pinned_score = score_rows(rows, executor, desc=f"{desc} (leaderboard env)")
     lb_rms = {k: pinned_score.rms.get(k) for k in targets}
     section["leaderboard"] = {
         **_summary(lb_rms, len(targets), pinned_score.value),
@@ -323,7 +297,7 @@ def environment_section(
     section["note"] = (
         f"value the leaderboard will show: computed in its environment (pymatgen {env.get('pymatgen')}, "
         f"python {env.get('python')}); the current environment ({scorer_label(versions)}) gives "
-        f"{_fmt(section['current']['value'])} ({section['current']['n_matched']} matched)"
+        f"{fmt(section['current']['value'], missing=NA)} ({section['current']['n_matched']} matched)"
     )
     return section
 
@@ -348,9 +322,20 @@ def differences(current: dict[str, float | None], leaderboard: dict[str, float |
     return out
 
 
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
-
-
 def _round(value: float) -> float:
     return float("nan") if not np.isfinite(value) else round(float(value), 4)
+
+
+def score_files(
+    files: dict[str, dict[str, Path]], executor: Executor = SERIAL, *, pinned: bool = True
+) -> dict[str, dict[str, dict]]:
+    """The environment section of structure files (label -> benchmark -> csv.zip): ``{label: {benchmark: section}}``.
+
+    With ``pinned``, each file is also scored in the leaderboard's own environment.
+    """
+    sections: dict[str, dict[str, dict]] = {}
+    for label, by_bench in files.items():
+        for bench, path in by_bench.items():
+            score = score_leaderboard_file(path, executor=executor, environment="leaderboard" if pinned else "current")
+            sections.setdefault(label, {})[bench] = score.environment
+    return sections

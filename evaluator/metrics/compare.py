@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from atomgenbench.core.numbers import finite_or_none, fmt
 from atomgenbench.evaluator.metrics.registry import REGISTRY, Rows
 from atomgenbench.evaluator.metrics.results import EvaluationResult
 from atomgenbench.evaluator.scoring import stats
@@ -64,7 +65,7 @@ def compare(results: dict[str, EvaluationResult], *, n_boot: int = 1000, seed: i
         m.name for m in REGISTRY.values() if m.compare and all(m.applies is None or m.applies(r) for r in rows.values())
     ]
     full = {label: {name: REGISTRY[name].value(rows[label]) for name in names} for label in labels}
-    table = {label: {name: _num(v) for name, v in full[label].items()} for label in labels}
+    table = {label: {name: finite_or_none(v) for name, v in full[label].items()} for label in labels}
     boots = stats.bootstrap_draws(len(ids), n_boot, seed) if n_boot > 0 else np.zeros((0, len(ids)), int)
     reference = {name: REGISTRY[name].statistic(rows[labels[0]], boots) for name in names}
     diffs: dict[str, dict[str, dict]] = {}
@@ -73,7 +74,7 @@ def compare(results: dict[str, EvaluationResult], *, n_boot: int = 1000, seed: i
         for name in names:
             reps = REGISTRY[name].statistic(rows[label], boots) - reference[name]
             diffs[label][name] = {
-                "diff": _num(full[label][name] - full[labels[0]][name]),
+                "diff": finite_or_none(full[label][name] - full[labels[0]][name]),
                 "ci95": stats.percentile_interval(reps, quantiles=PAIRED_QUANTILES),
             }
     strata = {label: stratum_summary(res.breakdowns.get("by_stratum") or {}) for label, res in results.items()}
@@ -107,7 +108,7 @@ def stratum_lines(comp: Comparison) -> list[str]:
         for s in strata:
             g = s.get(name) or {}
             rate = "–" if g.get("match_rate") is None else f"{g['match_rate']:.3f}"
-            cells.append(f"{rate} / {_fmt(g.get('rmse'))}")
+            cells.append(f"{rate} / {fmt(g.get('rmse'))}")
         lines.append(f"| {name} | {'–' if n is None else n} | " + " | ".join(cells) + " |")
     lines += [
         "",
@@ -127,7 +128,7 @@ def markdown(comp: Comparison) -> str:
         "|---|---|" + "---|" * len(comp.labels),
     ]
     for name in names:
-        cells = [_fmt(comp.table[label][name]) for label in comp.labels]
+        cells = [fmt(comp.table[label][name]) for label in comp.labels]
         lines.append(f"| {_label(name)} | {REGISTRY[name].direction} | " + " | ".join(cells) + " |")
     lines += [
         "",
@@ -141,7 +142,7 @@ def markdown(comp: Comparison) -> str:
         for label in comp.labels[1:]:
             d = comp.differences[label][name]
             ci = d["ci95"]
-            cells.append(_fmt(d["diff"]) + (f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""))
+            cells.append(fmt(d["diff"]) + (f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""))
         lines.append(f"| {_label(name)} | " + " | ".join(cells) + " |")
     lines += ["", "An interval that excludes 0 means the difference is unlikely to be resampling noise."]
     strata = stratum_lines(comp)
@@ -159,11 +160,3 @@ def _label(name: str) -> str:
     m = REGISTRY[name]
     unit = "" if m.unit in ("fraction",) else f" ({m.unit.split(' (')[0]})"
     return f"{m.label}{unit} `{name}`"
-
-
-def _num(x):
-    return None if x is None or not np.isfinite(x) else float(x)
-
-
-def _fmt(x):
-    return "–" if x is None else f"{x:.4f}"

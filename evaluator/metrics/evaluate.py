@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from atomgenbench.benchmarks.atomgen.dataset import load_splits
 from atomgenbench.benchmarks.atomgen.predictions import Predictions
-from atomgenbench.benchmarks.atomgen.registry import get_spec
+from atomgenbench.benchmarks.atomgen.registry import MAX_ATOMS, require_structure
+from atomgenbench.core.executors import SERIAL, Executor
 from atomgenbench.evaluator.metrics.registry import REGISTRY, Rows, breakdowns
-from atomgenbench.evaluator.metrics.results import EvaluationResult, Value
+from atomgenbench.evaluator.metrics.results import EvaluationResult, Value, with_strata
 from atomgenbench.evaluator.scoring import stats
 from atomgenbench.evaluator.scoring.ccrmsd import LEGACY_TAU
 from atomgenbench.evaluator.scoring.matching import MatchSettings, PairRecord, map_samples, score_pairs, target_table
@@ -19,17 +20,14 @@ def evaluate(
     predictions: Predictions,
     benchmark: str,
     *,
-    workers: int = 1,
-    engine: str = "process",
-    scheduler: str | None = None,
-    max_atoms: int = 200,
+    executor: Executor = SERIAL,
+    max_atoms: int = MAX_ATOMS,
     time_limit_s: float = 60.0,
     seed: int = 0,
     n_boot: int = 1000,
     kld_bins: int = stats.KLD_BINS,
     kld_epsilon: float = stats.KLD_EPSILON,
     symprec: float = 0.1,
-    progress: bool = False,
     legacy_anonymous: bool = False,
 ) -> EvaluationResult:
     """Evaluate ``predictions`` on structure benchmark ``benchmark``.
@@ -39,21 +37,16 @@ def evaluate(
     ``legacy_anonymous`` adds the species-blind ``get_rms_anonymous`` of the old leaderboard
     (``rmse_anonymous``): on the AtomGPT alex file it took 9.9 of 15.4 s of per-pair work.
     """
-    spec = get_spec(benchmark)
-    if spec.kind != "structure":
-        raise ValueError(f"{benchmark} is a lattice-parameter benchmark; score its leaderboard file instead")
+    require_structure(benchmark, "evaluate")
     targets = load_splits(benchmark)["test"]
     settings = MatchSettings(
         max_atoms=max_atoms, time_limit_s=time_limit_s, symprec=symprec, anonymous=bool(legacy_anonymous)
     )
-    engine_opts = {"engine": engine, "scheduler": scheduler}
-    table = target_table(benchmark, targets, settings, workers=workers, progress=progress, **engine_opts)
+    table = target_table(benchmark, targets, settings, executor)
     tasks = [(k, predictions.structures.get(k, ""), str(t), settings, table.get(k)) for k, t in targets.items()]
-    records = score_pairs(tasks, workers=workers, progress=progress, desc=f"evaluate {benchmark}", **engine_opts)
+    records = score_pairs(tasks, executor, desc=f"evaluate {benchmark}")
     if predictions.samples > 1:
-        score_more_samples(
-            predictions, targets, records, settings, table, workers=workers, progress=progress, **engine_opts
-        )
+        score_more_samples(predictions, targets, records, settings, table, executor)
     failures = _failures(records, predictions, targets)
     run_settings = {
         "matcher": settings.matcher_info(),
@@ -85,7 +78,7 @@ def evaluate(
         n_predicted=sum(1 for k in targets if predictions.structures.get(k)),
         n_parsed=sum(r.parsed for r in records),
         values=metric_values(rows, n_boot=n_boot, seed=int(seed)),
-        breakdowns=breakdowns(rows, records),
+        breakdowns=with_strata(breakdowns(rows, records), benchmark, rows),
         failures=failures,
         settings=run_settings,
         records=records,
@@ -98,7 +91,7 @@ def score_more_samples(
     records: list[PairRecord],
     settings: MatchSettings,
     table: dict[str, TargetInfo],
-    **map_opts,
+    executor: Executor,
 ) -> None:
     """Samples 1 … K−1 (RMS only) and the distinct samples of each id, into ``record.extra``.
 
@@ -112,7 +105,7 @@ def score_more_samples(
         (key, [predictions.sample(s).get(key, "") for s in range(k)], str(t), settings, table.get(key))
         for key, t in targets.items()
     ]
-    found = map_samples(tasks, desc=f"evaluate samples 1-{k - 1}", **map_opts)
+    found = map_samples(tasks, executor, desc=f"evaluate samples 1-{k - 1}")
     for rec, out in zip(records, found):
         rec.extra.update(sample_rms=out["sample_rms"], n_distinct=out["n_distinct"], n_samples_parsed=out["n_parsed"])
         if out["note"]:

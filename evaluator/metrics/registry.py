@@ -23,7 +23,7 @@ import numpy as np
 from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
 from atomgenbench.evaluator.scoring import stats
 from atomgenbench.evaluator.scoring.ccrmsd import AMD_K, LEGACY_TAU
-from atomgenbench.evaluator.scoring.lattice import UNITS, as_array
+from atomgenbench.evaluator.scoring.lattice import PLACEHOLDER_RAW, UNITS, as_array
 from atomgenbench.evaluator.scoring.symmetry import CRYSTAL_SYSTEMS, confusion
 
 LOWER, HIGHER = "lower", "higher"
@@ -35,8 +35,6 @@ META_KEYS = ("schema_version", "kind", "benchmark", "model", "n_total", "n_predi
 TRAILER_KEYS = ("settings", "versions", "failures")
 #: tables computed from the per-row values (see :func:`breakdowns`)
 BREAKDOWN_KEYS = ("by_crystal_system", "by_stratum", "crystal_system_confusion", "notes")
-#: raw (a, b, c, α, β, γ) of the one-atom placeholder cell ``package --fill-failures`` writes
-PLACEHOLDER_RAW = (1.0, 1.0, 1.0, 90.0, 90.0, 90.0)
 
 Statistic = Callable[["Rows", np.ndarray], np.ndarray]
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
+from atomgenbench.core.numbers import finite_or_none
 from atomgenbench.core.versions import environment_versions
 from atomgenbench.evaluator.metrics import registry as metrics
 from atomgenbench.evaluator.scoring.matching import PairRecord
 
 SCHEMA_VERSION = 1
+#: version of :meth:`EvaluationResult.to_state` (result.json)
+STATE_VERSION = 2
+#: the PairRecord fields that are tuples (JSON gives lists back)
+_TUPLE_FIELDS = frozenset(f.name for f in fields(PairRecord) if "tuple" in str(f.type))
 
 
 @dataclass
@@ -25,10 +30,10 @@ class Value:
 
     def to_json(self) -> dict:
         out = {
-            "value": _num(self.value),
+            "value": finite_or_none(self.value),
             "n": self.n,
             "denominator": self.denominator,
-            "ci95": None if self.ci95 is None else [_num(x) for x in self.ci95],
+            "ci95": None if self.ci95 is None else [finite_or_none(x) for x in self.ci95],
         }
         if self.units:
             out["units"] = self.units
@@ -74,16 +79,16 @@ class RmseValue:
     def to_json(self) -> dict:
         mean, rate, pen = (metrics.get(name) for name in self._names())
         return {
-            "value": _num(self.value),
-            "leaderboard_value": _num(round(self.value, 4)) if math.isfinite(self.value) else None,
+            "value": finite_or_none(self.value),
+            "leaderboard_value": finite_or_none(round(self.value, 4)) if math.isfinite(self.value) else None,
             "n_matched": self.n_matched,
             "n_total": self.n_total,
-            "match_rate": _num(self.match_rate),
+            "match_rate": finite_or_none(self.match_rate),
             "denominator": f"{mean.denominator} (mean); {rate.denominator} (match_rate)",
             "ci95": _list(self.ci95),
             "match_rate_ci95": _list(self.match_rate_ci95),
             "penalised": {
-                "value": _num(self.penalised),
+                "value": finite_or_none(self.penalised),
                 "n": self.n_total,
                 "fill": self.tolerances["stol"],
                 "denominator": pen.denominator,
@@ -118,10 +123,6 @@ class EvaluationResult:
     settings: dict
     records: list[PairRecord] = field(default_factory=list, repr=False)
 
-    def __post_init__(self) -> None:
-        if self.records and "by_stratum" not in self.breakdowns:
-            self.breakdowns = with_strata(self.breakdowns, self.benchmark, self.records, self.settings)
-
     @property
     def rmse(self) -> RmseValue:
         """The leaderboard RMSE with its match rate."""
@@ -135,6 +136,32 @@ class EvaluationResult:
         if len(members) == 1 and members[0].key is None:
             return self.values[family].to_json()
         return {m.key: self.values[m.name].to_json() for m in members}
+
+    def to_state(self) -> dict:
+        """The whole result, per-id records included, as plain JSON data: the one serialisation of a result.
+
+        :meth:`metrics.json <to_json>` is a view of it for people; this is what a later step
+        (``compare``, ``reproduce``'s compare stage) reads back with :meth:`from_state`.
+        It is strict JSON: a non-finite float is written as ``{"__float__": "nan"}``.
+        """
+        doc = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("values", "records")}
+        doc["values"] = {name: asdict(v) for name, v in self.values.items()}
+        doc["records"] = [asdict(r) for r in self.records]
+        return _tag_floats({"state_version": STATE_VERSION, **doc})
+
+    @classmethod
+    def from_state(cls, doc: dict) -> EvaluationResult:
+        """Rebuild a result written by :meth:`to_state` (a ``ValueError`` for anything else)."""
+        if not isinstance(doc, dict) or doc.get("state_version") != STATE_VERSION:
+            raise ValueError(f"not an atomgenbench evaluation result (state_version {STATE_VERSION})")
+        doc = _untag_floats(doc)
+        names = {f.name for f in fields(cls)} - {"values", "records"}
+        values = {name: Value(**v) for name, v in doc["values"].items()}
+        records = [
+            PairRecord(**{k: tuple(v) if k in _TUPLE_FIELDS and v is not None else v for k, v in r.items()})
+            for r in doc["records"]
+        ]
+        return cls(**{k: doc[k] for k in names}, values=values, records=records)
 
     def to_json(self) -> dict:
         """The ``metrics.json`` document."""
@@ -159,11 +186,14 @@ class EvaluationResult:
         return out
 
 
-def with_strata(breakdowns: dict, benchmark: str, records: list[PairRecord], settings: dict) -> dict:
-    """``breakdowns`` with ``by_stratum`` (leakage strata of ``benchmark``) added, in :data:`BREAKDOWN_KEYS` order."""
+def with_strata(breakdowns: dict, benchmark: str, rows: metrics.Rows) -> dict:
+    """``breakdowns`` with ``by_stratum`` (leakage strata of ``benchmark``) added, in :data:`BREAKDOWN_KEYS` order.
+
+    Called by the evaluation step; building an :class:`EvaluationResult` computes nothing.
+    """
     from atomgenbench.benchmarks.atomgen.strata import strata
 
-    table = metrics.by_stratum(metrics.Rows(records, settings), strata(benchmark))
+    table = metrics.by_stratum(rows, strata(benchmark))
     out = {**breakdowns, "by_stratum": table}
     order = {k: i for i, k in enumerate(metrics.BREAKDOWN_KEYS)}
     return dict(sorted(out.items(), key=lambda kv: order.get(kv[0], len(order))))
@@ -177,8 +207,8 @@ def float_result_json(score, settings: dict | None = None) -> dict:
         "benchmark": score.benchmark,
         "n_total": score.n_total,
         "mae": {
-            "value": _num(score.value),
-            "leaderboard_value": _num(score.value),
+            "value": finite_or_none(score.value),
+            "leaderboard_value": finite_or_none(score.value),
             "n": score.n_scored,
             "denominator": "ids present in both file and test split",
         },
@@ -193,13 +223,27 @@ def versions() -> dict[str, str | None]:
     return environment_versions()
 
 
-def _num(x) -> float | None:
-    """JSON-safe float: NaN/inf become ``null``."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 def _list(xs):
-    return None if xs is None else [_num(x) for x in xs]
+    return None if xs is None else [finite_or_none(x) for x in xs]
+
+
+def _tag_floats(obj):
+    """``obj`` with every non-finite float replaced by ``{"__float__": repr}`` (strict JSON)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return {"__float__": repr(obj)}
+    if isinstance(obj, dict):
+        return {k: _tag_floats(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_tag_floats(v) for v in obj]
+    return obj
+
+
+def _untag_floats(obj):
+    """The inverse of :func:`_tag_floats` (tuples come back as lists)."""
+    if isinstance(obj, dict):
+        if set(obj) == {"__float__"}:
+            return float(obj["__float__"])
+        return {k: _untag_floats(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_untag_floats(v) for v in obj]
+    return obj

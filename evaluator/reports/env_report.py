@@ -7,14 +7,14 @@ in the leaderboard's own environment, both numbers and every id that differs.
 
 from __future__ import annotations
 
-from pathlib import Path
+import functools
 
+from atomgenbench.core.numbers import NA, fmt
 from atomgenbench.core.versions import scorer_label
-from atomgenbench.evaluator.leaderboard.score import BORDERLINE_SHORT, score_leaderboard_file
+from atomgenbench.evaluator.leaderboard.score import BORDERLINE_SHORT
 
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
+#: a number in a sentence ("n/a" when missing)
+_na = functools.partial(fmt, missing=NA)
 
 
 def environment_lines(section: dict, indent: str = "  ", limit: int = 10) -> list[str]:
@@ -25,20 +25,20 @@ def environment_lines(section: dict, indent: str = "  ", limit: int = 10) -> lis
     if lb is not None:
         env = lb["environment"]
         out.append(
-            f"{indent}leaderboard will show {_fmt(lb['value'])} ({lb['n_matched']}/{lb['n_total']} matched, "
-            f"match rate {_fmt(lb['match_rate'])}): leaderboard environment, pymatgen {env.get('pymatgen')}, "
+            f"{indent}leaderboard will show {_na(lb['value'])} ({lb['n_matched']}/{lb['n_total']} matched, "
+            f"match rate {_na(lb['match_rate'])}): leaderboard environment, pymatgen {env.get('pymatgen')}, "
             f"python {env.get('python')}"
         )
         out.append(
-            f"{indent}current environment  {_fmt(cur['value'])} ({cur['n_matched']}/{cur['n_total']} matched, "
-            f"match rate {_fmt(cur['match_rate'])}): {cur_env}"
+            f"{indent}current environment  {_na(cur['value'])} ({cur['n_matched']}/{cur['n_total']} matched, "
+            f"match rate {_na(cur['match_rate'])}): {cur_env}"
         )
         diffs = section["differences"] or []
         out.append(f"{indent}{len(diffs)} id(s) differ between the two" + (":" if diffs else ""))
         for d in diffs[:limit]:
             out.append(
-                f"{indent}  {d['id']}: current {_fmt(d['current_rms'])}, leaderboard env "
-                f"{_fmt(d['leaderboard_rms'])} ({d['change']})"
+                f"{indent}  {d['id']}: current {_na(d['current_rms'])}, leaderboard env "
+                f"{_na(d['leaderboard_rms'])} ({d['change']})"
             )
         if len(diffs) > limit:
             out.append(f"{indent}  ... {len(diffs) - limit} more in --json")
@@ -65,16 +65,16 @@ def environment_markdown(section: dict) -> list[str]:
             "| environment | RMSE | matched | match rate |",
             "|---|---|---|---|",
             f"| leaderboard will show (pymatgen {env.get('pymatgen')}, python {env.get('python')}) | "
-            f"{_fmt(lb['value'])} | {lb['n_matched']}/{lb['n_total']} | {_fmt(lb['match_rate'])} |",
-            f"| current ({scorer_label(cur['environment'])}) | {_fmt(cur['value'])} | "
-            f"{cur['n_matched']}/{cur['n_total']} | {_fmt(cur['match_rate'])} |",
+            f"{_na(lb['value'])} | {lb['n_matched']}/{lb['n_total']} | {_na(lb['match_rate'])} |",
+            f"| current ({scorer_label(cur['environment'])}) | {_na(cur['value'])} | "
+            f"{cur['n_matched']}/{cur['n_total']} | {_na(cur['match_rate'])} |",
             "",
         ]
         diffs = section["differences"] or []
         if diffs:
             lines += ["| id | RMS current | RMS leaderboard env | change |", "|---|---|---|---|"]
             lines += [
-                f"| `{d['id']}` | {_fmt(d['current_rms'])} | {_fmt(d['leaderboard_rms'])} | {d['change']} |"
+                f"| `{d['id']}` | {_na(d['current_rms'])} | {_na(d['leaderboard_rms'])} | {d['change']} |"
                 for d in diffs
             ]
             lines.append("")
@@ -87,25 +87,15 @@ def environment_markdown(section: dict) -> list[str]:
     return lines + [""]
 
 
-def files_report(
-    files: dict[str, dict[str, Path]], *, pinned: bool = True, workers: int = 1, progress: bool = False
-) -> tuple[dict, list[str]]:
-    """Score structure files (label -> benchmark -> csv.zip) in both environments.
+def files_lines(sections: dict[str, dict[str, dict]]) -> list[str]:
+    """Markdown of :func:`~atomgenbench.evaluator.leaderboard.score.score_files`'s sections.
 
-    Returns ``({label: {benchmark: section}}, Markdown lines)``: the table "leaderboard
-    will show" beside the current environment's value, and the ids that differ.
+    The table "leaderboard will show" beside the current environment's value, and the ids that differ.
     """
-    sections: dict[str, dict[str, dict]] = {}
-    for label, by_bench in files.items():
-        for bench, path in by_bench.items():
-            score = score_leaderboard_file(
-                path, workers=workers, progress=progress, environment=("leaderboard" if pinned else "current")
-            )
-            sections.setdefault(label, {})[bench] = score.environment
     lines = ["## What the leaderboard will show", ""]
     first = next((sec for by in sections.values() for sec in by.values()), None)
     if first is None:
-        return sections, []
+        return []
     if first["leaderboard"] is None:
         lines += [first["note"], ""]
     else:
@@ -125,9 +115,9 @@ def files_report(
         for bench, sec in by_bench.items():
             cur, lb = sec["current"], sec["leaderboard"]
             diffs = ", ".join(f"`{d['id']}`" for d in sec["differences"] or []) or "none"
-            shown = (_fmt(lb["value"]), f"{lb['n_matched']}/{lb['n_total']}") if lb else ("not computed", "–")
+            shown = (_na(lb["value"]), f"{lb['n_matched']}/{lb['n_total']}") if lb else ("not computed", "–")
             lines.append(
-                f"| {label} | {bench} | {shown[0]} | {shown[1]} | {_fmt(cur['value'])} | "
+                f"| {label} | {bench} | {shown[0]} | {shown[1]} | {_na(cur['value'])} | "
                 f"{cur['n_matched']}/{cur['n_total']} | {diffs if lb else '–'} |"
             )
-    return sections, lines + [""]
+    return lines + [""]

@@ -8,8 +8,9 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
 from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
+from atomgenbench.core.io import atomic_write_text
+from atomgenbench.core.numbers import fmt
 from atomgenbench.evaluator.metrics.registry import SYMBOL, ci_of, entry, get, lookup
 
 
@@ -104,22 +105,13 @@ ROW_METRIC_FIELDS = [
 ]
 
 
-def _fmt(x, digits: int = 4) -> str:
-    return "–" if x is None else f"{x:.{digits}f}"
-
-
-def _ci(entry: dict, key: str = "ci95") -> str:
-    ci = entry.get(key)
-    return "" if not ci or ci[0] is None else f" [{ci[0]:.4f}, {ci[1]:.4f}]"
-
-
 def markdown(m: dict) -> str:
     """Human-readable report of a metrics.json document."""
     lines = [f"# {m.get('model') or 'predictions'} on `{m['benchmark']}`", ""]
     if m.get("kind") == "float":
         mae = m["mae"]
         lines += [
-            f"MAE (leaderboard value): **{_fmt(mae['value'])}** over {mae['n']} of {m['n_total']} test ids.",
+            f"MAE (leaderboard value): **{fmt(mae['value'])}** over {mae['n']} of {m['n_total']} test ids.",
             "",
             *_failure_lines(m),
         ]
@@ -173,8 +165,8 @@ def markdown(m: dict) -> str:
     ]
     for system, g in m["by_crystal_system"].items():
         lines.append(
-            f"| {system} | {g['n']} | {g['n_parsed']} | {g['n_matched']} | {_fmt(g['match_rate'])} | "
-            f"{_fmt(g['rmse'])} | {_fmt(g['mae']['a'])} | {_fmt(g['mae']['c'])} | {_fmt(g['mae']['gamma'])} |"
+            f"| {system} | {g['n']} | {g['n_parsed']} | {g['n_matched']} | {fmt(g['match_rate'])} | "
+            f"{fmt(g['rmse'])} | {fmt(g['mae']['a'])} | {fmt(g['mae']['c'])} | {fmt(g['mae']['gamma'])} |"
         )
     if m.get("by_stratum"):
         lines += ["", *stratum_lines(m)]
@@ -206,16 +198,16 @@ def stratum_lines(m: dict) -> list[str]:
     ]
     for name, g in m["by_stratum"].items():
         v, vt = g.get("validity") or {}, g.get("validity_target") or {}
-        cells = [name, g["n"], g["n_parsed"], g["n_matched"], _fmt(g["match_rate"], 3), _fmt(g["rmse"])]
-        cells += [_fmt((g.get("mae") or {}).get(p), 3) for p in LATTICE_PARAMS]
+        cells = [name, g["n"], g["n_parsed"], g["n_matched"], fmt(g["match_rate"], 3), fmt(g["rmse"])]
+        cells += [fmt((g.get("mae") or {}).get(p), 3) for p in LATTICE_PARAMS]
         cells += [
-            _fmt(v.get("structural"), 3),
-            f"{_fmt(v.get('composition'), 3)} ({_fmt(vt.get('composition'), 3)})",
-            _fmt((g.get("symmetry") or {}).get("spacegroup"), 3),
+            fmt(v.get("structural"), 3),
+            f"{fmt(v.get('composition'), 3)} ({fmt(vt.get('composition'), 3)})",
+            fmt((g.get("symmetry") or {}).get("spacegroup"), 3),
         ]
         if k:
             sm = g.get("samples") or {}
-            cells += [_fmt(sm.get("match_at_k"), 3), _fmt(sm.get("distinct_fraction"), 3)]
+            cells += [fmt(sm.get("match_at_k"), 3), fmt(sm.get("distinct_fraction"), 3)]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return lines
 
@@ -223,7 +215,7 @@ def stratum_lines(m: dict) -> list[str]:
 def _cell(m: dict, name: str) -> str:
     """``value [low, high]`` of one registry metric in a metrics.json document."""
     ci = ci_of(m, name)
-    return _fmt(lookup(m, name)) + ("" if ci is None else f" [{ci[0]:.4f}, {ci[1]:.4f}]")
+    return fmt(lookup(m, name)) + ("" if ci is None else f" [{ci[0]:.4f}, {ci[1]:.4f}]")
 
 
 def _n(m: dict, name: str) -> str:
@@ -297,10 +289,10 @@ def _lattice_lines(m: dict) -> list[str]:
         "|---|" + "---|" * len(head),
     ]
     for p in LATTICE_PARAMS:
-        cells = [_cell(m, f"mae.{p}"), _fmt(lookup(m, f"mae_raw.{p}"))]
+        cells = [_cell(m, f"mae.{p}"), fmt(lookup(m, f"mae_raw.{p}"))]
         if packaged:
-            cells.append(_fmt(lookup(m, f"mae_raw_packaged.{p}")))
-        cells += [_cell(m, f"kld.{p}"), _fmt(lookup(m, f"kld_paired.{p}"))]
+            cells.append(fmt(lookup(m, f"mae_raw_packaged.{p}")))
+        cells += [_cell(m, f"kld.{p}"), fmt(lookup(m, f"kld_paired.{p}"))]
         lines.append(f"| {p} ({get(f'mae.{p}').unit}) | " + " | ".join(cells) + " |")
     return lines
 
@@ -315,7 +307,7 @@ def _validity_lines(m: dict) -> list[str]:
     for key in ("structural", "composition", "both"):
         metric = get(f"validity.{key}")
         lines.append(
-            f"| {metric.label} | {_cell(m, metric.name)} | {_fmt(lookup(m, f'validity_target.{key}'))} | "
+            f"| {metric.label} | {_cell(m, metric.name)} | {fmt(lookup(m, f'validity_target.{key}'))} | "
             f"all {m['n_total']} test ids |"
         )
     v = m["settings"].get("validity", {})

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from atomgenbench.benchmarks.atomgen.predictions import default_file_mode
 from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
+from atomgenbench.core.io import atomic_path
 from atomgenbench.evaluator.metrics.registry import SYMBOL, ci_of, get, lookup
 from atomgenbench.evaluator.scoring.lattice import UNITS, as_array
 
@@ -29,14 +27,10 @@ def _pyplot():
 def _save(fig, path: Path) -> Path:
     """Save a figure atomically (temporary file in the same folder, then rename)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, default_file_mode())  # the umask applies, not mkstemp's owner-only mode
     try:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=120, bbox_inches="tight")
     finally:
-        Path(tmp).unlink(missing_ok=True)
         _pyplot().close(fig)
     return path
 

@@ -11,6 +11,7 @@ rows labelled "published".
 from __future__ import annotations
 
 from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
+from atomgenbench.core.numbers import fmt, fmt_ci
 from atomgenbench.evaluator.leaderboard.published import PUBLISHED, PUBLISHED_SOURCE
 from atomgenbench.evaluator.metrics.registry import SYMBOL, ci_of, get, lookup
 
@@ -25,17 +26,8 @@ EXTRA_METRICS = (
 )
 
 
-def _f(x, digits: int = 4) -> str:
-    return "–" if x is None else f"{x:.{digits}f}"
-
-
-def _ci(entry: dict | None, key: str = "ci95", digits: int = 3) -> str:
-    ci = (entry or {}).get(key)
-    return "" if not ci or None in ci else f" [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
-
-
 def _cell(entry: dict | None, digits: int = 4) -> str:
-    return "–" if not entry else _f(entry.get("value"), digits) + _ci(entry, digits=digits - 1)
+    return "–" if not entry else fmt(entry.get("value"), digits) + fmt_ci(entry, digits=digits - 1)
 
 
 def structure_table(results: dict[str, dict], benchmark: str) -> list[str]:
@@ -46,16 +38,16 @@ def structure_table(results: dict[str, dict], benchmark: str) -> list[str]:
     ]
     for label, m in results.items():
         r, anon = m["rmse"], m.get("rmse_anonymous")  # absent when evaluated without --legacy-anonymous
-        anon_cell = f"{_f(anon['value'])} ({anon['n_matched']})" if anon else "not computed"
+        anon_cell = f"{fmt(anon['value'])} ({anon['n_matched']})" if anon else "not computed"
         lines.append(
             f"| {label} | {m['n_parsed']}/{m['n_total']} | {r['n_matched']} | "
-            f"{_f(r['match_rate'], 3)}{_ci(r, 'match_rate_ci95')} | {_f(r['value'])}{_ci(r)} | "
+            f"{fmt(r['match_rate'], 3)}{fmt_ci(r, 'match_rate_ci95', 3)} | {fmt(r['value'])}{fmt_ci(r, digits=3)} | "
             f"{anon_cell} | {_cell(r['penalised'])} |"
         )
     for label, p in PUBLISHED.get(benchmark, {}).items():
         lines.append(
             f"| published: {label} | – | {p['n_matched']} | {p['n_matched'] / p['n_total']:.3f} | "
-            f"{_f(p['rmse'])} | – | – |"
+            f"{fmt(p['rmse'])} | – | – |"
         )
     return lines
 
@@ -67,7 +59,7 @@ def mae_table(results: dict[str, dict], benchmark: str, key: str) -> list[str]:
         lines.append(f"| {label} | " + " | ".join(_cell(m[key].get(p)) for p in LATTICE_PARAMS) + " |")
     if key == "mae_raw":
         for label, p in PUBLISHED.get(benchmark, {}).items():
-            lines.append(f"| published: {label} | " + " | ".join(_f(p["mae"][q]) for q in LATTICE_PARAMS) + " |")
+            lines.append(f"| published: {label} | " + " | ".join(fmt(p["mae"][q]) for q in LATTICE_PARAMS) + " |")
     return lines
 
 
@@ -89,7 +81,7 @@ def kld_table(results: dict[str, dict]) -> list[str]:
 def metric_cell(m: dict, name: str, digits: int = 4) -> str:
     """``value [low, high]`` of registry metric ``name`` in a metrics.json document."""
     ci = ci_of(m, name)
-    return _f(lookup(m, name), digits) + ("" if ci is None else f" [{ci[0]:.{digits - 1}f}, {ci[1]:.{digits - 1}f}]")
+    return fmt(lookup(m, name), digits) + ("" if ci is None else f" [{ci[0]:.{digits - 1}f}, {ci[1]:.{digits - 1}f}]")
 
 
 def extra_table(results: dict[str, dict]) -> list[str]:
@@ -102,7 +94,7 @@ def extra_table(results: dict[str, dict]) -> list[str]:
     for label, m in results.items():
         lines.append(f"| {label} | " + " | ".join(metric_cell(m, n) for n in names) + " |")
     first = next(iter(results.values()))
-    ref = [_f(lookup(first, n.replace("validity.", "validity_target."))) if "validity." in n else "–" for n in names]
+    ref = [fmt(lookup(first, n.replace("validity.", "validity_target."))) if "validity." in n else "–" for n in names]
     lines.append("| targets (reference) | " + " | ".join(ref) + " |")
     return lines
 
@@ -115,7 +107,7 @@ def _denominator_note(results: dict[str, dict]) -> list[str]:
     ]
     short = {label: m for label, m in results.items() if m["n_parsed"] < m["n_total"] and "mae_raw_packaged" in m}
     for label, m in short.items():
-        cells = ", ".join(f"{SYMBOL[p]} {_f(lookup(m, f'mae_raw_packaged.{p}'))}" for p in LATTICE_PARAMS)
+        cells = ", ".join(f"{SYMBOL[p]} {fmt(lookup(m, f'mae_raw_packaged.{p}'))}" for p in LATTICE_PARAMS)
         lines.append(
             f"{label}: {m['n_parsed']}/{m['n_total']} parsed, so its packaged files score (all ids, "
             f"{m['n_total'] - m['n_parsed']} placeholders): {cells}."

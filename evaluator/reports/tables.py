@@ -15,6 +15,7 @@ import io
 from dataclasses import dataclass, field
 
 from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
+from atomgenbench.core.numbers import fmt
 from atomgenbench.evaluator.leaderboard.published import PUBLISHED_ENVIRONMENT, PUBLISHED_SOURCE
 from atomgenbench.evaluator.metrics.registry import HIGHER, ci_of, get, lookup
 
@@ -296,12 +297,8 @@ def strata_markdown(docs: dict[str, dict]) -> str:
         for name, g in (doc.get("by_stratum") or {}).items():
             mae, validity = g.get("mae") or {}, g.get("validity") or {}
             cells = [_md_escape(label), name, str(g.get("n", DASH)), str(g.get("n_matched", DASH))]
-            cells += [_num(g.get("match_rate"), 3), _num(g.get("rmse"), 4)]
-            cells += [_num(mae.get(c.name.split(".", 1)[1]), c.digits) for c in params]
-            cells += [_num(validity.get("structural"), 3), _num(validity.get("composition"), 3)]
+            cells += [fmt(g.get("match_rate"), 3), fmt(g.get("rmse"), 4)]
+            cells += [fmt(mae.get(c.name.split(".", 1)[1]), c.digits) for c in params]
+            cells += [fmt(validity.get("structural"), 3), fmt(validity.get("composition"), 3)]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-def _num(x, digits: int) -> str:
-    return DASH if x is None else f"{x:.{digits}f}"

@@ -53,3 +53,13 @@ def as_array(rows: list[tuple[float, ...] | None]) -> np.ndarray:
         if row is not None:
             out[i] = row
     return out
+
+
+#: the first line of the one-atom placeholder cell that ``package --fill-failures`` writes for a failed prediction
+PLACEHOLDER_COMMENT = "atomgenbench-placeholder-for-failed-prediction"
+#: that cell: one helium atom in a 1 Å cube (no benchmark crystal matches it)
+PLACEHOLDER_POSCAR = (
+    f"{PLACEHOLDER_COMMENT}\n1.0\n1.0 0.0 0.0\n0.0 1.0 0.0\n0.0 0.0 1.0\nHe \n1 \ndirect\n0.0 0.0 0.0 He\n"
+)
+#: its raw (a, b, c, α, β, γ), what the lattice-parameter files hold for a failed prediction (a test checks it)
+PLACEHOLDER_RAW = (1.0, 1.0, 1.0, 90.0, 90.0, 90.0)

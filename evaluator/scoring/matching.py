@@ -18,8 +18,9 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
+from atomgenbench.benchmarks.atomgen.registry import MAX_ATOMS
 from atomgenbench.benchmarks.atomgen.structures import StructureParseError, parse_poscar
-from atomgenbench.core.output import bar
+from atomgenbench.core.executors import Executor
 from atomgenbench.evaluator.scoring import ccrmsd, rms, symmetry
 from atomgenbench.evaluator.scoring import targets as targets_cache
 from atomgenbench.evaluator.scoring.ccrmsd import AMD_K
@@ -38,7 +39,7 @@ class MatchSettings:
     anonymous: bool = True  # species-blind get_rms_anonymous (legacy leaderboard)
     lattice: bool = True  # Niggli + raw lattice parameters
     symmetry: bool = True  # crystal system of the target
-    max_atoms: int = 200
+    max_atoms: int = MAX_ATOMS
     time_limit_s: float = 60.0
     symprec: float = 0.1
     ltol: float = LTOL
@@ -235,9 +236,9 @@ def _match_sample(key: str, pred, target, settings: MatchSettings, info: TargetI
     return rec
 
 
-def map_samples(tasks: list[tuple], *, workers: int = 1, desc: str = "samples", progress: bool = True, **engine_opts):
-    """:func:`score_samples` over ``tasks`` (order kept), with the engine of :func:`score_pairs`."""
-    return _map(score_samples, tasks, workers=workers, desc=desc, progress=progress, unit="id", **engine_opts)
+def map_samples(tasks: list[tuple], executor: Executor, *, desc: str = "samples"):
+    """:func:`score_samples` over ``tasks`` (order kept) on ``executor``."""
+    return _map(score_samples, tasks, executor, desc=desc, unit="id")
 
 
 def _needs_niggli(settings: MatchSettings) -> bool:
@@ -329,22 +330,12 @@ def _join(notes: list[str]) -> str | None:
     return "; ".join(notes) or None
 
 
-def score_pairs(
-    tasks: list[tuple],
-    *,
-    workers: int = 1,
-    desc: str = "matching",
-    progress: bool = True,
-    engine: str = "process",
-    scheduler: str | None = None,
-) -> list[PairRecord]:
-    """Run :func:`score_pair` over ``tasks`` (order kept) in ``workers`` processes.
+def score_pairs(tasks: list[tuple], executor: Executor, *, desc: str = "matching") -> list[PairRecord]:
+    """Run :func:`score_pair` over ``tasks`` (order kept) on ``executor``.
 
-    ``workers=0`` runs in this process without a time limit (for debugging).
-    ``engine="dask"`` runs on a Dask cluster (:mod:`atomgenbench.core.executors`):
-    a local one with ``workers`` processes, or the one at ``scheduler``.
+    An inline executor (``--workers 0``) runs in this process without a time limit (for debugging).
     """
-    return _map(score_pair, tasks, workers=workers, desc=desc, progress=progress, engine=engine, scheduler=scheduler)
+    return _map(score_pair, tasks, executor, desc=desc)
 
 
 def describe_target(task: tuple[str, str, MatchSettings]) -> tuple[TargetInfo | None, str | None]:
@@ -362,48 +353,34 @@ def describe_target(task: tuple[str, str, MatchSettings]) -> tuple[TargetInfo | 
 
 
 def describe_targets(
-    targets: dict[str, str], settings: MatchSettings, *, workers: int = 1, progress: bool = False, **engine_opts
+    targets: dict[str, str], settings: MatchSettings, executor: Executor
 ) -> dict[str, tuple[TargetInfo | None, str | None]]:
-    """:func:`describe_target` of every ``{id: POSCAR}`` in the same pool as the matching."""
+    """:func:`describe_target` of every ``{id: POSCAR}`` on the executor of the matching."""
     tasks = [(k, text, settings) for k, text in targets.items()]
-    out = _map(describe_target, tasks, workers=workers, desc="targets", progress=progress, **engine_opts)
+    out = _map(describe_target, tasks, executor, desc="targets")
     return dict(zip(targets, out))
 
 
-def target_table(benchmark: str, targets: dict, settings: MatchSettings, **map_opts) -> dict[str, TargetInfo]:
+def target_table(benchmark: str, targets: dict, settings: MatchSettings, executor: Executor) -> dict[str, TargetInfo]:
     """The benchmark's target-side work: from the user cache, else computed (and cached when complete)."""
     ids = list(targets)
     table = targets_cache.load(benchmark, settings, ids)
     if table is not None:
         return table
-    described = describe_targets({k: str(t) for k, t in targets.items()}, settings, **map_opts)
+    described = describe_targets({k: str(t) for k, t in targets.items()}, settings, executor)
     table = {k: info for k, (info, note) in described.items() if info is not None and note is None}
     if len(table) == len(ids):
         targets_cache.store(benchmark, settings, table)
     return table  # a target missing here is described (and its problem recorded) in its own pair task
 
 
-def _map(
-    fn,
-    tasks: list[tuple],
-    *,
-    workers: int,
-    desc: str,
-    progress: bool,
-    engine: str = "process",
-    scheduler=None,
-    unit: str = "pair",
-):
-    """``fn`` over ``tasks`` in order: in this process (``workers <= 0``, no time limit) or on an engine."""
-    if workers <= 0 and engine == "process" and not scheduler:
-        plain = [tuple(_without_limit(x) if isinstance(x, MatchSettings) else x for x in t) for t in tasks]
-        return [fn(t) for t in bar(plain, total=len(tasks), desc=desc, unit=unit, leave=False, progress=progress)]
-    from atomgenbench.core.executors import map_ordered
-
-    _warm_imports()  # import once here so forked workers start ready
-    return map_ordered(
-        fn, tasks, engine=engine, workers=max(1, workers), scheduler=scheduler, progress=progress, desc=desc, unit=unit
-    )
+def _map(fn, tasks: list[tuple], executor: Executor, *, desc: str, unit: str = "pair"):
+    """``fn`` over ``tasks`` in order: inline (no time limit) or on the executor's pool."""
+    if executor.inline:
+        tasks = [tuple(_without_limit(x) if isinstance(x, MatchSettings) else x for x in t) for t in tasks]
+    else:
+        _warm_imports()  # import once here so forked workers start ready
+    return executor.map(fn, tasks, desc=desc, unit=unit)
 
 
 def _warm_imports() -> None:

@@ -16,15 +16,15 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 
 from pymatgen.core import Structure
 
-from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
 from atomgenbench.benchmarks.atomgen.registry import get_spec
 from atomgenbench.benchmarks.atomgen.sources import cache_dir
 from atomgenbench.benchmarks.atomgen.structures import parse_poscar
+from atomgenbench.core.io import atomic_write_text
+from atomgenbench.core.versions import package_version
 from atomgenbench.evaluator.scoring import ccrmsd, rms, symmetry, validity
 from atomgenbench.evaluator.scoring.lattice import raw_params_of
 
@@ -135,7 +135,7 @@ def cache_path(benchmark: str, settings) -> Path:
         "validity": settings.wants_validity,
         "min_distance": validity.MIN_DISTANCE,
         "min_volume": validity.MIN_VOLUME,
-        "versions": {d: _version(d) for d in _DEPENDS_ON},
+        "versions": {d: package_version(d) for d in _DEPENDS_ON},
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     return cache_dir() / "targets" / f"{benchmark}-{spec.sha256[:12]}-{digest}.json"
@@ -178,10 +178,3 @@ def _from_json(d: dict) -> TargetInfo:
         if d.get(key) is not None:
             d[key] = tuple(d[key])
     return TargetInfo(**d)
-
-
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None

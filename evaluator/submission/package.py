@@ -36,8 +36,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.dataset import load_splits
-from atomgenbench.benchmarks.atomgen.predictions import Predictions, atomic_write_text
-from atomgenbench.benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE, LATTICE_PARAMS, get_spec, lattice_specs
+from atomgenbench.benchmarks.atomgen.predictions import Predictions
+from atomgenbench.benchmarks.atomgen.registry import (
+    ATOMGENBENCH_STRUCTURE,
+    LATTICE_PARAMS,
+    MAX_ATOMS,
+    get_spec,
+    lattice_specs,
+)
 from atomgenbench.benchmarks.atomgen.structures import (
     StructureParseError,
     escape,
@@ -46,6 +52,7 @@ from atomgenbench.benchmarks.atomgen.structures import (
     to_escaped_poscar,
 )
 from atomgenbench.core.errors import AtomGenBenchError
+from atomgenbench.core.io import atomic_write_text
 from atomgenbench.evaluator.leaderboard.contribution import write_csv_zip
 from atomgenbench.evaluator.leaderboard.metadata import (
     check_metadata,
@@ -53,11 +60,8 @@ from atomgenbench.evaluator.leaderboard.metadata import (
     folder_name_warning,
     normalize_metadata,
 )
-from atomgenbench.evaluator.submission.rules import MAX_ATOMS, PLACEHOLDER_COMMENT
+from atomgenbench.evaluator.scoring.lattice import PLACEHOLDER_POSCAR
 
-PLACEHOLDER_POSCAR = (
-    f"{PLACEHOLDER_COMMENT}\n1.0\n1.0 0.0 0.0\n0.0 1.0 0.0\n0.0 0.0 1.0\nHe \n1 \ndirect\n0.0 0.0 0.0 He\n"
-)
 FOLDER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 #: the install lines of run.sh (torch first, so that pip pulls no CUDA build on a CPU machine)
 INSTALL_MODELS = "pip install torch==2.13.0 && pip install 'atomgenbench[models]'"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.predictions import MAX_PROBLEMS_PER_KIND, CsvRow, parse_csv
-from atomgenbench.benchmarks.atomgen.registry import BenchmarkSpec, get_spec
+from atomgenbench.benchmarks.atomgen.registry import MAX_ATOMS, BenchmarkSpec, get_spec
 from atomgenbench.benchmarks.atomgen.structures import StructureParseError, jarvis_lattice_params, parse_poscar
 from atomgenbench.evaluator.leaderboard.contribution import (
     ContributionError,
@@ -21,11 +21,10 @@ from atomgenbench.evaluator.leaderboard.contribution import (
     parse_leaderboard_name,
     read_zip_member,
 )
+from atomgenbench.evaluator.scoring.lattice import PLACEHOLDER_COMMENT
 
 #: hard cap on atoms per predicted cell (a defence: StructureMatcher time grows fast with size)
-MAX_ATOMS = 200
 #: comment line of the placeholder written by ``package --fill-failures``
-PLACEHOLDER_COMMENT = "atomgenbench-placeholder-for-failed-prediction"
 #: pandas-parsable plain float (no ``1_000``, ``nan``, ``inf``, hex ...)
 FLOAT_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 EXAMPLES = 3
@@ -109,7 +108,7 @@ class _RowFindings:
                 )
 
 
-def check_ids(label: str, rows: list[CsvRow], expected: list[str]) -> list[Finding]:
+def id_set_findings(label: str, rows: list[CsvRow], expected: list[str]) -> list[Finding]:
     """The id column must equal the benchmark's test ids exactly: no missing or extra id.
 
     Repeated and empty ids are reported by the CSV reader (:func:`parse_csv`), which
@@ -261,7 +260,7 @@ def check_leaderboard_file(path: Path, label: str, *, max_atoms: int = MAX_ATOMS
     result.spec = spec
     rows = table.rows
     targets = load_splits(spec.name)["test"]
-    result.findings += check_ids(label, rows, list(targets))
+    result.findings += id_set_findings(label, rows, list(targets))
     if spec.kind == "structure":
         check_structure_rows(label, rows, spec, targets, result, max_atoms=max_atoms)
     else:

@@ -40,6 +40,7 @@ from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE
 from atomgenbench.core.errors import SubmitError, UsageError
+from atomgenbench.core.executors import Executor
 from atomgenbench.core.versions import LEADERBOARD_REPO, __version__
 from atomgenbench.evaluator.leaderboard.contribution import SUFFIX, load_metadata, parse_leaderboard_name
 from atomgenbench.evaluator.leaderboard.metadata import contribution_name, folder_name_warning, placeholder_fields
@@ -254,7 +255,7 @@ def prepare(folder: str | os.PathLike, opts: SubmitOptions, staging: Path) -> Su
     staged = staging / folder.name
     files, skipped = stage(folder, staged)
     report = validate_paths(
-        [staged], scores=True, workers=opts.workers, progress=False, leaderboard_env=opts.leaderboard_env
+        [staged], scores=True, executor=Executor.create("process", opts.workers), leaderboard_env=opts.leaderboard_env
     )
 
     def shown(text: str) -> str:

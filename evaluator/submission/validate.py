@@ -28,6 +28,7 @@ from atomgenbench.benchmarks.atomgen.registry import (
     spec_for_leaderboard_file,
 )
 from atomgenbench.core.errors import DataError
+from atomgenbench.core.executors import SERIAL, Executor
 from atomgenbench.core.versions import environment_versions
 from atomgenbench.evaluator.leaderboard.contribution import (
     MAX_TEXT_BYTES,
@@ -232,11 +233,8 @@ def validate_folder(folder: Path, *, max_atoms: int = MAX_ATOMS) -> tuple[list[F
 def score_folder(
     csvs: list[Path],
     *,
-    workers: int = 1,
-    progress: bool = False,
+    executor: Executor = SERIAL,
     leaderboard_env: bool = False,
-    engine: str = "process",
-    scheduler: str | None = None,
 ) -> tuple[dict[str, dict], list[Finding]]:
     """Leaderboard scores of files that passed their checks, and findings from the pinned scorer.
 
@@ -248,14 +246,7 @@ def score_folder(
 
     scores, findings = {}, []
     for path in csvs:
-        s = score_leaderboard_file(
-            path,
-            workers=workers,
-            progress=progress,
-            environment="leaderboard" if leaderboard_env else "current",
-            engine=engine,
-            scheduler=scheduler,
-        )
+        s = score_leaderboard_file(path, executor=executor, environment="leaderboard" if leaderboard_env else "current")
         value = None if s.value is None or (isinstance(s.value, float) and math.isnan(s.value)) else s.value
         # n_matched: structure pairs matched (rmse) or rows joined to the benchmark (mae)
         n_matched = s.n_matched if s.n_matched is not None else s.n_scored
@@ -287,13 +278,10 @@ def validate_paths(
     paths: list[Path],
     *,
     scores: bool = True,
-    workers: int = 1,
+    executor: Executor = SERIAL,
     max_atoms: int = MAX_ATOMS,
-    progress: bool = False,
     leaderboard_env: bool = False,
     published: bool = False,
-    engine: str = "process",
-    scheduler: str | None = None,
 ) -> ValidationReport:
     """Validate contribution folders and trees; score every file that passed its own checks.
 
@@ -313,12 +301,7 @@ def validate_paths(
             report.findings += folder_findings
             if scores and scorable:
                 folder_scores, score_findings = score_folder(
-                    scorable,
-                    workers=workers,
-                    progress=progress,
-                    leaderboard_env=leaderboard_env,
-                    engine=engine,
-                    scheduler=scheduler,
+                    scorable, executor=executor, leaderboard_env=leaderboard_env
                 )
                 report.scores.update(folder_scores)
                 report.findings += score_findings

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pymatgen.core import Structure
 
-from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
 from atomgenbench.benchmarks.atomgen.structures import to_poscar
+from atomgenbench.core.io import atomic_write_text
 from atomgenbench.runners.base import Reconstruction, RunConfig, id_rng
 
 #: the baselines have no hyper-parameters worth tuning; all presets are the same

@@ -30,9 +30,9 @@ from atomgenbench.runners.importers.common import (
     ImportFormatError,
     assemble,
     check_count,
-    check_ids,
     formula_matches,
     read_test_csv_ids,
+    require_test_ids,
 )
 
 FORMULA_RE = re.compile(r"chemical formula is\s+(\S+)\s*\.")
@@ -91,7 +91,7 @@ def read_prediction_csv(path: Path) -> list[tuple[str, str]]:
 
 def _from_csv(path: Path, data: BenchmarkData, misses: Path | None) -> tuple[dict, dict]:
     rows = read_prediction_csv(path)
-    check_ids(data, [k for k, _ in rows], str(path))
+    require_test_ids(data, [k for k, _ in rows], str(path))
     results: dict[str, tuple[str, str | None]] = {}
     for key, text in rows:
         if not text.strip():
@@ -130,7 +130,7 @@ def _from_out_inv(path: Path, data: BenchmarkData, test_csv: Path | None) -> tup
     ids = read_test_csv_ids(test_csv) if test_csv else data.test_ids
     source = str(test_csv) if test_csv else f"the test ids of {data.name}"
     check_count(len(ids), len(entries), source, str(path))
-    check_ids(data, ids, source)
+    require_test_ids(data, ids, source)
     results: dict[str, tuple[str, str | None]] = {}
     for row, (key, entry) in enumerate(zip(ids, entries), start=1):
         m = FORMULA_RE.search(str(entry.get("prompt", "")))

@@ -24,9 +24,9 @@ from atomgenbench.runners.importers.common import (
     build_structure,
     check_compositions,
     check_count,
-    check_ids,
     poscar_or_failure,
     read_test_csv_ids,
+    require_test_ids,
 )
 from atomgenbench.runners.importers.safe_pickle import load_pt
 
@@ -72,7 +72,7 @@ def import_cdvae(
         )
     ids = read_test_csv_ids(test_csv)
     check_count(len(ids), len(num_atoms), f"{test_csv}", f"{pt_path}")
-    check_ids(data, ids, str(test_csv))
+    require_test_ids(data, ids, str(test_csv))
     starts = np.concatenate([[0], np.cumsum(num_atoms)])
     results, rows = {}, []
     for i, key in enumerate(ids):

@@ -44,7 +44,7 @@ def read_test_csv_ids(path: str | Path) -> list[str]:
     return ids
 
 
-def check_ids(data: BenchmarkData, ids: Sequence[str], source: str) -> None:
+def require_test_ids(data: BenchmarkData, ids: Sequence[str], source: str) -> None:
     """Every id must be a test id of the benchmark, and none may repeat."""
     seen: set[str] = set()
     test = set(data.test_ids)

@@ -25,9 +25,9 @@ from atomgenbench.runners.importers.common import (
     build_structure,
     check_compositions,
     check_count,
-    check_ids,
     poscar_or_failure,
     read_test_csv_ids,
+    require_test_ids,
 )
 from atomgenbench.runners.importers.safe_pickle import load_pt
 
@@ -108,7 +108,7 @@ def import_flowmm(
     ids = read_test_csv_ids(test_csv)
     check_count(len(ids), len(num_atoms), str(test_csv), str(pt_path))
     order = output_order(get["batch_indices"], len(num_atoms), pt_path)
-    check_ids(data, ids, str(test_csv))
+    require_test_ids(data, ids, str(test_csv))
     starts = np.concatenate([[0], np.cumsum(num_atoms)])
     results, rows = {}, []
     for k in range(len(num_atoms)):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from atomgenbench.cli.options import engine_options, in_test_order_option, workers_option
+from atomgenbench.cli.options import evaluation_options, executor_options, flatten, json_option, list_option
 
 log = logging.getLogger("atomgenbench")
 
@@ -37,45 +37,39 @@ log = logging.getLogger("atomgenbench")
     "published rows with --published), match rate, RMSE, ccRMSD, structural validity and Niggli MAE with "
     "± the 95% CI half-width, the best value per column in bold; latex is a standalone booktabs document.",
 )
-@click.option("--labels", help="Comma-separated model labels, one per PRED (default: folder/file names).")
-@workers_option()
-@engine_options
-@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
-@click.option(
-    "--n-bootstrap",
-    type=click.IntRange(1),
-    default=1000,
-    show_default=True,
-    help="Bootstrap resamples (shared by all models: paired).",
-)
-@click.option(
-    "--max-atoms",
-    type=click.IntRange(1),
-    default=200,
-    show_default=True,
-    help="Predictions with more atoms are recorded as failures.",
-)
+@list_option("--labels", help="Model labels, one per PRED (default: folder/file names).")
+@executor_options()
+@evaluation_options
 @click.option(
     "--published",
     is_flag=True,
     help="Show the leaderboard's published AtomGPT/CDVAE/FlowMM rows of the benchmark beside the comparison "
     "(labelled with the environment they were computed in).",
 )
-@in_test_order_option
+@json_option("comparison.json")
+@click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
+@click.option(
+    "--in-test-order",
+    "in_test_order",
+    multiple=True,
+    is_flag=False,
+    flag_value="*",
+    metavar="[PRED]",
+    help="The structures of PRED (or, given without a value, of every input) are in the benchmark's test order: "
+    "structure i is the prediction for test id i. Repeat it to name several inputs.",
+)
 def compare(
     preds: tuple[Path, ...],
     benchmark: str | None,
     out: Path,
-    labels: str | None,
-    workers: int,
-    engine: str,
-    scheduler: str | None,
-    seed: int,
-    n_bootstrap: int,
-    max_atoms: int,
-    in_test_order: bool,
+    labels: tuple | None,
+    executor,
+    settings,
+    in_test_order: tuple,
     published: bool,
     table_format: str | None,
+    as_json: bool,
+    no_figures: bool,
 ) -> None:
     """Evaluate each PRED on the same benchmark and compare them.
 
@@ -88,25 +82,65 @@ def compare(
     nothing else is written. Both print the comparison, with each model's match
     rate and RMSE per leakage stratum (twin, seen-formula, unseen).
     """
-    from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
-    from atomgenbench.benchmarks.atomgen.registry import get_spec
-    from atomgenbench.cli.commands.evaluate import check_ids, resolve_benchmark
     from atomgenbench.core.errors import UsageError
-    from atomgenbench.evaluator.inputs.load import load_predictions, model_label
-    from atomgenbench.evaluator.metrics.compare import compare as run_compare
-    from atomgenbench.evaluator.metrics.compare import markdown
-    from atomgenbench.evaluator.metrics.evaluate import evaluate
-    from atomgenbench.evaluator.reports.evaluation import write_outputs
-    from atomgenbench.evaluator.reports.plots import plot_bars
+    from atomgenbench.core.io import atomic_write_text
+    from atomgenbench.workflows.evaluation import evaluate_many, resolve_benchmark, write_comparison
 
     if table_format and out.is_dir():
         raise UsageError(f"--out {out} is a folder; with --format, --out names the table file to write")
     if not table_format and out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; without --format, --out names a folder (or add --format)")
     name = resolve_benchmark(preds[0], benchmark)
-    if get_spec(name).kind != "structure":
-        raise UsageError(f"{name} is a lattice-parameter benchmark; compare works on structure benchmarks")
-    names = [s.strip() for s in labels.split(",")] if labels else [model_label(p) for p in preds]
+    names = _labels(preds, flatten(labels))
+    inputs = dict(zip(names, preds))
+    if as_json:
+        executor = executor.with_progress(False)
+    evaluations = evaluate_many(
+        inputs, name, settings, executor, in_test_order=_in_test_order(names, preds, in_test_order)
+    )
+    if table_format:
+        from atomgenbench.evaluator.leaderboard.published import published_rows
+        from atomgenbench.evaluator.reports import tables
+
+        docs = {label: ev.metrics for label, ev in evaluations.items()}
+        table = tables.headline(docs, published=published_rows(name) if published else None)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(out, tables.render(table, table_format))
+        except OSError as exc:
+            raise click.ClickException(f"{out}: cannot write the table ({exc.strerror or exc})") from None
+        log.info("wrote the %s table to %s", table_format, out)
+    if table_format:
+        comp, text = _comparison_only(evaluations, settings, published)
+    else:
+        try:
+            comp, text = write_comparison(evaluations, out, settings, published=published, figures=not no_figures)
+        except OSError as exc:
+            raise click.ClickException(f"{out}: cannot write outputs ({exc.strerror or exc})") from None
+    if as_json:
+        click.echo(json.dumps(comp.to_json(), indent=2))
+        return
+    click.echo(text)
+
+
+def _comparison_only(evaluations, settings, published: bool):
+    """The comparison and its text, written nowhere (``--format`` writes only the table)."""
+    from atomgenbench.evaluator.leaderboard.published import published_lines
+    from atomgenbench.evaluator.metrics.compare import markdown
+    from atomgenbench.workflows.evaluation import compare_results
+
+    results = {label: ev.result for label, ev in evaluations.items()}
+    comp = compare_results(results, settings)
+    bench = next(iter(results.values())).benchmark
+    text = markdown(comp) + ("\n" + "\n".join(published_lines(bench)) + "\n" if published else "")
+    return comp, text
+
+
+def _labels(preds: tuple[Path, ...], labels: tuple[str, ...] | None) -> list[str]:
+    """One unique label per input, usable as a folder name."""
+    from atomgenbench.evaluator.inputs.load import model_label
+
+    names = list(labels) if labels else [model_label(p) for p in preds]
     if len(names) != len(preds):
         raise click.BadParameter(f"{len(names)} labels for {len(preds)} inputs", param_hint="--labels")
     if len(set(names)) != len(names):
@@ -117,55 +151,11 @@ def compare(
             f"labels name folders under --out: no empty labels, '.', '..' or path separators, got {bad}",
             param_hint="--labels",
         )
-    inputs = {}
-    for label, path in zip(names, preds):  # read and check every input before the slow part
-        inputs[label] = load_predictions(path, name, in_test_order=in_test_order)
-        check_ids(inputs[label].structures, name, path)
-    results = {}
-    for (label, predictions), path in zip(inputs.items(), preds):
-        log.info("evaluating %s (%s)", label, path)
-        results[label] = evaluate(
-            predictions,
-            name,
-            workers=workers,
-            engine=engine,
-            scheduler=scheduler,
-            seed=seed,
-            n_boot=n_bootstrap,
-            max_atoms=max_atoms,
-            progress=True,
-        )
-    comp = run_compare(results, n_boot=n_bootstrap, seed=seed)
-    from atomgenbench.evaluator.leaderboard.published import published_lines, published_rows
+    return names
 
-    extra = {"published": published_rows(name)} if published else {}
-    text = markdown(comp) + ("\n" + "\n".join(published_lines(name)) + "\n" if published else "")
-    if table_format:
-        from atomgenbench.evaluator.reports import tables
 
-        docs = {label: res.to_json() for label, res in results.items()}
-        table = tables.headline(docs, published=extra.get("published"))
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(out, tables.render(table, table_format))
-        except OSError as exc:
-            raise click.ClickException(f"{out}: cannot write the table ({exc.strerror or exc})") from None
-        click.echo(text)
-        log.info("wrote the %s table to %s", table_format, out)
-        return
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for label, res in results.items():
-            write_outputs(res.to_json(), out / label, res.records, figures=True)
-        atomic_write_text(out / "comparison.json", json.dumps({**comp.to_json(), **extra}, indent=2) + "\n")
-        atomic_write_text(out / "comparison.md", text)
-        docs = {label: res.to_json() for label, res in results.items()}
-        plot_bars(docs, out)
-        curves = {label: d["samples"]["match_at_k"]["curve"] for label, d in docs.items() if "samples" in d}
-        if curves:  # every multi-sample model's match@k curve in one figure
-            from atomgenbench.evaluator.reports.plots import plot_match_at_k
-
-            plot_match_at_k(curves, out / "match_at_k.png", title=f"match@k on {name}")
-    except OSError as exc:
-        raise click.ClickException(f"{out}: cannot write outputs ({exc.strerror or exc})") from None
-    click.echo(text)
+def _in_test_order(names: list[str], preds: tuple[Path, ...], flags: tuple) -> dict[str, bool]:
+    """``--in-test-order`` for every input (the bare flag) or for the inputs it names (``--in-test-order PRED``)."""
+    chosen = set(flags)
+    every = "*" in chosen
+    return {label: every or str(path) in chosen or label in chosen for label, path in zip(names, preds)}

@@ -8,91 +8,9 @@ from pathlib import Path
 
 import click
 
-from atomgenbench.cli.options import engine_options, in_test_order_option, workers_option
+from atomgenbench.cli.options import evaluation_options, executor_options, in_test_order_option, json_option
 
 log = logging.getLogger("atomgenbench")
-
-
-def resolve_benchmark(pred: Path, benchmark: str | None) -> str:
-    """The benchmark to score: ``--benchmark``, else the one a leaderboard file name identifies."""
-    from atomgenbench.benchmarks.atomgen.registry import get_spec, spec_for_leaderboard_file
-    from atomgenbench.core.errors import UsageError
-
-    if benchmark:
-        return get_spec(benchmark).name  # an unknown name is a UsageError with "did you mean"
-    spec = spec_for_leaderboard_file(pred.name)
-    if spec is None:
-        raise UsageError(f"{pred}: cannot tell the benchmark from the file name; pass --benchmark NAME")
-    return spec.name
-
-
-def check_ids(ids, benchmark: str, source: Path) -> None:
-    """No shared id with the test split is an error; a partial overlap is a warning with the counts."""
-    from atomgenbench.benchmarks.atomgen.dataset import test_ids
-    from atomgenbench.benchmarks.atomgen.predictions import check_overlap
-
-    warning = check_overlap(ids, test_ids(benchmark), source=str(source), benchmark=benchmark)
-    if warning:
-        log.warning("%s", warning)
-
-
-def run_evaluation(
-    pred: Path,
-    benchmark: str,
-    *,
-    workers: int,
-    max_atoms: int,
-    seed: int,
-    n_boot: int,
-    time_limit: float,
-    progress: bool,
-    in_test_order: bool = False,
-    engine: str = "process",
-    scheduler: str | None = None,
-    leaderboard_env: bool = False,
-    legacy_anonymous: bool = False,
-):
-    """Evaluate one input; return (metrics dict, per-row records or None).
-
-    Structure benchmarks get a ``leaderboard_env`` section (which pymatgen decided the
-    RMSE, borderline rows; with ``leaderboard_env`` also the leaderboard environment's
-    value and the ids that differ: :func:`atomgenbench.evaluator.leaderboard.score.environment_section`).
-    """
-    from atomgenbench.benchmarks.atomgen.registry import get_spec
-    from atomgenbench.evaluator.inputs.load import load_float_predictions, load_predictions
-    from atomgenbench.evaluator.leaderboard.score import score_float_file
-    from atomgenbench.evaluator.metrics.evaluate import evaluate
-    from atomgenbench.evaluator.metrics.results import float_result_json
-
-    spec = get_spec(benchmark)
-    if spec.kind == "float":
-        values, failures = load_float_predictions(pred)
-        check_ids([*values, *failures], benchmark, pred)
-        if leaderboard_env:
-            log.info("%s: a lattice-parameter MAE does not depend on pymatgen; --leaderboard-env changes nothing", pred)
-        return float_result_json(score_float_file(pred, benchmark)), None
-    predictions = load_predictions(pred, benchmark, in_test_order=in_test_order)
-    check_ids(predictions.structures, benchmark, pred)
-    result = evaluate(
-        predictions,
-        benchmark,
-        workers=workers,
-        max_atoms=max_atoms,
-        seed=seed,
-        n_boot=n_boot,
-        time_limit_s=time_limit,
-        progress=progress,
-        engine=engine,
-        scheduler=scheduler,
-        legacy_anonymous=legacy_anonymous,
-    )
-    from atomgenbench.evaluator.leaderboard.score import environment_section
-
-    metrics = result.to_json()
-    metrics["leaderboard_env"] = environment_section(
-        predictions.structures, benchmark, result.records, pinned=leaderboard_env, workers=workers, progress=progress
-    )
-    return metrics, result.records
 
 
 @click.command("evaluate")
@@ -109,62 +27,20 @@ def run_evaluation(
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for metrics.json, report.md, rows.csv and PNG figures.",
 )
-@workers_option(minimum=0, help_extra="0: in this process, without the per-pair time limit.")
-@engine_options
-@click.option("--json", "as_json", is_flag=True, help="Print metrics.json to stdout.")
-@click.option(
-    "--max-atoms",
-    type=click.IntRange(1),
-    default=200,
-    show_default=True,
-    help="Predictions with more atoms are recorded as failures.",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap resampling.")
-@click.option(
-    "--n-bootstrap",
-    type=click.IntRange(0),
-    default=1000,
-    show_default=True,
-    help="Bootstrap resamples for the 95% CIs (0: no CIs).",
-)
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(0),
-    default=60.0,
-    show_default=True,
-    help="Seconds allowed per StructureMatcher call; a pair over it counts as unmatched.",
-)
+@executor_options(minimum=0, help_extra="0: in this process, without the per-pair time limit.")
+@json_option("metrics.json")
+@evaluation_options
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
-@click.option(
-    "--legacy-anonymous",
-    is_flag=True,
-    help="Also compute the species-blind RMSE of the old leaderboard (get_rms_anonymous, rmse_anonymous in "
-    "metrics.json). Off by default: it costs more than the rest of the evaluation together.",
-)
-@click.option(
-    "--leaderboard-env",
-    is_flag=True,
-    help="Also score the structures in the leaderboard's own environment (pymatgen 2024.3.1 and its other pins, "
-    "built once into the user cache; docs/leaderboard-env.md): the RMSE the leaderboard will show, beside this "
-    "environment's, with every id that differs. Lattice-parameter files do not depend on it.",
-)
 @in_test_order_option
 def evaluate(
     pred: Path,
     benchmark: str | None,
     out: Path | None,
-    workers: int,
-    engine: str,
-    scheduler: str | None,
+    executor,
     as_json: bool,
-    max_atoms: int,
-    seed: int,
-    n_bootstrap: int,
-    time_limit: float,
+    settings,
     no_figures: bool,
-    leaderboard_env: bool,
     in_test_order: bool,
-    legacy_anonymous: bool,
 ) -> None:
     """Score PRED against a benchmark's test set.
 
@@ -179,33 +55,22 @@ def evaluate(
     bootstrap 95% CIs and a breakdown by crystal system. Lattice-parameter files
     (…_a-dft_3d-test-mae.csv.zip) report the leaderboard MAE.
     """
-    from atomgenbench.evaluator.reports.evaluation import dumps, write_outputs
+    from atomgenbench.evaluator.reports.evaluation import dumps
+    from atomgenbench.workflows.evaluation import evaluate_input, resolve_benchmark, write_evaluation
 
     name = resolve_benchmark(pred, benchmark)
-    metrics, records = run_evaluation(
-        pred,
-        name,
-        workers=workers,
-        max_atoms=max_atoms,
-        seed=seed,
-        n_boot=n_bootstrap,
-        time_limit=time_limit,
-        progress=not as_json,
-        in_test_order=in_test_order,
-        engine=engine,
-        scheduler=scheduler,
-        leaderboard_env=leaderboard_env,
-        legacy_anonymous=legacy_anonymous,
-    )
+    if as_json:
+        executor = executor.with_progress(False)
+    evaluation = evaluate_input(pred, name, settings, executor, in_test_order=in_test_order)
     if out is not None:
         try:
-            write_outputs(metrics, out, records, figures=not no_figures)
+            write_evaluation(evaluation, out, figures=not no_figures)
         except OSError as exc:
             raise click.ClickException(f"{out}: cannot write outputs ({exc.strerror or exc})") from None
     if as_json:
-        sys.stdout.write(dumps(metrics))
+        sys.stdout.write(dumps(evaluation.metrics))
         return
-    _summary(metrics, out)
+    _summary(evaluation.metrics, out)
 
 
 def _num(value: float | None, n: int, what: str = "matched") -> str:

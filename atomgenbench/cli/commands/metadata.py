@@ -147,7 +147,7 @@ def init(out: Path, no_input: bool, force: bool, **options) -> None:
         values[field] = given.get(field) or _defaults(values)[field]
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
+        from atomgenbench.core.io import atomic_write_text
 
         atomic_write_text(out, template_text(values))
     except OSError as exc:

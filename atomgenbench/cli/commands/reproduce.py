@@ -7,15 +7,14 @@ from pathlib import Path
 
 import click
 
-from atomgenbench.cli.options import workers_option
+from atomgenbench.cli.options import executor_options, flatten, list_option
 
 
-def _names(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
-    if value is None:
+def _names(values: tuple | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    names = flatten(values)
+    if names is None:
         return default
-    if value.strip().lower() in ("", "none"):
-        return ()
-    return tuple(v.strip() for v in value.split(",") if v.strip())
+    return tuple(n for n in names if n.lower() != "none")
 
 
 @click.command("reproduce")
@@ -27,11 +26,9 @@ def _names(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
     help="quick: every stage in minutes on a laptop (models use their 'smoke' preset); "
     "cpu: real runs on 2 CPU cores; paper: the paper's hyper-parameters, for GPUs.",
 )
-@click.option("--models", help="Comma-separated models (default: atomgpt,cdvae,flowmm; 'none' for none).")
-@click.option("--baselines", help="Comma-separated baselines (default: oracle,prior,nearest; 'none' for none).")
-@click.option(
-    "--benchmarks", help="Comma-separated structure benchmarks (default: dft_3d_Tc_supercon,alex_supercon_Tc)."
-)
+@list_option("--models", help="Models, built-in or plugins (default: atomgpt,cdvae,flowmm; 'none' for none).")
+@list_option("--baselines", help="Baselines (default: oracle,prior,nearest; 'none' for none).")
+@list_option("--benchmarks", help="Structure benchmarks (default: dft_3d_Tc_supercon,alex_supercon_Tc).")
 @click.option(
     "--out",
     "-o",
@@ -40,7 +37,7 @@ def _names(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
     help="Output folder (runs/, submissions/, eval/, report/, report.md, stages.json).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for training, sampling and bootstrap.")
-@workers_option()
+@executor_options()
 @click.option(
     "--n-bootstrap",
     type=click.IntRange(10),
@@ -66,9 +63,9 @@ def _names(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
 @click.option(
     "--leaderboard-env",
     is_flag=True,
-    help="After the stages, score every packaged structure file in the leaderboard's own environment "
-    "(pymatgen 2024.3.1 and its other pins, built once into the user cache): OUT/leaderboard_env.json and a "
-    "'What the leaderboard will show' table in report.md, beside this environment's RMSE.",
+    help="Also score every packaged structure file in the leaderboard's own environment (its pinned "
+    "pymatgen and other pins, built once into the user cache): the leaderboard_env stage writes "
+    "OUT/leaderboard_env.json and report.md gets a 'What the leaderboard will show' table.",
 )
 def reproduce(
     preset,
@@ -77,7 +74,7 @@ def reproduce(
     benchmarks,
     out,
     seed,
-    workers,
+    executor,
     n_bootstrap,
     team_name,
     author_email,
@@ -108,8 +105,9 @@ def reproduce(
         baselines=_names(baselines, DEFAULT_BASELINES),
         benchmarks=_names(benchmarks, ATOMGENBENCH_STRUCTURE),
         seed=seed,
-        workers=workers,
+        executor=executor,
         n_bootstrap=n_bootstrap,
+        leaderboard_env=leaderboard_env,
         metadata={
             "team_name": team_name,
             "author_email": author_email,
@@ -128,31 +126,21 @@ def reproduce(
     for folder in result.submissions:
         click.echo(f"contribution: {folder}")
     click.echo("validation: " + ("all folders valid" if result.valid else "FAILED"))
-    _leaderboard_env_step(cfg, result, pinned=leaderboard_env)
+    _print_leaderboard_env(cfg)
     click.echo(f"total stage time: {sum(result.timings.values()):.0f} s")
 
 
-def _leaderboard_env_step(cfg, result, *, pinned: bool) -> None:
-    """The leaderboard-environment table of the packaged structure files (report.md, leaderboard_env.json)."""
-    from atomgenbench.evaluator.leaderboard.score import environment_note
-
-    if not pinned:
-        click.echo(f"note: {environment_note()}")
-        return
+def _print_leaderboard_env(cfg) -> None:
+    """One line per packaged structure file: what the leaderboard will show (or why this is not known)."""
     import json
 
-    from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
-    from atomgenbench.benchmarks.atomgen.registry import get_spec
-    from atomgenbench.evaluator.reports.env_report import files_report
+    from atomgenbench.evaluator.leaderboard.score import environment_note
+    from atomgenbench.workflows.reproduce import LEADERBOARD_ENV_FILE
 
-    files = {
-        folder.name: {b: folder / get_spec(b).leaderboard_file for b in cfg.benchmarks} for folder in result.submissions
-    }
-    sections, lines = files_report(files, pinned=True, workers=cfg.workers)
-    atomic_write_text(cfg.out / "leaderboard_env.json", json.dumps(sections, indent=2) + "\n")
-    report = result.report.read_text(encoding="utf-8") if result.report.is_file() else ""
-    report = report.split("\n## What the leaderboard will show\n", 1)[0].rstrip("\n")  # a rerun replaces it
-    atomic_write_text(result.report, report + "\n\n" + "\n".join(lines))
+    if not cfg.leaderboard_env:
+        click.echo(f"note: {environment_note()}")
+        return
+    sections = json.loads((cfg.out / LEADERBOARD_ENV_FILE).read_text(encoding="utf-8"))
     for label, by_bench in sections.items():
         for bench, sec in by_bench.items():
             lb, cur = sec["leaderboard"], sec["current"]

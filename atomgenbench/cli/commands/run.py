@@ -61,7 +61,6 @@ def _devices(value: str) -> int | str:
 @click.option("--devices", default="1", show_default=True, help="Lightning devices (a number or 'auto').")
 @click.option("--num-nodes", type=int, default=1, show_default=True, help="Lightning num_nodes.")
 @click.option("--strategy", default="auto", show_default=True, help="Lightning strategy (auto, ddp, ...).")
-@click.option("--progress/--no-progress", default=True, help="Show tqdm progress bars.")
 def run(
     model,
     list_runners,
@@ -76,7 +75,6 @@ def run(
     devices,
     num_nodes,
     strategy,
-    progress,
 ) -> None:
     """Fit MODEL on a benchmark's training split and reconstruct every test crystal.
 
@@ -91,6 +89,7 @@ def run(
         atomgenbench run nearest --benchmark dft_3d_Tc_supercon --preset cpu --out runs/nearest
     """
     from atomgenbench.benchmarks.atomgen.registry import get_spec
+    from atomgenbench.core.output import progress_enabled
     from atomgenbench.runners.config import load_yaml_overrides, merge_overrides, parse_set_pairs
     from atomgenbench.runners.registry import describe, find
 
@@ -116,7 +115,7 @@ def run(
             seed=seed,
             overrides=overrides,
             trainer=trainer,
-            progress=progress,
+            progress=progress_enabled(),
             samples=samples,
         )
     except ModuleNotFoundError as exc:

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import click
 
-from atomgenbench.cli.options import engine_options, workers_option
-from atomgenbench.evaluator.submission.rules import MAX_ATOMS, Finding
+from atomgenbench.benchmarks.atomgen.registry import MAX_ATOMS
+from atomgenbench.cli.options import executor_options
+from atomgenbench.core.versions import LEADERBOARD_ENV_TEXT
+from atomgenbench.evaluator.submission.rules import Finding
 
 LEADERBOARD_ENV_HELP = (
-    "Score the rmse files in the leaderboard's own environment (pymatgen 2024.3.1, numpy 1.26.4, pandas 2.2.1, "
-    "jarvis-tools 2024.3.4, scipy 1.13.0rc1; built once with uv or venv+pip into the user cache, "
-    "docs/leaderboard-env.md) and list every id that it decides differently from the installed pymatgen."
+    f"Score the rmse files in the leaderboard's own environment ({LEADERBOARD_ENV_TEXT}; built once with uv or "
+    "venv+pip into the user cache, docs/leaderboard-env.md) and list every id that it decides differently from the "
+    "installed pymatgen."
 )
 
 
@@ -68,8 +70,7 @@ def _print_human(report) -> None:
     is_flag=True,
     help="Also show the leaderboard's published rows (AtomGPT, CDVAE, FlowMM) of every structure benchmark scored.",
 )
-@workers_option()
-@engine_options
+@executor_options()
 @click.option(
     "--max-atoms",
     type=click.IntRange(min=1),
@@ -83,9 +84,7 @@ def validate(
     no_scores: bool,
     leaderboard_env: bool,
     published: bool,
-    workers: int,
-    engine: str,
-    scheduler: str | None,
+    executor,
     max_atoms: int,
 ) -> None:
     """Check JARVIS-Leaderboard AtomGen contribution folders strictly.
@@ -99,7 +98,7 @@ def validate(
 
     Every file without errors is scored as the leaderboard computes it. The RMSE
     of a structure file comes from the installed pymatgen, which can decide
-    borderline rows differently from the leaderboard's pymatgen 2024.3.1: the output
+    borderline rows differently from the leaderboard's pinned pymatgen: the output
     says so and lists the borderline rows; --leaderboard-env gives the exact number
     the leaderboard will show, beside the current one, with every id that differs.
 
@@ -114,13 +113,10 @@ def validate(
     report = validate_paths(
         list(paths),
         scores=not no_scores,
-        workers=workers,
+        executor=executor.with_progress(executor.progress and not as_json),
         max_atoms=max_atoms,
-        progress=not as_json,
         leaderboard_env=leaderboard_env,
         published=published,
-        engine=engine,
-        scheduler=scheduler,
     )
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
