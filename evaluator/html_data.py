@@ -187,12 +187,12 @@ def prediction_crystals(source, benchmark: str, ids: list[str]) -> dict[str, lis
 
 
 def stratum_of(benchmark: str, ids: list[str]) -> dict[str, str] | None:
-    """``{id: leakage stratum}`` (cached by ``evaluate``), ``None`` where it cannot be had."""
+    """``{id: leakage stratum}`` (cached by ``evaluate``), ``None`` for a benchmark without strata."""
     from atomgenbench.benchmarks.atomgen.strata import strata
 
     try:
         table = strata(benchmark)
-    except AtomGenBenchError as exc:
+    except UsageError as exc:  # not a structure benchmark (missing data is an error: the targets need it too)
         log.warning("report: no leakage strata for %s (%s)", benchmark, exc)
         return None
     return {i: table.get(i, "unknown") for i in ids}
