@@ -18,6 +18,7 @@ from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
 from atomgenbench.evaluator import metrics as registry
+from atomgenbench.evaluator import specialized
 from atomgenbench.evaluator.html_data import BenchmarkResults, ModelResult, find_results, stratum_of, viewer_data
 from atomgenbench.versions import __version__
 
@@ -43,6 +44,7 @@ LEADERBOARD_COLUMNS: list[tuple[str, str]] = [
     ("samples.best_of_k_rmse", "best-of-k RMSE"),
     *((f"mae.{p}", f"MAE {registry.SYMBOL[p]}") for p in LATTICE_PARAMS),
     *((f"kld.{p}", f"KLD {registry.SYMBOL[p]}") for p in LATTICE_PARAMS),
+    *((f"@pearson.{p}", f"Pearson r {registry.SYMBOL[p]}") for p in LATTICE_PARAMS),
 ]
 
 #: metrics of the per-stratum bar chart (keys of ``by_stratum`` groups, see metrics.STRATUM_METRICS)
@@ -79,6 +81,10 @@ def column_specs() -> list[dict]:
                 }
             )
             continue
+        if name.startswith("@pearson."):
+            tip = f"{specialized.NOTE}; raw (unreduced) cell parameter {name.split('.')[1]}\nhigher is better"
+            out.append({"name": name, "short": short, "direction": "higher", "unit": "r", "tooltip": tip})
+            continue
         out.append({"name": name, "short": short, **metric_help(name)})
     return out
 
@@ -108,11 +114,22 @@ def benchmark_data(group: BenchmarkResults, predictions: Mapping[str, object] | 
     }
 
 
+def special_table(groups: list[BenchmarkResults], contributions: Sequence[str | Path] | None = None) -> dict | None:
+    """The Special/AtomGenBench heatmap: from contribution folders when given, else from the rows.csv files."""
+    if contributions:
+        return specialized.atomgenbench_pearson(list(contributions))
+    models = [(m.label, g.name, m.rows_header, m.rows) for g in groups for m in g.models if m.rows]
+    models = [m for m in models if m[1] in specialized.FAMILIES]
+    table = specialized.rows_table(models) if models else None
+    return table if table and table["files"] else None
+
+
 def report_data(
     result_dirs: Sequence[str | Path],
     *,
     predictions: Mapping[str, object] | None = None,
     title: str | None = None,
+    contributions: Sequence[str | Path] | None = None,
 ) -> dict:
     """The page's embedded data document (what :func:`write_html_report` writes into the page)."""
     groups = find_results(list(result_dirs))
@@ -131,7 +148,7 @@ def report_data(
         "lattice_params": list(LATTICE_PARAMS),
         "symbols": registry.SYMBOL,
         "benchmarks": [benchmark_data(g, predictions) for g in groups],
-        "specialized": None,
+        "specialized": special_table(groups, contributions),
     }
 
 
@@ -162,6 +179,7 @@ def write_html_report(
     *,
     predictions: Mapping[str, object] | None = None,
     title: str | None = None,
+    contributions: Sequence[str | Path] | None = None,
 ) -> Path:
     """Write one self-contained ``report.html`` for the evaluations in ``result_dirs``; return its path.
 
@@ -170,11 +188,13 @@ def write_html_report(
     benchmarks make one page with a benchmark selector. ``predictions`` maps a model label
     to its :class:`~atomgenbench.benchmarks.atomgen.predictions.Predictions` or input path,
     for the crystal viewer; without it a folder's ``source.txt`` names the input, and a model
-    with neither shows its targets only.
+    with neither shows its targets only. ``contributions`` (leaderboard contribution folders)
+    give the Special/AtomGenBench Pearson-r heatmap from their 12 lattice files; without them it
+    comes from the rows.csv files (:func:`atomgenbench.evaluator.specialized.rows_table`).
     """
     from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
 
-    doc = report_data(result_dirs, predictions=predictions, title=title)
+    doc = report_data(result_dirs, predictions=predictions, title=title, contributions=contributions)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, render(doc))

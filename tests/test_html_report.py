@@ -183,6 +183,23 @@ def viewer_atoms(driver) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
+def test_leaderboard_shows_the_special_pearson_r(page, contributions):
+    """The page's Pearson-r columns (from rows.csv) are the leaderboard's Special/AtomGenBench values of the files."""
+    from atomgenbench.evaluator.specialized import atomgenbench_pearson
+
+    official = atomgenbench_pearson([contributions / "atomgpt_invatoms"])["values"]["atomgpt_invatoms"]
+    cells = page.execute_script(
+        "const heads = [...document.querySelectorAll('#lb-table thead th')].map((th) => th.dataset.key);"
+        "const row = [...document.querySelectorAll('#lb-table tbody tr')]"
+        "  .find((tr) => tr.cells[0].textContent === 'atomgpt');"
+        "return Object.fromEntries(heads.map((k, i) => [k, row.cells[i].dataset.value]));"
+    )
+    for p in ("a", "b", "c", "alpha", "beta", "gamma"):
+        assert float(cells[f"@pearson.{p}"]) == official[f"Tc_supercon_{p}-dft_3d"]
+    heatmap = page.execute_script("return document.getElementById('fig-special').data[0].z")
+    assert len(heatmap) == 2 and len(heatmap[0]) == 6  # two models, the six dft_3d files
+
+
 def test_no_console_error_and_no_request_leaves_the_file(page, results):
     page.find_element("css selector", '#lb-table th[data-key="rmse.match_rate"]').click()
     page.find_element("css selector", '#hist-buttons button[data-param="gamma"]').click()

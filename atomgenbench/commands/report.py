@@ -36,8 +36,22 @@ def _predictions(values: tuple[str, ...]) -> dict[str, Path]:
     help="The predictions a model's folder was evaluated from, for the crystal viewer (repeatable). "
     "Default: the path in the folder's source.txt; without either the viewer shows the targets only.",
 )
+@click.option(
+    "--contribution",
+    "contributions",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A leaderboard contribution folder (repeatable): the Pearson-r heatmap of the leaderboard's "
+    "Special/AtomGenBench page from its 12 lattice files. Default: from each evaluation's rows.csv.",
+)
 @click.option("--title", help="Title of the page (default: the benchmarks' names).")
-def report(result_dirs: tuple[Path, ...], out: Path | None, preds: tuple[str, ...], title: str | None) -> None:
+def report(
+    result_dirs: tuple[Path, ...],
+    out: Path | None,
+    preds: tuple[str, ...],
+    contributions: tuple[Path, ...],
+    title: str | None,
+) -> None:
     """Write report.html from the result folders of evaluate, compare or reproduce.
 
     RESULT_DIR is an evaluation folder (metrics.json, rows.csv), a comparison folder
@@ -50,7 +64,9 @@ def report(result_dirs: tuple[Path, ...], out: Path | None, preds: tuple[str, ..
 
     target = out or result_dirs[0] / "report.html"
     try:
-        path = write_html_report(list(result_dirs), target, predictions=_predictions(preds), title=title)
+        path = write_html_report(
+            list(result_dirs), target, predictions=_predictions(preds), title=title, contributions=list(contributions)
+        )
     except OSError as exc:
         raise click.ClickException(f"{target}: cannot write the page ({exc.strerror or exc})") from None
     size = path.stat().st_size / 1e6

@@ -139,5 +139,8 @@ function drawSpecial() {
   Plotly.react("fig-special", [{
     type: "heatmap", z, x: special.files, y: special.models, colorscale: "Viridis", zmin: special.zmin, zmax: 1,
     texttemplate: "%{z:.2f}", hovertemplate: "%{y}, %{x}: r = %{z:.2f}<extra></extra>",
-  }], { height: 140 + 40 * special.models.length, margin: { t: 10, r: 10, b: 150, l: 150 } }, PLOT_CONFIG);
+  }], {
+    height: 170 + 40 * special.models.length, margin: { t: 10, r: 10, b: 130, l: 150 },
+    yaxis: { autorange: "reversed" }, xaxis: { tickangle: -30 },
+  }, { ...PLOT_CONFIG, displayModeBar: false });
 }

@@ -68,7 +68,15 @@ function fmt(v, digits) {
   return Number(v).toFixed(digits === undefined ? 4 : digits);
 }
 
-function columnValue(doc, col) {
+/* the value of leaderboard column `col` for a row {label, doc, published} */
+function columnValue(row, col) {
+  const doc = row.doc;
+  if (col.name.startsWith("@pearson.")) {
+    const special = DATA.specialized;
+    const column = special && !row.published ? ((special.by_benchmark || {})[bench().name] || {})[col.name.slice(9)] : null;
+    const value = column ? ((special.values || {})[row.label] || {})[column] : null;
+    return typeof value === "number" ? value : null;
+  }
   if (col.name === "@leaderboard_env") {
     const lb = (doc.leaderboard_env || {}).leaderboard;
     return lb && typeof lb.value === "number" ? lb.value : null;
@@ -106,22 +114,22 @@ function visibleColumns(rows) {
     return [{ name: "mae", short: "MAE (leaderboard)", direction: "lower",
       tooltip: `mean absolute error over ${(rows[0].doc.mae || {}).denominator || "scored ids"}` }];
   }
-  return DATA.columns.filter((c) => rows.some((r) => !r.published && columnValue(r.doc, c) !== null));
+  return DATA.columns.filter((c) => rows.some((r) => !r.published && columnValue(r, c) !== null));
 }
 
 function bestValues(rows, cols) {
   const best = {};
   for (const c of cols) {
-    const vals = rows.filter((r) => !r.published).map((r) => columnValue(r.doc, c)).filter((v) => v !== null);
+    const vals = rows.filter((r) => !r.published).map((r) => columnValue(r, c)).filter((v) => v !== null);
     if (vals.length) best[c.name] = c.direction === "higher" ? Math.max(...vals) : Math.min(...vals);
   }
   return best;
 }
 
 function lbCell(row, col, best) {
-  const v = columnValue(row.doc, col);
+  const v = columnValue(row, col);
   const fraction = col.unit === "fraction";
-  const td = el("td", { "data-value": v === null ? "" : String(v) }, fmt(v, fraction ? 3 : 4));
+  const td = el("td", { "data-value": v === null ? "" : String(v) }, fmt(v, col.unit === "r" ? 2 : fraction ? 3 : 4));
   if (col.name === "rmse.match_rate" && row.doc.rmse && row.doc.rmse.n_total) {
     td.append(el("span", { class: "ci" }, `${row.doc.rmse.n_matched}/${row.doc.rmse.n_total}`));
   }
@@ -141,7 +149,7 @@ function renderLeaderboard() {
   const best = bestValues(rows, cols);
   if (state.lbSort !== null) {
     const col = cols.find((c) => c.name === state.lbSort);
-    const key = (r) => (col ? columnValue(r.doc, col) : r.label);
+    const key = (r) => (col ? columnValue(r, col) : r.label);
     rows.sort((x, y) => compare(key(x), key(y), state.lbDir));
   }
   const head = el("tr", {}, header("model", "model (label of the result folder)", "@model"));
@@ -313,10 +321,16 @@ function renderSettings() {
   const keys = [...new Set(per.flatMap((p) => Object.keys(p)))];
   const head = el("tr", {}, el("th", {}, "setting"), ...models.map((m) => el("th", {}, m.label)));
   const body = el("tbody");
-  for (const k of keys) body.append(el("tr", {}, el("td", {}, k), ...per.map((p) => el("td", { class: "text" }, p[k] ?? "–"))));
+  for (const k of keys) {
+    const cells = per.map((p) => p[k] ?? "–");
+    const same = cells.every((c) => c === cells[0]) && cells.length > 1;
+    body.append(el("tr", {}, el("td", {}, k), ...(same
+      ? [el("td", { class: "text", colspan: String(cells.length) }, `${cells[0]} (all models)`)]
+      : cells.map((c) => el("td", { class: "text" }, c)))));
+  }
   const g = DATA.generated;
   body.append(el("tr", {}, el("td", {}, "page written by"),
-    ...models.map(() => el("td", { class: "text" }, `atomgenbench ${g.atomgenbench}, ${g.utc}`))));
+    el("td", { class: "text", colspan: String(models.length) }, `atomgenbench ${g.atomgenbench}, ${g.utc}`)));
   document.getElementById("settings-table").replaceChildren(el("thead", {}, head), body);
 }
 

@@ -77,7 +77,7 @@ function drawCrystal(divId, infoId, c, missing) {
   const axis = { showbackground: false, title: { text: "" }, showticklabels: false, showgrid: false, zeroline: false };
   Plotly.react(div, crystalTraces(c, bench().viewer.colors), {
     height: 420, margin: { t: 0, r: 0, b: 0, l: 0 }, showlegend: true, legend: { x: 0, y: 1 },
-    scene: { aspectmode: "data", xaxis: axis, yaxis: axis, zaxis: axis, camera: { eye: { x: 1.7, y: 0.75, z: 0.55 } } },
+    scene: { aspectmode: "data", xaxis: axis, yaxis: axis, zaxis: axis, camera: { eye: { x: 2.1, y: 0.95, z: 0.75 } } },
   }, PLOT_CONFIG);
 }
 
