@@ -4,7 +4,8 @@ A *result folder* is what ``evaluate --out``, ``compare --out`` or ``reproduce``
 
 * an evaluation folder holds ``metrics.json`` and (structure benchmarks) ``rows.csv``;
 * a comparison folder holds ``comparison.json`` and one evaluation folder per label;
-* any other folder whose subfolders are evaluation folders (``reproduce``'s ``eval/<benchmark>/``).
+* any other folder whose subfolders, or their subfolders, are evaluation folders (``reproduce``'s
+  ``eval/<benchmark>/`` and ``eval/``).
 
 Every number the page shows is one of these files' (embedded verbatim: the metrics.json
 documents as parsed JSON, rows.csv as its header and string cells). The viewer's crystals
@@ -125,6 +126,8 @@ def _models_in(folder: Path, comparison: dict | None) -> list[ModelResult]:
         labels = [lab for lab in comparison["labels"] if (folder / lab / "metrics.json").is_file()]
         return [read_model(folder / lab, lab) for lab in labels]
     subs = sorted(p for p in folder.iterdir() if (p / "metrics.json").is_file())
+    if not subs:  # reproduce's OUT/eval: <benchmark>/<label>/metrics.json
+        subs = sorted(p for p in folder.glob("*/*") if (p / "metrics.json").is_file())
     return [read_model(p, p.name) for p in subs]
 
 

@@ -305,6 +305,7 @@ function bindControls() {
 function flatten(obj, prefix, out) {
   for (const [k, v] of Object.entries(obj || {})) {
     const key = prefix ? `${prefix}.${k}` : k;
+    if (v === undefined) continue;
     if (v !== null && typeof v === "object" && !Array.isArray(v)) flatten(v, key, out);
     else out[key] = Array.isArray(v) ? JSON.stringify(v) : String(v);
   }
