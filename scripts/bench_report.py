@@ -88,20 +88,31 @@ def wait_for(driver, expression: str, timeout: float = 60.0) -> float:
     raise TimeoutError(f"{expression} not set within {timeout} s")
 
 
-def screenshot(page: Path, out: Path) -> None:
-    """A 1400 px wide picture of the top of the page (leaderboard, figures, start of the crystal table)."""
+def screenshot(page: Path, out: Path) -> list[Path]:
+    """Two 1400 px wide pictures: the top of the page (leaderboard, figures, crystal table) and the viewer."""
     from atomgenbench.evaluator.html_browser import open_chromium
 
+    viewer = out.with_name(f"{out.stem}-viewer{out.suffix}")
     with tempfile.TemporaryDirectory() as profile:
         driver = open_chromium(profile, width=1400, height=2300)
         try:
             driver.get(page.resolve().as_uri())
             wait_for(driver, "window.__figuresReady")
-            time.sleep(1.0)  # WebGL scenes settle
+            time.sleep(1.0)
             out.parent.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(out))
+            driver.set_window_size(1400, 1000)
+            # a crystal whose prediction matched: AtomGPT's first matched row with distinct species counts
+            driver.find_element("id", "filter-status").send_keys("matched")
+            driver.execute_script("document.getElementById('viewer').scrollIntoView()")
+            rows = driver.find_elements("css selector", "#crystal-table tbody tr")
+            driver.execute_script("arguments[0].click()", rows[min(3, len(rows) - 1)])
+            time.sleep(2.0)  # WebGL scenes settle
+            driver.execute_script("document.getElementById('viewer').scrollIntoView()")
+            driver.save_screenshot(str(viewer))
         finally:
             driver.quit()
+    return [out, viewer]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,8 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         "console_errors": sorted({e for x in loads for e in x["console_errors"]}),
     }
     if args.screenshot:
-        screenshot(page, args.screenshot)
-        result["screenshot"] = str(args.screenshot)
+        result["screenshots"] = [str(p) for p in screenshot(page, args.screenshot)]
     print(json.dumps(result, indent=2))
     ok = result["size_mb"] <= 15 and result["interactive_ms_max"] <= 3000 and not result["console_errors"]
     return 0 if ok else 1
