@@ -215,7 +215,18 @@ def element_colors(symbols: set[str]) -> dict[str, str]:
     return out
 
 
-def viewer_data(group: BenchmarkResults, predictions: Mapping[str, object] | None = None) -> dict:
+def _given(predictions: Mapping, model: ModelResult):
+    """The predictions given for ``model``: keyed by its label (str) or by its folder (a Path)."""
+    if model.label in predictions:
+        return predictions[model.label]
+    folder = model.folder.resolve()
+    for key, value in predictions.items():
+        if isinstance(key, Path) and key.resolve() == folder:
+            return value
+    return None
+
+
+def viewer_data(group: BenchmarkResults, predictions: Mapping[str | Path, object] | None = None) -> dict:
     """Targets, predictions per model label and element colours of one benchmark's models."""
     ids = list(dict.fromkeys(row[0] for m in group.models for row in m.rows))
     if not ids:
@@ -223,7 +234,7 @@ def viewer_data(group: BenchmarkResults, predictions: Mapping[str, object] | Non
     targets = target_crystals(group.name, ids)
     preds = {}
     for m in group.models:
-        source = (predictions or {}).get(m.label, m.source)
+        source = _given(predictions or {}, m) or m.source
         mine = [row[0] for row in m.rows]
         found = prediction_crystals(source, group.name, mine)
         if found is not None:

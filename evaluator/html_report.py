@@ -100,7 +100,7 @@ def _model_json(model: ModelResult) -> dict:
     }
 
 
-def benchmark_data(group: BenchmarkResults, predictions: Mapping[str, object] | None = None) -> dict:
+def benchmark_data(group: BenchmarkResults, predictions: Mapping[str | Path, object] | None = None) -> dict:
     """Everything the page shows for one benchmark."""
     kind = group.models[0].metrics.get("kind", "structure")
     ids = list(dict.fromkeys(row[0] for m in group.models for row in m.rows))
@@ -127,7 +127,7 @@ def special_table(groups: list[BenchmarkResults], contributions: Sequence[str | 
 def report_data(
     result_dirs: Sequence[str | Path],
     *,
-    predictions: Mapping[str, object] | None = None,
+    predictions: Mapping[str | Path, object] | None = None,
     title: str | None = None,
     contributions: Sequence[str | Path] | None = None,
 ) -> dict:
@@ -177,7 +177,7 @@ def write_html_report(
     result_dirs: Sequence[str | Path],
     out_path: str | Path,
     *,
-    predictions: Mapping[str, object] | None = None,
+    predictions: Mapping[str | Path, object] | None = None,
     title: str | None = None,
     contributions: Sequence[str | Path] | None = None,
 ) -> Path:
@@ -185,9 +185,9 @@ def write_html_report(
 
     ``result_dirs``: evaluation folders (metrics.json, rows.csv), comparison folders
     (comparison.json and a folder per label) or folders of evaluation folders; several
-    benchmarks make one page with a benchmark selector. ``predictions`` maps a model label
-    to its :class:`~atomgenbench.benchmarks.atomgen.predictions.Predictions` or input path,
-    for the crystal viewer; without it a folder's ``source.txt`` names the input, and a model
+    benchmarks make one page with a benchmark selector. ``predictions`` maps a model label (str)
+    or an evaluation folder (Path) to its :class:`~atomgenbench.benchmarks.atomgen.predictions.Predictions`
+    or input path, for the crystal viewer; without it a folder's ``source.txt`` names the input, and a model
     with neither shows its targets only. ``contributions`` (leaderboard contribution folders)
     give the Special/AtomGenBench Pearson-r heatmap from their 12 lattice files; without them it
     comes from the rows.csv files (:func:`atomgenbench.evaluator.specialized.rows_table`).

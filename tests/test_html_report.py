@@ -47,14 +47,21 @@ def results(tmp_path_factory, contributions) -> dict:
         samples=3,
         more_samples={1: samples[1].structures, 2: samples[2].structures},
     )
-    folders = {}
+    from atomgenbench.evaluator.compare import compare
+    from atomgenbench.evaluator.published import published_rows
+
+    # the layout `compare --published` writes: comparison.json and one evaluation folder per label
+    cmp_dir = root / "cmp"
+    folders, evaluated = {}, {}
     for label, preds in (("atomgpt", single), (MIX, mix)):
-        result = evaluate(preds, BENCH, workers=0, n_boot=200, seed=0)
-        folders[label] = root / label
-        write_outputs(result.to_json(), folders[label], result.records, figures=False)
+        evaluated[label] = evaluate(preds, BENCH, workers=0, n_boot=200, seed=0)
+        folders[label] = cmp_dir / label
+        write_outputs(evaluated[label].to_json(), folders[label], evaluated[label].records, figures=False)
+    comparison = {**compare(evaluated, n_boot=200, seed=0).to_json(), "published": published_rows(BENCH)}
+    (cmp_dir / "comparison.json").write_text(json.dumps(comparison, indent=2) + "\n")
     (folders["atomgpt"] / "source.txt").write_text(f"{files['atomgpt']}\n")  # the viewer reads it
-    page = write_html_report([folders["atomgpt"], folders[MIX]], root / "report.html", predictions={MIX: mix})
-    return {"root": root, "folders": folders, "page": page, "files": files}
+    page = write_html_report([cmp_dir], root / "report.html", predictions={MIX: mix})
+    return {"root": root, "folders": folders, "page": page, "files": files, "comparison": comparison}
 
 
 @pytest.fixture(scope="session")
@@ -119,6 +126,19 @@ def test_header_click_reorders_the_leaderboard(page, results):
     assert leaderboard_labels(page) == sorted(rmse, key=rmse.get, reverse=True)
     best = page.find_elements("css selector", "#lb-table td.best")
     assert best, "the best value of each column is marked"
+
+
+def test_published_rows_are_an_option(page, results):
+    published = results["comparison"]["published"]
+    assert len(leaderboard_labels(page)) == 2
+    page.find_element("id", "show-published").click()
+    labels = leaderboard_labels(page)
+    assert labels[2:] == [f"{p['contribution']} (published)" for p in published]
+    shown = page.execute_script(
+        "return [...document.querySelectorAll('#lb-table tbody tr.published')]"
+        ".map((tr) => Number(tr.querySelector('td[data-value]').dataset.value))"
+    )
+    assert shown == [p["rmse"] for p in published]  # the RMSE column: comparison.json's published values
 
 
 def test_header_tooltips_come_from_the_registry(page):
@@ -251,6 +271,26 @@ def test_report_command(results, tmp_path):
     assert out.stat().st_size > 1_000_000 and "wrote" in result.output
     bad = CliRunner().invoke(cli, ["report", str(results["files"]["atomgpt"].parent)])
     assert bad.exit_code == 1 and "no metrics.json" in bad.output
+
+
+def embedded(page: Path) -> dict:
+    """The data document of a page, read from the file."""
+    text = page.read_text(encoding="utf-8")
+    return json.loads(re.search(r'<script type="application/json" id="report-data">(.*?)</script>', text, re.S)[1])
+
+
+def test_predictions_keyed_by_folder(results, tmp_path):
+    """The evaluate workflow's call: one folder, its predictions keyed by the folder."""
+    from atomgenbench.evaluator.html_report import write_html_report
+
+    folder = tmp_path / "eval"
+    shutil.copytree(results["folders"]["atomgpt"], folder)
+    (folder / "source.txt").unlink()  # evaluate writes none: the predictions come from the call alone
+    page = write_html_report([folder], tmp_path / "one.html", predictions={folder: results["files"]["atomgpt"]})
+    (bench,) = embedded(page)["benchmarks"]
+    drawn = bench["viewer"]["predictions"]["atomgpt"]
+    expected = {r["id"]: r["n_atoms_pred"] for r in rows(results, "atomgpt")}
+    assert {k: str(len(v[0]["species"])) if v[0] else "" for k, v in drawn.items()} == expected
 
 
 def test_a_missing_browser_is_a_clear_error(monkeypatch):
