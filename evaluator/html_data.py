@@ -29,6 +29,8 @@ log = logging.getLogger("atomgenbench")
 
 #: atoms above which a crystal is left out of the viewer (it would be unreadable and heavy)
 VIEWER_MAX_ATOMS = 400
+#: samples per id the viewer can step through (a K = 20 run of three models would otherwise weigh ~20 MB)
+VIEWER_MAX_SAMPLES = 10
 #: decimals kept for lattice vectors and fractional coordinates in the viewer data
 COORD_DECIMALS = 4
 
@@ -171,7 +173,10 @@ def target_crystals(benchmark: str, ids: list[str]) -> dict[str, dict | None]:
 
 
 def prediction_crystals(source, benchmark: str, ids: list[str]) -> dict[str, list[dict | None]] | None:
-    """``{id: [viewer record of sample 0, 1, …]}`` from Predictions or an input path; ``None`` if unreadable."""
+    """``{id: [viewer record of sample 0, 1, …]}`` from Predictions or an input path; ``None`` if unreadable.
+
+    At most :data:`VIEWER_MAX_SAMPLES` samples per id (the first ones).
+    """
     from atomgenbench.benchmarks.atomgen.predictions import Predictions
 
     if source is None:
@@ -185,7 +190,7 @@ def prediction_crystals(source, benchmark: str, ids: list[str]) -> dict[str, lis
         except (AtomGenBenchError, OSError) as exc:
             log.warning("report: the viewer shows targets only; cannot read the predictions %s (%s)", source, exc)
             return None
-    k = predictions.samples
+    k = min(predictions.samples, VIEWER_MAX_SAMPLES)
     return {i: [crystal(predictions.sample(s).get(i)) for s in range(k)] for i in ids}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,7 +23,11 @@ from atomgenbench.evaluator import specialized
 from atomgenbench.evaluator.html_data import BenchmarkResults, ModelResult, find_results, stratum_of, viewer_data
 from atomgenbench.versions import __version__
 
+log = logging.getLogger("atomgenbench")
+
 ASSETS = Path(__file__).with_name("html_assets")
+#: the page-size target of issue 29 (a warning above it)
+MAX_PAGE_BYTES = 15 * 10**6
 #: id of the <script type="application/json"> element holding the page's data
 DATA_ELEMENT = "report-data"
 #: the page's scripts, in the order they are inlined (report.js last: it starts the page)
@@ -197,7 +202,11 @@ def write_html_report(
     doc = report_data(result_dirs, predictions=predictions, title=title, contributions=contributions)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out, render(doc))
+    text = render(doc)
+    atomic_write_text(out, text)
+    size = len(text.encode("utf-8"))
+    if size > MAX_PAGE_BYTES:
+        log.warning("report: %s is %.1f MB, over the %.0f MB target", out, size / 1e6, MAX_PAGE_BYTES / 1e6)
     return out
 
 

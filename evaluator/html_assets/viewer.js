@@ -111,7 +111,9 @@ function refreshViewer() {
   const k = samples ? Math.max(samples.length, 1) : 1;
   VIEWER.sample = Math.min(VIEWER.sample, k - 1);
   document.getElementById("viewer-title").textContent = `${id} · ${model.label}`;
-  document.getElementById("sample-info").textContent = `sample ${VIEWER.sample + 1} of ${k}`;
+  const runK = (((model.metrics.samples || {}).match_at_k) || {}).k || k;
+  document.getElementById("sample-info").textContent =
+    `sample ${VIEWER.sample + 1} of ${k}${runK > k ? ` (the first ${k} of the run's ${runK})` : ""}`;
   const status = VIEWER.sample > 0 ? "" : row.rms ? `matched, RMS ${fmt(num(row.rms))}` : row.parsed === "True" ? "not matched" : `failed: ${row.reason || "no prediction"}`;
   document.getElementById("viewer-row").textContent = status;
   drawCrystal("view-target", "view-target-info", (b.viewer.targets || {})[id], "target not available");
