@@ -61,7 +61,19 @@ def files(tmp_path_factory, contributions) -> dict[str, Path]:
     pt = root / "eval_recon.pt"
     torch = pytest.importorskip("torch")
     torch.save({"num_atoms": torch.tensor([[len(data.structure(key))]])}, pt)
-    return {"rmse": folder / RMSE, "folder": folder, "other": other, "test_csv": test_csv, "pt": pt, "root": root}
+    result = root / "result"  # an evaluation folder as `evaluate --out` writes it, reduced to what `report` reads
+    result.mkdir()
+    (result / "metrics.json").write_text(f'{{"benchmark": "{BENCH}", "kind": "structure", "n_total": 105}}\n')
+    (result / "rows.csv").write_text(f"id,parsed\n{key},True\n")
+    return {
+        "rmse": folder / RMSE,
+        "folder": folder,
+        "other": other,
+        "test_csv": test_csv,
+        "pt": pt,
+        "root": root,
+        "result": result,
+    }
 
 
 NEEDS_NO_DATA = {"metadata init", "metadata schema"}
@@ -97,6 +109,7 @@ def argv_for(command: str, files: dict[str, Path], out: Path) -> list[str]:
         "validate": [str(files["folder"]), "--no-scores"],
         "reproduce": ["--models", "none", "--baselines", "nearest", "--benchmarks", BENCH, "--out", str(out)],
         "submit": [str(files["folder"]), "--fork", str(out / "fork"), "--dry-run"],
+        "report": [str(files["result"]), "-o", str(out / "report.html")],
         # these two read no data: they must simply work without it
         "metadata init": ["--out", str(out / "metadata.yaml"), "--model-name", "m", "--no-input"],
         "metadata schema": [],

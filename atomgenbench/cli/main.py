@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "reproduce": "atomgenbench.cli.commands.reproduce:reproduce",
     "metadata": "atomgenbench.cli.commands.metadata:metadata",
     "submit": "atomgenbench.cli.commands.submit:submit",
+    "report": "atomgenbench.cli.commands.report:report",
 }
 
 #: one-line help shown by ``atomgenbench --help`` without importing the module
@@ -50,6 +51,7 @@ SHORT_HELP: dict[str, str] = {
     "reproduce": "One command from data to evaluated models and a validated contribution.",
     "metadata": "Write the metadata YAML that package reads (metadata init), or print its schema.",
     "submit": "Put a validated folder on a branch of your leaderboard fork and open the pull request.",
+    "report": "Write one self-contained report.html (tables, figures, crystal viewer) from result folders.",
 }
 
 

@@ -8,6 +8,8 @@ the same ``metrics.json`` whichever of them produced it. A result folder holds:
                   ``leaderboard_env`` section (which pymatgen decided the RMSE, borderline rows);
 ``rows.csv``      one row per test id;
 ``report.md``     the same for people, with ``*.png`` figures;
+``report.html``   one self-contained page: sortable tables, interactive figures, a 3-D crystal viewer;
+``source.txt``    the input the numbers came from (the page's viewer reads the predictions there);
 ``result.json``   the whole result in its own serialisation, read back by a later comparison.
 """
 
@@ -35,6 +37,8 @@ from atomgenbench.evaluator.metrics.results import EvaluationResult
 log = logging.getLogger("atomgenbench")
 
 RESULT_FILE = "result.json"
+SOURCE_FILE = "source.txt"
+HTML_FILE = "report.html"
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class Evaluation:
     source: Path
     metrics: dict
     result: EvaluationResult | None = None
+    predictions: Predictions | None = None
 
 
 def resolve_benchmark(pred: Path, benchmark: str | None) -> str:
@@ -110,7 +115,7 @@ def evaluate_input(
     metrics["leaderboard_env"] = environment_section(
         predictions.structures, benchmark, result.records, executor, pinned=settings.leaderboard_env
     )
-    return Evaluation(Path(pred), metrics, result)
+    return Evaluation(Path(pred), metrics, result, predictions)
 
 
 def _evaluate_structures(
@@ -142,16 +147,24 @@ def _evaluate_float(pred: Path, benchmark: str, settings: EvaluationSettings) ->
     return Evaluation(pred, float_result_json(score_float_file(pred, benchmark)))
 
 
-def write_evaluation(evaluation: Evaluation, out: Path, *, figures: bool = True) -> list[Path]:
-    """The result folder of one evaluation (see the module docstring)."""
+def write_evaluation(evaluation: Evaluation, out: Path, *, figures: bool = True, html: bool = True) -> list[Path]:
+    """The result folder of one evaluation (see the module docstring); ``figures=False`` skips PNGs and the page."""
     from atomgenbench.evaluator.reports.evaluation import write_outputs
 
+    out = Path(out)
     records = evaluation.result.records if evaluation.result is not None else None
     written = write_outputs(evaluation.metrics, out, records, figures=figures)
-    if evaluation.result is not None:
-        doc = {"source": str(evaluation.source), "result": evaluation.result.to_state()}
-        atomic_write_text(Path(out) / RESULT_FILE, json.dumps(doc, allow_nan=False) + "\n")
-        written.append(Path(out) / RESULT_FILE)
+    if evaluation.result is None:
+        return written
+    doc = {"source": str(evaluation.source), "result": evaluation.result.to_state()}
+    atomic_write_text(out / RESULT_FILE, json.dumps(doc, allow_nan=False) + "\n")
+    atomic_write_text(out / SOURCE_FILE, f"{evaluation.source}\n")
+    written += [out / RESULT_FILE, out / SOURCE_FILE]
+    if figures and html:
+        from atomgenbench.evaluator.reports.html import write_html_report
+
+        predictions = {out: evaluation.predictions} if evaluation.predictions is not None else None
+        written.append(write_html_report([out], out / HTML_FILE, predictions=predictions))
     return written
 
 
@@ -173,10 +186,11 @@ def evaluate_to_folder(
     in_test_order: bool = False,
     label: str | None = None,
     figures: bool = True,
+    html: bool = True,
 ) -> Evaluation:
     """:func:`evaluate_input` then :func:`write_evaluation`."""
     evaluation = evaluate_input(pred, benchmark, settings, executor, in_test_order=in_test_order, label=label)
-    write_evaluation(evaluation, out, figures=figures)
+    write_evaluation(evaluation, out, figures=figures, html=html)
     return evaluation
 
 
@@ -233,7 +247,7 @@ def write_comparison(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for label, ev in evaluations.items():
-        write_evaluation(ev, out / label, figures=figures)
+        write_evaluation(ev, out / label, figures=figures, html=False)
     atomic_write_text(out / "comparison.json", json.dumps({**comp.to_json(), **extra}, indent=2) + "\n")
     atomic_write_text(out / "comparison.md", text)
     docs = {label: ev.metrics for label, ev in evaluations.items()}
@@ -242,6 +256,10 @@ def write_comparison(
         curves = {label: d["samples"]["match_at_k"]["curve"] for label, d in docs.items() if "samples" in d}
         if curves:  # every multi-sample model's match@k curve in one figure
             plot_match_at_k(curves, out / "match_at_k.png", title=f"match@k on {benchmark}")
+        from atomgenbench.evaluator.reports.html import write_html_report
+
+        predictions = {label: ev.predictions for label, ev in evaluations.items() if ev.predictions is not None}
+        write_html_report([out], out / HTML_FILE, predictions=predictions)
     return comp, text
 
 

@@ -13,8 +13,11 @@ interrupted run resumes where it stopped):
                   (so the report equals what ``atomgenbench evaluate`` gives on the
                   folder), else on ``predictions.csv`` → ``eval/<benchmark>/<model>/``;
 5. ``compare``  — paired bootstrap table and bar charts per benchmark → ``report/<benchmark>/``;
-6. ``report``   — ``report.md`` with all tables, figures, published numbers, hardware and times;
-7. ``validate`` — ``atomgenbench validate`` rules on every packaged folder → ``validation.json``.
+6. ``leaderboard_env`` — which environment decides each packaged structure file's RMSE
+                  (with ``--leaderboard-env`` also the leaderboard's own) → ``leaderboard_env.json``;
+7. ``report``   — ``report.md`` with all tables, figures, published numbers, hardware and times,
+                  and ``report.html``, one self-contained page with a crystal viewer;
+8. ``validate`` — ``atomgenbench validate`` rules on every packaged folder → ``validation.json``.
 """
 
 from __future__ import annotations
@@ -323,8 +326,8 @@ def _evaluate(cfg: ReproduceConfig, label: str, bench: str) -> dict:
 
     source = _eval_input(cfg, label, bench)
     out = _eval_dir(cfg, label, bench)
-    evaluation = evaluate_to_folder(source, bench, out, cfg.settings, cfg.executor.with_progress(False), label=label)
-    atomic_write_text(out / "source.txt", f"{source}\n")
+    executor = cfg.executor.with_progress(False)
+    evaluation = evaluate_to_folder(source, bench, out, cfg.settings, executor, label=label, html=False)
     rmse = evaluation.result.rmse
     return {"source": str(source), "match_rate": rmse.match_rate, "n_matched": rmse.n_matched}
 
@@ -400,6 +403,11 @@ def _report(cfg: ReproduceConfig) -> dict:
         preamble.append(f"| {label} | " + " | ".join(cells) + " |")
     text = report_markdown("atomgenbench results", sections, figures, preamble, sources)
     text += _paper_tables(sections)
+    from atomgenbench.evaluator.reports.html import write_html_report
+
+    write_html_report(
+        [cfg.out / "eval"], cfg.out / "report.html", title=f"atomgenbench reproduce --preset {cfg.preset}"
+    )
     if (cfg.out / LEADERBOARD_ENV_FILE).is_file() and cfg.leaderboard_env:
         from atomgenbench.evaluator.reports.env_report import files_lines
 
