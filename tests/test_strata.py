@@ -85,8 +85,9 @@ def test_oracle_is_perfect_in_every_stratum(tmp_path):
 
 
 def test_nearest_matches_the_twins_and_an_empty_stratum_is_null(tmp_path):
+    from atomgenbench.evaluator.metrics.breakdowns import by_stratum
     from atomgenbench.evaluator.metrics.evaluate import evaluate
-    from atomgenbench.evaluator.metrics.registry import Rows, by_stratum
+    from atomgenbench.evaluator.metrics.registry import Rows
     from atomgenbench.runners.api import run
 
     result = evaluate(run("nearest", BENCH, "cpu", tmp_path / "n", progress=False), BENCH, workers=2, n_boot=0)

@@ -6,7 +6,8 @@ from atomgenbench.benchmarks.atomgen.dataset import load_splits
 from atomgenbench.benchmarks.atomgen.predictions import Predictions
 from atomgenbench.benchmarks.atomgen.registry import MAX_ATOMS, require_structure
 from atomgenbench.core.executors import SERIAL, Executor
-from atomgenbench.evaluator.metrics.registry import REGISTRY, Rows, breakdowns
+from atomgenbench.evaluator.metrics.breakdowns import breakdowns
+from atomgenbench.evaluator.metrics.registry import REGISTRY, Rows
 from atomgenbench.evaluator.metrics.results import EvaluationResult, Value, with_strata
 from atomgenbench.evaluator.scoring import stats
 from atomgenbench.evaluator.scoring.ccrmsd import LEGACY_TAU

@@ -192,8 +192,9 @@ def with_strata(breakdowns: dict, benchmark: str, rows: metrics.Rows) -> dict:
     Called by the evaluation step; building an :class:`EvaluationResult` computes nothing.
     """
     from atomgenbench.benchmarks.atomgen.strata import strata
+    from atomgenbench.evaluator.metrics.breakdowns import by_stratum
 
-    table = metrics.by_stratum(rows, strata(benchmark))
+    table = by_stratum(rows, strata(benchmark))
     out = {**breakdowns, "by_stratum": table}
     order = {k: i for i, k in enumerate(metrics.BREAKDOWN_KEYS)}
     return dict(sorted(out.items(), key=lambda kv: order.get(kv[0], len(order))))

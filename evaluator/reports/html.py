@@ -21,6 +21,7 @@ from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
 from atomgenbench.core.versions import __version__
 from atomgenbench.evaluator.leaderboard import specialized
 from atomgenbench.evaluator.metrics import registry
+from atomgenbench.evaluator.metrics.breakdowns import STRATUM_METRICS
 from atomgenbench.evaluator.reports.html_data import (
     BenchmarkResults,
     ModelResult,
@@ -145,7 +146,7 @@ def report_data(
     """The page's embedded data document (what :func:`write_html_report` writes into the page)."""
     groups = find_results(list(result_dirs))
     names = [g.name for g in groups]
-    stratum_names = {key: registry.STRATUM_METRICS[key] for key in STRATUM_BARS}
+    stratum_names = {key: STRATUM_METRICS[key] for key in STRATUM_BARS}
     return {
         "schema": 1,
         "title": title or f"atomgenbench report: {', '.join(names)}",

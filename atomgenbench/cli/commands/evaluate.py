@@ -92,11 +92,11 @@ def _summary(m: dict, out: Path | None) -> None:
         for label, key in (("Niggli MAE", "mae"), ("KLD (nats)", "kld")):
             click.echo(f"{label}: " + ", ".join(f"{k} {_num(v['value'], v['n'], 'parsed')}" for k, v in m[key].items()))
         if "ccrmsd" in m:
-            from atomgenbench.evaluator.metrics.registry import summary_line
+            from atomgenbench.evaluator.reports.lines import summary_line
 
             click.echo(summary_line(m))
         if "samples" in m:
-            from atomgenbench.evaluator.metrics.registry import samples_line
+            from atomgenbench.evaluator.reports.lines import samples_line
 
             click.echo(samples_line(m))
         if m.get("leaderboard_env"):
