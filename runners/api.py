@@ -27,7 +27,7 @@ from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
 from atomgenbench.benchmarks.atomgen.predictions import JSON_NAME, Predictions
 from atomgenbench.core.errors import ConfigError, RunError
 from atomgenbench.core.io import atomic_write_text
-from atomgenbench.runners.base import CONDITIONING, RunConfig, TrainerOptions
+from atomgenbench.runners.base import CONDITIONING, RunConfig, Runner, TrainerOptions
 from atomgenbench.runners.config import config_fingerprint, config_hash
 from atomgenbench.runners.driver import PARTIAL_NAME, reconstruct_all
 from atomgenbench.runners.registry import get_runner
@@ -99,7 +99,7 @@ def _fit(runner, data, config: RunConfig) -> tuple[Path, float]:
 
 
 def run(
-    model: str,
+    model: str | Runner,
     benchmark: str,
     preset: str,
     out_dir: str | os.PathLike,
@@ -111,53 +111,80 @@ def run(
 ) -> Predictions:
     """Fit ``model`` on ``benchmark`` and reconstruct every test id; write ``out_dir/predictions.*``.
 
-    Resumable: see the module docstring. If ``out_dir`` already holds complete
-    predictions with the same config hash, they are returned without any work.
+    ``model`` is a runner name (built-in or plugin) or a :class:`Runner` instance, so a runner
+    can be run (and checked, :func:`atomgenbench.runners.testing.check_runner`) before it is
+    registered anywhere. Resumable: see the module docstring. If ``out_dir`` already holds
+    complete predictions with the same config hash, they are returned without any work.
     Raises :class:`UsageError` for an unknown model, :class:`ConfigError` for an unknown
     preset or parameter, and :class:`RunError` for an output folder that belongs to
     another configuration.
     """
-    runner = get_runner(model)  # an unknown model is a UsageError (exit 2) with "did you mean"
-    samples = int(samples)
-    if samples < 1:
-        raise ConfigError(f"--samples must be at least 1, got {samples}")
-    if samples > 1 and not runner.supports_samples:
-        raise ConfigError(
-            f"{model!r} draws one structure per id and does not support --samples {samples}; "
-            "runners that do: " + ", ".join(_sampling_runners())
-        )
-    try:
-        params = runner.resolve_params(preset, overrides)
-    except ValueError as exc:  # unknown preset or parameter: a usage mistake (exit 2)
-        raise ConfigError(str(exc)) from None
-    out = Path(out_dir)
-    config = RunConfig(
-        model=model,
-        benchmark=benchmark,
-        preset=preset,
-        seed=int(seed),
-        params=params,
-        trainer=trainer or TrainerOptions(),
-        out_dir=out,
-        progress=progress,
-        samples=samples,
-    )
+    # an unknown name is a UsageError (exit 2) with "did you mean"
+    runner = model if isinstance(model, Runner) else get_runner(model)
+    name = runner.name if isinstance(model, Runner) else model  # a plugin is known by its entry-point name
+    config = _config(runner, name, benchmark, preset, out_dir, seed, overrides, trainer, progress, samples)
     chash = config_hash(config)
     try:
         data = load_benchmark(benchmark)
     except ValueError as exc:  # e.g. a lattice-parameter benchmark
         raise RunError(str(exc)) from None
-    if existing_config_hash(out) == chash:
-        done = Predictions.read(out)
+    if existing_config_hash(config.out_dir) == chash:
+        done = Predictions.read(config.out_dir)
         if set(done.ids) == set(data.test_ids):
             return done
     _check_work_dir(config, chash)
 
     checkpoint, fit_seconds = _fit(runner, data, config)
     if _global_rank() != 0:  # under multi-process training only rank 0 reconstructs and writes
-        return Predictions(benchmark=benchmark, model=model, structures={}, preset=preset, seed=int(seed))
+        return Predictions(benchmark=benchmark, model=name, structures={}, preset=preset, seed=int(seed))
+    records, reconstruct_seconds = reconstruct_all(runner, data, checkpoint, config, samples=config.samples)
+    preds = _predictions(runner, data, config, records, checkpoint, chash)
+    preds.time_taken_seconds = {"fit": round(fit_seconds, 3), "reconstruct": round(reconstruct_seconds, 3)}
+    preds.write(config.out_dir)
+    return preds
 
-    records, reconstruct_seconds = reconstruct_all(runner, data, checkpoint, config, samples=samples)
+
+def _config(
+    runner: Runner,
+    name: str,
+    benchmark: str,
+    preset: str,
+    out_dir: str | os.PathLike,
+    seed: int,
+    overrides: dict[str, Any] | None,
+    trainer: TrainerOptions | None,
+    progress: bool,
+    samples: int,
+) -> RunConfig:
+    """The run's configuration, with the preset resolved and the sample count checked."""
+    samples = int(samples)
+    if samples < 1:
+        raise ConfigError(f"--samples must be at least 1, got {samples}")
+    if samples > 1 and not runner.supports_samples:
+        raise ConfigError(
+            f"{name!r} draws one structure per id and does not support --samples {samples}; "
+            "runners that do: " + ", ".join(_sampling_runners())
+        )
+    try:
+        params = runner.resolve_params(preset, overrides)
+    except ValueError as exc:  # unknown preset or parameter: a usage mistake (exit 2)
+        raise ConfigError(str(exc)) from None
+    return RunConfig(
+        model=name,
+        benchmark=benchmark,
+        preset=preset,
+        seed=int(seed),
+        params=params,
+        trainer=trainer or TrainerOptions(),
+        out_dir=Path(out_dir),
+        progress=progress,
+        samples=samples,
+    )
+
+
+def _predictions(runner: Runner, data, config: RunConfig, records: dict, checkpoint, chash: str) -> Predictions:
+    """The reconstructed records of every test id and sample as :class:`Predictions` (failures with reasons)."""
+    samples = config.samples
     by_sample: dict[int, dict[str, str]] = {s: {} for s in range(samples)}
     failures_by_sample: dict[int, dict[str, str]] = {s: {} for s in range(samples)}
     for key in data.test_ids:
@@ -167,30 +194,27 @@ def run(
             if rec.failure is not None:
                 failures_by_sample[s][key] = rec.failure
     structures, failures = by_sample.pop(0), failures_by_sample.pop(0)
-    preds = Predictions(
-        benchmark=benchmark,
-        model=model,
+    return Predictions(
+        benchmark=config.benchmark,
+        model=config.model,
         structures=structures,
         failures=failures,
         samples=samples,
         sampling=SAMPLING if samples > 1 else None,
         more_samples=by_sample,
         more_failures=failures_by_sample,
-        preset=preset,
-        seed=int(seed),
-        time_taken_seconds={"fit": round(fit_seconds, 3), "reconstruct": round(reconstruct_seconds, 3)},
+        preset=config.preset,
+        seed=config.seed,
         conditioning=runner.conditioning,
         extra={
             **runner.reconstruct_metadata(checkpoint, config),
             "config_hash": chash,
-            "params": params,
+            "params": config.params,
             "conditioning_description": CONDITIONING.get(runner.conditioning, ""),
             "checkpoint": str(checkpoint),
             "trainer": vars(config.trainer),
         },
     )
-    preds.write(out)
-    return preds
 
 
 def _sampling_runners() -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -16,16 +17,59 @@ GENERIC = ("benchmarks", "runners", "evaluator")
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    build = tmp_path_factory.mktemp("build")
-    # no build isolation: setuptools is already installed and there is no network but the registries
+    """A wheel built from the sdist, as an installer from the registry would build it."""
+    sdist_dir, wheel_dir, unpack = (tmp_path_factory.mktemp(n) for n in ("sdist", "wheel", "unpack"))
+    # no build isolation: setuptools and wheel are installed and there is no network but the registries
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation", "-q", "-w", str(out)],
+        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "-o", str(sdist_dir), str(REPO)],
         check=True,
-        cwd=build,
+        capture_output=True,
     )
-    (path,) = out.glob("atomgenbench-*.whl")
+    (sdist,) = sdist_dir.glob("atomgenbench-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        tar.extractall(unpack, filter="data")
+    (source,) = unpack.iterdir()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(source),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheel_dir),
+        ],
+        check=True,
+        cwd=unpack,
+    )
+    (path,) = wheel_dir.glob("atomgenbench-*.whl")
     return path
+
+
+def test_sdist_to_wheel_ships_exactly_the_tracked_sources(wheel):
+    """Every tracked .py file of atomgenbench/ and the user's three folders is in the wheel, and nothing else."""
+    tracked = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "atomgenbench/*.py", *(f"{folder}/*.py" for folder in GENERIC)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    untracked = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "--others", "--exclude-standard", "*.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    expected = {p if p.startswith("atomgenbench/") else f"atomgenbench/{p}" for p in tracked + untracked}
+    expected = {p for p in expected if not p.startswith(("atomgenbench/tests", "atomgenbench/scripts"))}
+    shipped = {n for n in zipfile.ZipFile(wheel).namelist() if n.endswith(".py")}
+    assert shipped == expected, (sorted(shipped - expected), sorted(expected - shipped))
+    data = set(zipfile.ZipFile(wheel).namelist())
+    assert "atomgenbench/evaluator/leaderboard/metadata.schema.json" in data
+    assert "atomgenbench/evaluator/reports/html_assets/report.js" in data
 
 
 def test_wheel_holds_only_the_atomgenbench_package(wheel):
@@ -36,7 +80,7 @@ def test_wheel_holds_only_the_atomgenbench_package(wheel):
         assert f"atomgenbench/{folder}/__init__.py" in names
     assert "atomgenbench/benchmarks/atomgen/registry.py" in names
     assert "atomgenbench/runners/baselines/nearest.py" in names
-    assert "atomgenbench/evaluator/pipeline.py" in names
+    assert "atomgenbench/evaluator/metrics/evaluate.py" in names
 
 
 def test_wheel_install_imports_atomgenbench_but_not_generic_names(wheel, tmp_path):

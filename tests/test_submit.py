@@ -341,7 +341,7 @@ def test_api_errors_are_reported_with_the_token_redacted(repos, folder):
 
 
 def test_token_reaches_git_only_as_an_environment_header():
-    from atomgenbench.evaluator.submission.submit import Redactor, auth_header_value, display_url, git_env, github_slug
+    from atomgenbench.evaluator.submission.remote import Redactor, auth_header_value, display_url, git_env, github_slug
 
     env = git_env(TOKEN, "https://github.com/me/jarvis_leaderboard.git")
     assert env["GIT_CONFIG_KEY_0"] == "http.https://github.com/.extraHeader"

@@ -304,6 +304,24 @@ def parse_csv(
     The ``target`` field of a row is ``""`` when the header has no ``target`` column.
     """
     table = CsvTable(source)
+    text = _normalise_text(text, table, lenient)
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines or not "".join(lines).strip():
+        table.add(1, "header", "empty file; the first line must be the header " + repr(",".join(headers[0])))
+        return table
+    header = _header(lines[0], headers, lenient)
+    if header is None:
+        want = " or ".join(repr(",".join(h)) for h in (headers if lenient else headers[:1]))
+        table.add(1, "header", f"header must be {'exactly ' if not lenient else ''}{want}, got {lines[0][:80]!r}")
+        return table
+    _read_rows(table, lines, header, lenient)
+    return table
+
+
+def _normalise_text(text: str, table: CsvTable, lenient: bool) -> str:
+    """The text without a byte-order mark and with LF line endings; strict mode records what it changed."""
     if lenient:
         text = text.removeprefix("\ufeff")
     elif text.startswith("\ufeff"):
@@ -319,17 +337,11 @@ def parse_csv(
                     "the CSV has Windows (CRLF) line endings; the leaderboard reads them, but LF is the norm"
                 )
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    if not lines or not "".join(lines).strip():
-        table.add(1, "header", "empty file; the first line must be the header " + repr(",".join(headers[0])))
-        return table
-    header = _header(lines[0], headers, lenient)
-    if header is None:
-        want = " or ".join(repr(",".join(h)) for h in (headers if lenient else headers[:1]))
-        table.add(1, "header", f"header must be {'exactly ' if not lenient else ''}{want}, got {lines[0][:80]!r}")
-        return table
+    return text
+
+
+def _read_rows(table: CsvTable, lines: list[str], header: tuple[str, ...], lenient: bool) -> None:
+    """Every data row of ``lines`` into ``table.rows``, or a problem naming its line."""
     i_id, i_pred = header.index("id"), header.index("prediction")
     i_target = header.index("target") if "target" in header else None
     i_sample = header.index("sample") if "sample" in header else None
@@ -369,7 +381,6 @@ def parse_csv(
         seen[(key, sample)] = lineno
         target = fields[i_target] if i_target is not None else ""
         table.rows.append(CsvRow(lineno, key, target, fields[i_pred], sample))
-    return table
 
 
 def _header(line: str, headers: tuple[tuple[str, ...], ...], lenient: bool) -> tuple[str, ...] | None:
