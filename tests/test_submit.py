@@ -285,7 +285,7 @@ def test_a_rejected_push_leaves_everything_untouched_and_says_why(repos, folder)
     assert digest(folder) == before and refs(fork) == state and TOKEN not in result.output
 
 
-def test_existing_folder_needs_replace_and_nothing_else_changes(repos, folder, tmp_path):
+def test_existing_folder_needs_force_and_nothing_else_changes(repos, folder, tmp_path):
     upstream, fork = repos
     seed = tmp_path / "seed2"
     git("clone", "-q", "-b", "develop", str(upstream), str(seed))
@@ -297,15 +297,15 @@ def test_existing_folder_needs_replace_and_nothing_else_changes(repos, folder, t
     git("push", "-q", "origin", "develop", cwd=seed)
 
     refused = submit(str(folder), "--fork", str(fork), "--upstream", str(upstream), "--branch", "b4")
-    assert refused.exit_code == 1 and "already exists on develop; pass --replace" in refused.output
+    assert refused.exit_code == 1 and "already exists on develop; pass --force" in refused.output
     assert "b4" not in refs(fork)
-    result = submit(str(folder), "--fork", str(fork), "--upstream", str(upstream), "--branch", "b4", "--replace")
+    result = submit(str(folder), "--fork", str(fork), "--upstream", str(upstream), "--branch", "b4", "--force")
     assert result.exit_code == 0, result.output
     changed = git("--git-dir", str(fork), "diff", "--name-status", "b4^", "b4").splitlines()
     assert "D\tjarvis_leaderboard/contributions/cdvae_small/stale.txt" in changed
     assert all("\tjarvis_leaderboard/contributions/cdvae_small/" in line for line in changed)
 
-    again = submit(str(folder), "--fork", str(fork), "--upstream", str(upstream), "--branch", "b4", "--replace")
+    again = submit(str(folder), "--fork", str(fork), "--upstream", str(upstream), "--branch", "b4", "--force")
     assert again.exit_code == 1 and "branch 'b4' already exists on the fork" in again.output
 
 

@@ -203,3 +203,47 @@ def evaluation_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
+
+
+#: the metadata.json fields that ``package`` and ``metadata init`` take as options (the rest are written by package)
+METADATA_OPTION_FIELDS = (
+    "model_name",
+    "team_name",
+    "author_email",
+    "project_url",
+    "git_url",
+    "date_submitted",
+    "software_used",
+    "hardware_used",
+    "database_version",
+    "language",
+    "os",
+)
+
+
+def metadata_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """One option per field of :data:`METADATA_OPTION_FIELDS`, its help text and multiplicity from the JSON Schema.
+
+    ``--os`` arrives as ``os_`` (not to shadow the module); a list field (``git_url``) is repeatable.
+    """
+    from atomgenbench.evaluator.leaderboard.metadata import metadata_schema
+
+    properties = metadata_schema()["properties"]
+    for name in reversed(METADATA_OPTION_FIELDS):
+        spec = properties[name]
+        many = spec.get("type") == "array"
+        decls = [f"--{name.replace('_', '-')}"] + (["os_"] if name == "os" else [])
+        text = spec.get("description", "") + (" Repeat the option for several." if many else "")
+        func = click.option(*decls, multiple=many, help=text)(func)
+    return func
+
+
+def emit(as_json: bool, doc: dict, lines: list[str]) -> None:
+    """Print a command's result: ``doc`` as JSON with ``--json`` (nothing else on stdout), else ``lines``."""
+    import json
+
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, default=str))
+        return
+    for line in lines:
+        click.echo(line)

@@ -44,7 +44,7 @@ class SubmitOptions:
     fork_owner: str | None = None
     token_env: str = "GITHUB_TOKEN"
     dry_run: bool = False
-    replace: bool = False
+    force: bool = False
     workdir: Path | None = None
     workers: int = 1
     leaderboard_env: bool = False
@@ -198,9 +198,9 @@ def build_commit(git: Git, plan: SubmitPlan, opts: SubmitOptions, index: Path) -
     if git("cat-file", "-e", f"FETCH_HEAD:{CONTRIBUTIONS}", check=False).returncode != 0:
         raise SubmitError(f"{display_url(opts.upstream)} {opts.base} has no {CONTRIBUTIONS}/: is it the leaderboard?")
     exists = git("cat-file", "-e", f"FETCH_HEAD:{plan.target}", check=False).returncode == 0
-    if exists and not opts.replace:
+    if exists and not opts.force:
         raise SubmitError(
-            f"{plan.target}/ already exists on {opts.base}; pass --replace to replace it, or rename your folder"
+            f"{plan.target}/ already exists on {opts.base}; pass --force to replace it, or rename your folder"
         )
     git("read-tree", "FETCH_HEAD", index=index)
     if exists:

@@ -8,7 +8,7 @@ Steps, in order (:func:`prepare`, then :func:`execute`):
    placeholders, is refused here, before any ``git`` command runs.
 2. With the real ``git``: fetch upstream's ``--base`` shallowly into a fresh repository (no
    work tree is checked out: the commit is built in a temporary index), refuse an existing
-   ``jarvis_leaderboard/contributions/<name>/`` unless ``replace``, and refuse a commit that
+   ``jarvis_leaderboard/contributions/<name>/`` unless ``force``, and refuse a commit that
    touches anything outside that folder.
 3. Commit (message naming the model and benchmarks), push to the fork, print the compare
    URL, and with ``pr`` open the pull request through the GitHub REST API

@@ -10,6 +10,7 @@ import click
 
 from atomgenbench.benchmarks.atomgen import sources
 from atomgenbench.benchmarks.atomgen.check import DEFAULT_TOLERANCES, ordered_splits
+from atomgenbench.cli.options import emit, json_option
 from atomgenbench.core.errors import DataError
 
 log = logging.getLogger("atomgenbench")
@@ -31,7 +32,7 @@ def data() -> None:
 
 
 @data.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@json_option()
 def list_(as_json: bool) -> None:
     """Every benchmark: split sizes, kind, leaderboard file and whether it is mirrored/cached.
 
@@ -86,7 +87,8 @@ def _require_local(rows: dict[str, list[dict]]) -> None:
     help="The three official contribution folders (atomgpt/cdvae/flowmm_invatoms: 14 csv.zip files and "
     "metadata.json each) of the pinned leaderboard revision, to validate and compare against.",
 )
-def fetch(names: tuple[str, ...], fetch_all: bool, contributions: bool) -> None:
+@json_option("the verified files")
+def fetch(names: tuple[str, ...], fetch_all: bool, contributions: bool, as_json: bool) -> None:
     """Fetch benchmark files (NAME: a benchmark or conditioning file of `data list`) and verify them.
 
     Every file's sha256 is checked (a converted conditioning file by its content).
@@ -102,6 +104,7 @@ def fetch(names: tuple[str, ...], fetch_all: bool, contributions: bool) -> None:
     files = sources.all_files() if fetch_all else [_datafile(n) for n in names]
     files += contribution_files() if contributions else []
     failures: list[str] = []
+    verified: dict[str, str] = {}
     missing = False
     for datafile in bar(files, desc="verifying", unit="file", leave=False):
         try:
@@ -111,7 +114,9 @@ def fetch(names: tuple[str, ...], fetch_all: bool, contributions: bool) -> None:
             missing = missing or isinstance(exc, sources.DataMissingError)
             tqdm.write(f"FAILED {datafile.path}: {exc}", file=click.get_text_stream("stderr"))
             continue
-        tqdm.write(f"ok     {datafile.path}  ({path})")
+        verified[datafile.path] = str(path)
+        if not as_json:
+            tqdm.write(f"ok     {datafile.path}  ({path})")
     if failures:
         message = f"{len(failures)} of {len(files)} file(s) failed: {', '.join(failures)}"
         if missing:
@@ -120,10 +125,14 @@ def fetch(names: tuple[str, ...], fetch_all: bool, contributions: bool) -> None:
                 f"`atomgenbench data fetch` {sources.download_condition()} (each file's reason is printed above)."
             )
         raise DataError(message)
-    click.echo(f"all {len(files)} file(s) verified")
-    if contributions:
-        for name in CONTRIBUTION_SHA256:
-            click.echo(f"contribution {name}: {sources.fetch(contribution_files(name)[0]).parent}")
+    folders = (
+        {name: str(sources.fetch(contribution_files(name)[0]).parent) for name in CONTRIBUTION_SHA256}
+        if contributions
+        else {}
+    )
+    lines = [f"all {len(files)} file(s) verified"]
+    lines += [f"contribution {name}: {folder}" for name, folder in folders.items()] if contributions else []
+    emit(as_json, {"verified": verified, "contributions": folders}, lines)
 
 
 def _datafile(name: str) -> sources.DataFile:
@@ -145,7 +154,7 @@ def _datafile(name: str) -> sources.DataFile:
 
 @data.command("show")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@json_option()
 def show(name: str, as_json: bool) -> None:
     """Counts, elements, atoms per cell and T_c range/coverage of benchmark NAME.
 
@@ -188,7 +197,7 @@ def show(name: str, as_json: bool) -> None:
     show_default=True,
     help="StructureMatcher angle_tol (degrees).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@json_option()
 def check(name: str, ltol: float, stol: float, angle_tol: float, as_json: bool) -> None:
     """Test crystals of NAME that duplicate training crystals, and ids missing T_c.
 
@@ -240,7 +249,8 @@ def check(name: str, ltol: float, stol: float, angle_tol: float, as_json: bool) 
 )
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--with-structures", is_flag=True, help="Also write the reference structures (needed by cif, extxyz).")
-def export(name: str, split: str, fmt: str, out: str, with_structures: bool) -> None:
+@json_option("what was written")
+def export(name: str, split: str, fmt: str, out: str, with_structures: bool, as_json: bool) -> None:
     """Write the ids of NAME's split, the conditioning each model gets and optionally the structures.
 
     Rows are in the benchmark's order (the order --in-test-order assumes): id, reduced
@@ -255,6 +265,7 @@ def export(name: str, split: str, fmt: str, out: str, with_structures: bool) -> 
     except OSError as exc:
         raise click.ClickException(f"{out}: cannot write the export ({exc.strerror or exc})") from None
     shown = result.files[0] if len(result.files) == 1 else f"{out} ({len(result.files)} files)"
-    click.echo(f"wrote {result.n} {name} {split} ids to {shown}")
-    if result.tc_source:
-        click.echo(f"T_c source: {result.tc_source}")
+    lines = [f"wrote {result.n} {name} {split} ids to {shown}"]
+    lines += [f"T_c source: {result.tc_source}"] if result.tc_source else []
+    doc = {"benchmark": name, "split": split, "n": result.n, "files": [str(f) for f in result.files]}
+    emit(as_json, {**doc, "tc_source": result.tc_source}, lines)

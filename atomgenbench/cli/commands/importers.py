@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from atomgenbench.cli.options import emit, json_option
+
 _BENCH = click.option(
     "--benchmark",
     "-b",
@@ -52,10 +54,18 @@ def _finish(make, out_dir: str) -> None:
     except OSError as exc:
         raise click.ClickException(f"{out_dir}: cannot write predictions ({exc.strerror or exc})") from None
     n_fail = len(preds.failures)
-    click.echo(
-        f"{preds.model} -> {Path(out_dir) / 'predictions.csv'}: {len(preds.ids) - n_fail}/{len(preds.ids)} "
-        f"predictions, {n_fail} failures ({preds.extra.get('absent_ids', 0)} ids absent from the file)"
+    doc = {
+        "model": preds.model,
+        "out": str(Path(out_dir) / "predictions.csv"),
+        "n_ids": len(preds.ids),
+        "n_failures": n_fail,
+        "absent_ids": preds.extra.get("absent_ids", 0),
+    }
+    line = (
+        f"{preds.model} -> {doc['out']}: {len(preds.ids) - n_fail}/{len(preds.ids)} "
+        f"predictions, {n_fail} failures ({doc['absent_ids']} ids absent from the file)"
     )
+    emit(bool(click.get_current_context().params.get("as_json")), doc, [line])
 
 
 @click.group(name="import")
@@ -75,7 +85,8 @@ def import_() -> None:
 @_EVAL
 @_TRUST
 @_COMP
-def cdvae(pt_file, test_csv, benchmark, out_dir, eval_index, trust_pickle, composition_check) -> None:
+@json_option("a summary of the import")
+def cdvae(pt_file, test_csv, benchmark, out_dir, eval_index, trust_pickle, composition_check, as_json) -> None:
     """CDVAE eval_recon.pt (scripts/evaluate.py --tasks recon); crystal i = row i of --test-csv."""
     from atomgenbench.runners.importers.cdvae import import_cdvae
 
@@ -100,7 +111,8 @@ def cdvae(pt_file, test_csv, benchmark, out_dir, eval_index, trust_pickle, compo
 @_EVAL
 @_TRUST
 @_COMP
-def flowmm(pt_file, test_csv, benchmark, out_dir, eval_index, trust_pickle, composition_check) -> None:
+@json_option("a summary of the import")
+def flowmm(pt_file, test_csv, benchmark, out_dir, eval_index, trust_pickle, composition_check, as_json) -> None:
     """FlowMM consolidated_reconstruct.pt; order verified with its batch_indices against --test-csv."""
     from atomgenbench.runners.importers.flowmm import import_flowmm
 
@@ -131,7 +143,8 @@ def flowmm(pt_file, test_csv, benchmark, out_dir, eval_index, trust_pickle, comp
     type=click.Path(dir_okay=False, exists=True),
     help="For out_inv.json only: ids in order (default: the benchmark's test ids in order).",
 )
-def atomgpt(file, benchmark, out_dir, misses, test_csv) -> None:
+@json_option("a summary of the import")
+def atomgpt(file, benchmark, out_dir, misses, test_csv, as_json) -> None:
     """AtomGPT benchmark CSV (id,target,prediction; paired by id) or out_inv.json (paired by order)."""
     from atomgenbench.runners.importers.atomgpt import import_atomgpt
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from atomgenbench.cli.options import emit, json_option, metadata_options
+
 #: (field, prompt, placeholder written when nobody gives a value)
 ASKED = (
     ("model_name", "Model name (shown on the leaderboard)", "<model name>"),
@@ -97,25 +99,17 @@ def metadata() -> None:
 @metadata.command(name="init")
 @click.option(
     "--out",
+    "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     default=Path("metadata.yaml"),
     show_default=True,
     help="The YAML file to write.",
 )
-@click.option("--model-name")
-@click.option("--team-name", help="Default: the model name.")
-@click.option("--author-email")
-@click.option("--project-url", help="Paper or project page (http/https).")
-@click.option("--git-url", multiple=True, help="Code repository URL (repeatable).")
-@click.option("--hardware-used")
-@click.option("--software-used", help="Comma-separated packages.")
-@click.option("--date-submitted", help="MM-DD-YYYY (default: today).")
-@click.option("--database-version")
-@click.option("--language")
-@click.option("--os", "os_")
+@metadata_options
 @click.option("--no-input", is_flag=True, help="Never prompt, even on a terminal.")
 @click.option("--force", is_flag=True, help="Replace an existing file.")
-def init(out: Path, no_input: bool, force: bool, **options) -> None:
+@json_option("the file and the fields still to fill in")
+def init(out: Path, no_input: bool, force: bool, as_json: bool, **options) -> None:
     """Write a filled-in metadata YAML for `atomgenbench package --metadata`.
 
     On a terminal it asks for every field not given as an option (checking each answer
@@ -153,8 +147,9 @@ def init(out: Path, no_input: bool, force: bool, **options) -> None:
     except OSError as exc:
         raise PackageError(f"{out}: cannot write the metadata file ({exc.strerror or exc})") from None
     todo = [f for f, v in values.items() if isinstance(v, str) and v.startswith("<")]
-    click.echo(f"wrote {out}" + (f"; fill in: {', '.join(todo)}" if todo else ""))
-    click.echo(f"next: atomgenbench package --dft-3d ... --alex ... --metadata {out}")
+    lines = [f"wrote {out}" + (f"; fill in: {', '.join(todo)}" if todo else "")]
+    lines.append(f"next: atomgenbench package --dft-3d ... --alex ... --metadata {out}")
+    emit(as_json, {"out": str(out), "fill_in": todo, "values": values}, lines)
 
 
 @metadata.command(name="schema")

@@ -7,21 +7,8 @@ from pathlib import Path
 
 import click
 
-from atomgenbench.cli.options import in_test_order_option
+from atomgenbench.cli.options import METADATA_OPTION_FIELDS, emit, in_test_order_option, json_option, metadata_options
 
-#: metadata fields settable from the command line (option name = field name with '-' for '_')
-META_FIELDS = (
-    "model_name",
-    "team_name",
-    "author_email",
-    "project_url",
-    "date_submitted",
-    "software_used",
-    "hardware_used",
-    "database_version",
-    "language",
-    "os",
-)
 DATASETS = {"dft_3d": "dft_3d_Tc_supercon", "alex": "alex_supercon_Tc"}
 
 
@@ -72,17 +59,7 @@ def _load_metadata_file(path: Path) -> dict:
     help="YAML or JSON file with metadata.json fields (docs/metadata.md; `atomgenbench metadata init` writes one); "
     "command-line options override it.",
 )
-@click.option("--model-name")
-@click.option("--team-name", help="Default: the model name.")
-@click.option("--author-email")
-@click.option("--project-url", help="Paper or project page.")
-@click.option("--git-url", multiple=True, help="Code repository URL (repeatable).")
-@click.option("--date-submitted", help="MM-DD-YYYY (default: today).")
-@click.option("--software-used", help="Comma-separated packages.")
-@click.option("--hardware-used")
-@click.option("--database-version")
-@click.option("--language")
-@click.option("--os", "os_")
+@metadata_options
 @click.option(
     "--fill-failures",
     is_flag=True,
@@ -98,8 +75,9 @@ def _load_metadata_file(path: Path) -> dict:
 )
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @in_test_order_option
+@json_option("a summary of the folder")
 def package(
-    dft_3d, alex, name, out, metadata_file, fill_failures, time_taken_pairs, force, in_test_order, **options
+    dft_3d, alex, name, out, metadata_file, fill_failures, time_taken_pairs, force, in_test_order, as_json, **options
 ) -> None:
     """Write a JARVIS-Leaderboard AtomGenBench contribution folder.
 
@@ -125,7 +103,7 @@ def package(
     meta = _load_metadata_file(metadata_file) if metadata_file else {}
     opts = {"os": options.pop("os_"), **options}
     git_urls = opts.pop("git_url")
-    meta.update({k: v for k, v in opts.items() if k in META_FIELDS and v is not None})
+    meta.update({k: v for k, v in opts.items() if k in METADATA_OPTION_FIELDS and v is not None})
     if git_urls:
         meta["git_url"] = list(git_urls)
     if not meta.get("model_name"):
@@ -146,8 +124,10 @@ def package(
     except OSError as exc:
         raise click.ClickException(f"{out_dir}: cannot write the contribution folder ({exc.strerror or exc})") from None
     n_filled = sum(len(v) for v in result.filled.values())
-    click.echo(
+    doc = {"out": str(result.out_dir), "files": [str(f) for f in result.files], "filled": result.filled}
+    lines = [
         f"wrote {result.out_dir}: {len(result.files)} leaderboard files, metadata.json, run.sh, README.md"
-        + (f" ({n_filled} failed predictions filled with placeholders)" if n_filled else "")
-    )
-    click.echo(f"next: atomgenbench validate {result.out_dir}")
+        + (f" ({n_filled} failed predictions filled with placeholders)" if n_filled else ""),
+        f"next: atomgenbench validate {result.out_dir}",
+    ]
+    emit(as_json, doc, lines)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from atomgenbench.cli.options import emit, json_option
+
 
 def _predictions(values: tuple[str, ...]) -> dict[str, Path]:
     """``LABEL=PATH`` pairs of ``--pred`` as a dict (a click error naming a malformed one)."""
@@ -45,7 +47,9 @@ def _predictions(values: tuple[str, ...]) -> dict[str, Path]:
     "Special/AtomGenBench page from its 12 lattice files. Default: from each evaluation's rows.csv.",
 )
 @click.option("--title", help="Title of the page (default: the benchmarks' names).")
+@json_option("the page's path and size")
 def report(
+    as_json: bool,
     result_dirs: tuple[Path, ...],
     out: Path | None,
     preds: tuple[str, ...],
@@ -70,4 +74,8 @@ def report(
     except OSError as exc:
         raise click.ClickException(f"{target}: cannot write the page ({exc.strerror or exc})") from None
     size = path.stat().st_size / 1e6
-    click.echo(f"wrote {path} ({size:.1f} MB); open it in a browser")
+    emit(
+        as_json,
+        {"page": str(path), "bytes": path.stat().st_size},
+        [f"wrote {path} ({size:.1f} MB); open it in a browser"],
+    )

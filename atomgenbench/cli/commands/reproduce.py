@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from atomgenbench.cli.options import executor_options, flatten, list_option
+from atomgenbench.cli.options import emit, executor_options, flatten, json_option, list_option
 
 
 def _names(values: tuple | None, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -67,7 +67,9 @@ def _names(values: tuple | None, default: tuple[str, ...]) -> tuple[str, ...]:
     "pymatgen and other pins, built once into the user cache): the leaderboard_env stage writes "
     "OUT/leaderboard_env.json and report.md gets a 'What the leaderboard will show' table.",
 )
+@json_option("a summary (report, folders, validity, stage times)")
 def reproduce(
+    as_json,
     preset,
     models,
     baselines,
@@ -121,8 +123,18 @@ def reproduce(
         raise click.UsageError("nothing to run: --models and --baselines are both empty")
     if not cfg.benchmarks:
         raise click.UsageError("--benchmarks is empty")
-    result = run_reproduce(cfg, progress=progress_enabled())
-    click.echo(f"report: {result.report}")
+    result = run_reproduce(cfg, progress=progress_enabled() and not as_json)
+    if as_json:
+        doc = {
+            "report": str(result.report),
+            "report_html": str(result.out / "report.html"),
+            "submissions": [str(f) for f in result.submissions],
+            "valid": result.valid,
+            "stage_seconds": result.timings,
+        }
+        emit(True, doc, [])
+        return
+    click.echo(f"report: {result.report} (and {result.out / 'report.html'}: open it in a browser)")
     for folder in result.submissions:
         click.echo(f"contribution: {folder}")
     click.echo("validation: " + ("all folders valid" if result.valid else "FAILED"))

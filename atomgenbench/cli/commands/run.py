@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from atomgenbench.cli.options import emit, json_option
 from atomgenbench.runners.base import PRESETS, TrainerOptions
 
 
@@ -61,7 +62,9 @@ def _devices(value: str) -> int | str:
 @click.option("--devices", default="1", show_default=True, help="Lightning devices (a number or 'auto').")
 @click.option("--num-nodes", type=int, default=1, show_default=True, help="Lightning num_nodes.")
 @click.option("--strategy", default="auto", show_default=True, help="Lightning strategy (auto, ddp, ...).")
+@json_option("a summary of the run")
 def run(
+    as_json,
     model,
     list_runners,
     benchmark,
@@ -129,10 +132,21 @@ def run(
     n_fail = len(preds.failures)
     t = preds.time_taken_seconds
     per_id = f", {preds.samples} samples per id" if preds.samples > 1 else ""
-    click.echo(
+    doc = {
+        "model": model,
+        "benchmark": benchmark,
+        "preset": preset,
+        "out": str(out_dir),
+        "n_ids": len(preds.ids),
+        "n_failures": n_fail,
+        "samples": preds.samples,
+        "time_taken_seconds": t,
+    }
+    line = (
         f"{model} on {benchmark}: {len(preds.ids) - n_fail}/{len(preds.ids)} predictions{per_id} "
         f"({n_fail} failures), fit {t.get('fit', 0):.1f}s, reconstruct {t.get('reconstruct', 0):.1f}s -> {out_dir}"
     )
+    emit(as_json, doc, [line])
 
 
 def _list_runners(rows: list[dict[str, str]]) -> None:

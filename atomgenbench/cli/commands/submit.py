@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from atomgenbench.cli.options import workers_option
+from atomgenbench.cli.options import emit, force_option, json_option, workers_option
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,7 +43,7 @@ from atomgenbench.cli.options import workers_option
     metavar="NAME",
     help="Environment variable holding the GitHub token (never pass a token on the command line).",
 )
-@click.option("--replace", is_flag=True, help="Replace a contribution folder of the same name on the base branch.")
+@force_option("a contribution folder of the same name on the base branch")
 @click.option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -54,7 +54,8 @@ from atomgenbench.cli.options import workers_option
     "--dry-run", is_flag=True, help="Validate and print the plan (files, branch, commit, PR); change nothing."
 )
 @workers_option()
-def submit(folder: Path, upstream: str | None, workdir: Path | None, workers: int, **options) -> None:
+@json_option("the plan (with --dry-run) or the result")
+def submit(folder: Path, upstream: str | None, workdir: Path | None, workers: int, as_json: bool, **options) -> None:
     """Submit a contribution FOLDER to JARVIS-Leaderboard through your fork.
 
     \b
@@ -62,7 +63,7 @@ def submit(folder: Path, upstream: str | None, workdir: Path | None, workers: in
        metadata that still holds placeholders, before any git command;
     2. fetches upstream's --base shallowly with git, and builds a commit that adds
        exactly jarvis_leaderboard/contributions/<FOLDER name>/ (no .DS_Store or
-       __MACOSX; an existing folder of that name only with --replace);
+       __MACOSX; an existing folder of that name only with --force);
     3. pushes it to a new branch of --fork, prints the compare URL and, with --pr,
        opens the pull request against --base with the score table as its body.
 
@@ -80,8 +81,15 @@ def submit(folder: Path, upstream: str | None, workdir: Path | None, workers: in
         plan = prepare(folder, opts, Path(staging))
         for warning in plan.warnings:
             click.echo(f"warning: {warning}", err=True)
+        plan_doc = {"folder": str(folder), "branch": plan.branch, "base": plan.base, "target": plan.target}
+        plan_doc |= {"files": plan.files, "skipped": plan.skipped, "pr_title": plan.pr_title}
         if opts.dry_run:
-            click.echo(describe(plan, opts))
-            click.echo("dry run: nothing was changed")
+            emit(as_json, {**plan_doc, "dry_run": True}, [describe(plan, opts), "dry run: nothing was changed"])
             return
-        execute(plan, opts, click.echo)
+        result = execute(plan, opts, (lambda _line: None) if as_json else click.echo)
+        if as_json:
+            emit(
+                True,
+                {**plan_doc, "commit": result.commit, "compare_url": result.compare_url, "pr_url": result.pr_url},
+                [],
+            )
