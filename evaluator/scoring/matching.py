@@ -100,7 +100,7 @@ class PairRecord:
     extra: dict = field(default_factory=dict)
 
 
-class PairTimeout(Exception):
+class _PairTimeout(Exception):
     """Raised inside a worker when one matcher call exceeds the time limit."""
 
 
@@ -118,7 +118,7 @@ def _time_limit(seconds: float):
         return
 
     def _raise(signum, frame):
-        raise PairTimeout()
+        raise _PairTimeout()
 
     old = signal.signal(signal.SIGALRM, _raise)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -173,7 +173,7 @@ def score_pair(task: tuple) -> PairRecord:
     except StructureParseError as exc:
         rec.reason = str(exc)
         return rec
-    except PairTimeout:
+    except _PairTimeout:
         rec.niggli_pred = rec.raw_pred = None
         rec.reason = f"Niggli reduction of the prediction exceeded the {settings.time_limit_s:g} s time limit"
         return rec
@@ -285,7 +285,7 @@ def _match(rec: PairRecord, pred, target, settings: MatchSettings, reduced_targe
                 out = rms.rms_dist(matcher, pred, target, reduced_target)
             rec.rms = None if out is None else float(out[0])
             rms_done = True
-        except PairTimeout:
+        except _PairTimeout:
             notes.append(f"get_rms_dist exceeded the {settings.time_limit_s:g} s time limit")
         except Exception as exc:
             notes.append(f"get_rms_dist failed ({type(exc).__name__}: {exc})")
@@ -301,7 +301,7 @@ def _match(rec: PairRecord, pred, target, settings: MatchSettings, reduced_targe
                 with _time_limit(settings.time_limit_s):
                     value, _ = matcher.get_rms_anonymous(pred, target)
                 rec.rms_anonymous = None if value is None else float(value)
-            except PairTimeout:
+            except _PairTimeout:
                 notes.append(f"get_rms_anonymous exceeded the {settings.time_limit_s:g} s time limit")
             except Exception as exc:
                 notes.append(f"get_rms_anonymous failed ({type(exc).__name__}: {exc})")
@@ -319,7 +319,7 @@ def _guarded(fn, what: str, settings: MatchSettings, notes: list[str]):
     try:
         with _time_limit(settings.time_limit_s):
             return fn()
-    except PairTimeout:
+    except _PairTimeout:
         notes.append(f"{what} exceeded the {settings.time_limit_s:g} s time limit")
     except Exception as exc:
         notes.append(f"{what} failed ({type(exc).__name__}: {exc})")
