@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.predictions import CSV_NAME
-from atomgenbench.benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE, get_spec, lattice_specs
+from atomgenbench.benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE, get_spec, lattice_specs, require_structure
 from atomgenbench.core.errors import RunError, UsageError, did_you_mean
 from atomgenbench.core.executors import Executor
 from atomgenbench.core.io import atomic_write_text
@@ -191,8 +191,7 @@ def reproduce(cfg: ReproduceConfig, progress: bool = True) -> ReproduceResult:
         if name not in RUNNERS:
             raise UsageError(f"unknown model {name!r}{did_you_mean(name, RUNNERS)}; choose from {', '.join(RUNNERS)}")
     for bench in cfg.benchmarks:
-        if get_spec(bench).kind != "structure":
-            raise UsageError(f"{bench} is not a structure benchmark; choose from {', '.join(ATOMGENBENCH_STRUCTURE)}")
+        require_structure(bench, "reproduce")
     cfg.out.mkdir(parents=True, exist_ok=True)
     book = _StageBook(cfg.out / STAGES_FILE)
     stages = plan(cfg)
