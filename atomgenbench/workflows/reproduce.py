@@ -349,19 +349,29 @@ def _compare(cfg: ReproduceConfig, bench: str) -> dict:
 def _leaderboard_env(cfg: ReproduceConfig) -> dict:
     """Which environment decided each packaged structure file's RMSE (``leaderboard_env.json``).
 
-    With ``cfg.leaderboard_env`` the files are also scored in the leaderboard's pinned
-    environment: the number the leaderboard will show.
+    The evaluate stage already recorded this environment's section (on the packaged file); with
+    ``cfg.leaderboard_env`` the files are also scored in the leaderboard's pinned environment:
+    the number the leaderboard will show.
     """
     from atomgenbench.evaluator.leaderboard.score import score_files
 
-    files = {
-        cfg.submission_dir(lab).name: {
-            b: cfg.submission_dir(lab) / get_spec(b).leaderboard_file for b in cfg.benchmarks
+    packaged = [lab for lab in cfg.labels if lab not in NOT_PACKAGED]
+    if cfg.leaderboard_env:
+        files = {
+            cfg.submission_dir(lab).name: {
+                b: cfg.submission_dir(lab) / get_spec(b).leaderboard_file for b in cfg.benchmarks
+            }
+            for lab in packaged
         }
-        for lab in cfg.labels
-        if lab not in NOT_PACKAGED
-    }
-    sections = score_files(files, cfg.executor.with_progress(False), pinned=cfg.leaderboard_env)
+        sections = score_files(files, cfg.executor.with_progress(False), pinned=True)
+    else:
+        sections = {
+            cfg.submission_dir(lab).name: {
+                b: json.loads((_eval_dir(cfg, lab, b) / "metrics.json").read_text())["leaderboard_env"]
+                for b in cfg.benchmarks
+            }
+            for lab in packaged
+        }
     atomic_write_text(cfg.out / LEADERBOARD_ENV_FILE, json.dumps(sections, indent=2) + "\n")
     return {"pinned": cfg.leaderboard_env, "files": sum(len(v) for v in sections.values())}
 
