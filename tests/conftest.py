@@ -1,20 +1,32 @@
-"""Shared fixtures: every test reads the verified local mirror, never the network."""
+"""Shared fixtures: every test reads the verified local mirror, never the network.
+
+Derived data (the parsed and reduced benchmark targets, the leakage strata) goes to a cache
+that persists on this machine, ``$ATOMGENBENCH_TEST_CACHE`` or the user cache's ``tests/``
+folder. Its entries are keyed like the toolkit's own cache (benchmark sha256, settings and the
+versions of the libraries that computed them), so a stale entry is never read, and the suite
+computes the alex strata and target tables once per machine instead of once per xdist worker.
+Tests of the cache itself point ``ATOMGENBENCH_CACHE`` at their own folder.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import platformdirs
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("ATOMGENBENCH_DATA") or (REPO.parent / "shared" / "data")).resolve()
 CONTRIBUTIONS = MIRROR / "jarvis_leaderboard" / "contributions"
 LEGACY = MIRROR / "legacy_2023" / "jarvis_leaderboard"
+TEST_CACHE = Path(
+    os.environ.get("ATOMGENBENCH_TEST_CACHE") or Path(platformdirs.user_cache_dir("atomgenbench")) / "tests"
+)
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _mirror_env(tmp_path_factory):
+def _mirror_env():
     """Point the toolkit at the mirror and a throw-away cache; forbid downloads."""
     if not MIRROR.is_dir():
         pytest.exit(f"data mirror not found at {MIRROR}; set ATOMGENBENCH_DATA", returncode=2)
@@ -29,7 +41,8 @@ def _mirror_env(tmp_path_factory):
         )
     }
     os.environ["ATOMGENBENCH_DATA"] = str(MIRROR)
-    os.environ["ATOMGENBENCH_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    TEST_CACHE.mkdir(parents=True, exist_ok=True)
+    os.environ["ATOMGENBENCH_CACHE"] = str(TEST_CACHE)
     os.environ["ATOMGENBENCH_OFFLINE"] = "1"
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
