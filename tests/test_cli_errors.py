@@ -2,11 +2,13 @@
 
 The list of subcommands is built from :data:`atomgenbench.cli.COMMANDS` (groups are
 expanded into their subcommands), so a newly registered command fails here until it
-gets a minimal argv in :data:`ARGV`. Each command runs in a subprocess
-(``python -m atomgenbench``), so the real handler, exit code and stderr are checked,
-in two situations: offline (``ATOMGENBENCH_OFFLINE=1``) and online with
+gets a minimal argv in :func:`argv_for`. Each command runs in this process through
+:func:`atomgenbench.cli.main.run_cli`, the one place where errors become messages and exit
+codes, in two situations: offline (``ATOMGENBENCH_OFFLINE=1``) and online with
 ``ATOMGENBENCH_BASE_URL`` pointing at a local port where nothing listens. In both,
-``ATOMGENBENCH_DATA`` is unset and the cache is an empty folder.
+``ATOMGENBENCH_DATA`` is unset, the cache is an empty folder and the in-memory caches of
+the data layer are cleared. Two real subprocesses (``python -m atomgenbench``) check the
+console entry point itself: the exit code and the traceback with ``--debug``.
 """
 
 from __future__ import annotations
@@ -126,6 +128,34 @@ def _dead_url() -> str:
     return f"http://127.0.0.1:{port}/atomgenbench"
 
 
+def _clear_data_caches() -> None:
+    """Forget benchmark splits and T_c tables read earlier in this process (the mirror was visible then)."""
+    from atomgenbench.benchmarks.atomgen import dataset, sources, tc
+
+    dataset.load_splits.cache_clear()
+    tc.tc_table.cache_clear()
+    sources._verified.cache_clear()
+
+
+def _in_process(args: list[str], env: dict[str, str], monkeypatch, capsys) -> subprocess.CompletedProcess:
+    """``run_cli(args)`` under ``env`` in this process, as a CompletedProcess (returncode, stdout, stderr)."""
+    from atomgenbench.cli.main import run_cli
+
+    for key in [k for k in os.environ if k.startswith("ATOMGENBENCH_")]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        if key.startswith("ATOMGENBENCH_"):
+            monkeypatch.setenv(key, value)
+    _clear_data_caches()
+    capsys.readouterr()
+    try:
+        code = run_cli(args)
+    finally:
+        _clear_data_caches()
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
 def _env(tmp_path: Path, situation: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATOMGENBENCH_")}
     cache = tmp_path / "empty-cache"
@@ -146,9 +176,9 @@ def _cli(args: list[str], env: dict[str, str], timeout: int = 300) -> subprocess
 
 @pytest.mark.parametrize("situation", ["offline", "dead-base-url"])
 @pytest.mark.parametrize("command", subcommands())
-def test_no_data_ends_with_one_clean_message(command, situation, files, tmp_path):
+def test_no_data_ends_with_one_clean_message(command, situation, files, tmp_path, monkeypatch, capsys):
     env = _env(tmp_path, situation)
-    out = _cli(argv_for(command, files, tmp_path / "out"), env)
+    out = _in_process(argv_for(command, files, tmp_path / "out"), env, monkeypatch, capsys)
     assert "Traceback" not in out.stderr + out.stdout, out.stderr
     if command in NEEDS_NO_DATA:
         assert out.returncode == 0, (out.returncode, out.stderr)
@@ -170,6 +200,7 @@ def test_no_data_ends_with_one_clean_message(command, situation, files, tmp_path
 
 
 def test_debug_shows_the_traceback_with_the_same_exit_code(files, tmp_path):
+    """The console entry point in real subprocesses: exit code 1, and the traceback only with --debug."""
     env = _env(tmp_path, "offline")
     args = ["evaluate", str(files["rmse"]), "--no-figures"]
     out = _cli([*args, "--debug"], env)
@@ -178,11 +209,11 @@ def test_debug_shows_the_traceback_with_the_same_exit_code(files, tmp_path):
     assert out.returncode == 1 and "Traceback" in out.stderr
 
 
-def test_nonexistent_mirror_is_an_error_not_ignored(files, tmp_path):
+def test_nonexistent_mirror_is_an_error_not_ignored(files, tmp_path, monkeypatch, capsys):
     env = _env(tmp_path, "offline")
     env.pop("ATOMGENBENCH_OFFLINE")
     env["ATOMGENBENCH_DATA"] = str(tmp_path / "no-such-mirror")
-    out = _cli(["data", "show", BENCH], env, timeout=120)
+    out = _in_process(["data", "show", BENCH], env, monkeypatch, capsys)
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert f"ATOMGENBENCH_DATA={tmp_path / 'no-such-mirror'} does not exist" in out.stderr
 
