@@ -128,7 +128,7 @@ def test_check_dft_3d_reports_duplicates_and_coverage():
 
 def test_check_rejects_lattice_benchmark():
     result = run("check", "dft_3d_Tc_supercon_a")
-    assert result.exit_code == 2 and "check dft_3d_Tc_supercon instead" in result.output
+    assert result.exit_code == 2 and "(use dft_3d_Tc_supercon instead)" in result.output
 
 
 @pytest.mark.parametrize("command", ["list", "fetch", "show", "check"])

@@ -22,7 +22,7 @@ from atomgenbench.evaluator.leaderboard.metadata import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMA_FILE = REPO / "atomgenbench" / "schemas" / "metadata.schema.json"
+SCHEMA_FILE = REPO / "evaluator" / "leaderboard" / "metadata.schema.json"
 RMSE = "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"
 GOOD = {
     "model_name": "CDVAE",

@@ -112,7 +112,7 @@ def test_samples_without_the_cached_target_equal_those_with_it(nearest5):
     preds = nearest5[0]
     targets = load_splits(BENCH)["test"]
     settings = MatchSettings(anonymous=False)
-    table = target_table(BENCH, targets, settings)
+    table = target_table(BENCH, targets, settings, Executor.create("process", 2))
     found = 0
     for key in list(targets)[:15]:
         texts = [preds.sample(s).get(key, "") for s in range(5)]

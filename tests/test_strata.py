@@ -14,6 +14,7 @@ from atomgenbench.benchmarks.atomgen.dataset import test_ids
 from atomgenbench.benchmarks.atomgen.strata import STRATA, cache_path, strata, twins
 from atomgenbench.cli import cli
 from atomgenbench.core.errors import UsageError
+from atomgenbench.core.executors import Executor
 
 BENCH = "dft_3d_Tc_supercon"
 
@@ -90,7 +91,12 @@ def test_nearest_matches_the_twins_and_an_empty_stratum_is_null(tmp_path):
     from atomgenbench.evaluator.metrics.registry import Rows
     from atomgenbench.runners.api import run
 
-    result = evaluate(run("nearest", BENCH, "cpu", tmp_path / "n", progress=False), BENCH, workers=2, n_boot=0)
+    result = evaluate(
+        run("nearest", BENCH, "cpu", tmp_path / "n", progress=False),
+        BENCH,
+        executor=Executor.create("process", 2),
+        n_boot=0,
+    )
     by = result.to_json()["by_stratum"]
     assert by["twin"]["n_matched"] >= 7 and by["twin"]["match_rate"] >= 7 / 8
     assert by["twin"]["match_rate"] > by["unseen"]["match_rate"]

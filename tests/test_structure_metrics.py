@@ -12,6 +12,7 @@ from pymatgen.core import Lattice, Structure
 from atomgenbench.benchmarks.atomgen.dataset import load_splits
 from atomgenbench.benchmarks.atomgen.predictions import Predictions
 from atomgenbench.benchmarks.atomgen.structures import escape, parse_poscar, to_poscar, unescape
+from atomgenbench.core.executors import Executor
 from atomgenbench.evaluator.inputs.load import load_predictions
 from atomgenbench.evaluator.metrics.evaluate import evaluate
 from atomgenbench.evaluator.scoring import stats, symmetry, validity
@@ -29,7 +30,9 @@ def targets() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def oracle(targets) -> dict:
-    return evaluate(Predictions(BENCH, "oracle", dict(targets)), BENCH, workers=2, n_boot=20).to_json()
+    return evaluate(
+        Predictions(BENCH, "oracle", dict(targets)), BENCH, executor=Executor.create("process", 2), n_boot=20
+    ).to_json()
 
 
 # --------------------------------------------------------------------------- ccRMSD
@@ -50,7 +53,7 @@ def _direct_ccrmsd(pred_texts: dict[str, str], target_texts: dict[str, str]) -> 
 @pytest.mark.parametrize("model", MODELS)
 def test_ccrmsd_equals_a_direct_amd_computation(contributions, model):
     preds = load_predictions(contributions / model / DFT, BENCH)
-    m = evaluate(preds, BENCH, workers=2, n_boot=50).to_json()
+    m = evaluate(preds, BENCH, executor=Executor.create("process", 2), n_boot=50).to_json()
     value, legacy, n = _direct_ccrmsd(preds.structures, {k: str(v) for k, v in load_splits(BENCH)["test"].items()})
     assert m["ccrmsd"]["n"] == n == 105 and m["ccrmsd"]["amd_k"] == 100
     assert m["ccrmsd"]["value"] == pytest.approx(value, abs=1e-6)
@@ -145,7 +148,7 @@ def test_bad_predictions_are_recorded_never_a_crash(targets, tmp_path):
     }
     csv = tmp_path / "bad.csv"
     csv.write_text("id,target,prediction\n" + "".join(f"{k},x,{v}\n" for k, v in rows.items()))
-    result = evaluate(load_predictions(csv, BENCH), BENCH, workers=1, n_boot=0)
+    result = evaluate(load_predictions(csv, BENCH), BENCH, executor=Executor.create("process", 1), n_boot=0)
     m, recs = result.to_json(), {r.id: r for r in result.records}
     assert recs[ids[0]].parsed and recs[ids[0]].valid_structural is False
     assert "atoms 0.000 Å apart" in m["notes"][ids[0]]
@@ -199,7 +202,9 @@ def _rounded(text: str, digits: int = 8) -> str:
 
 def test_formatting_precision_does_not_move_the_kld(targets, oracle):
     rounded = {k: _rounded(v) for k, v in targets.items()}
-    m = evaluate(Predictions(BENCH, "oracle-8dp", rounded), BENCH, workers=2, n_boot=20).to_json()
+    m = evaluate(
+        Predictions(BENCH, "oracle-8dp", rounded), BENCH, executor=Executor.create("process", 2), n_boot=20
+    ).to_json()
     for p in ("a", "b", "c", "alpha", "beta", "gamma"):
         assert m["kld"][p]["value"] == oracle["kld"][p]["value"] == 0.0, p
         assert m["kld"][p]["edge_tolerance"] == stats.KLD_EDGE_TOLERANCE
@@ -207,7 +212,9 @@ def test_formatting_precision_does_not_move_the_kld(targets, oracle):
     # without the widened edges, the 8-dp file loses predictions of the extreme targets to the outer bins
     from atomgenbench.evaluator.metrics.registry import REGISTRY, Rows
 
-    result = evaluate(Predictions(BENCH, "oracle-8dp", rounded), BENCH, workers=2, n_boot=0)
+    result = evaluate(
+        Predictions(BENCH, "oracle-8dp", rounded), BENCH, executor=Executor.create("process", 2), n_boot=0
+    )
     old = Rows(result.records, {**result.settings, "kld_edge_tolerance": 0.0})
     assert max(REGISTRY[f"kld.{p}"].value(old) for p in ("a", "b", "c", "alpha", "beta", "gamma")) > 0.004
 
@@ -223,7 +230,7 @@ def test_packaged_mae_counts_placeholders_and_the_report_says_which(targets, tmp
     assert jarvis_lattice_params(PLACEHOLDER_POSCAR) == PLACEHOLDER_RAW
     ids = list(targets)
     half = {k: targets[k] for k in ids[::2]}  # 53 of 105 predicted, all exact
-    result = evaluate(Predictions(BENCH, "half", half), BENCH, workers=2, n_boot=0)
+    result = evaluate(Predictions(BENCH, "half", half), BENCH, executor=Executor.create("process", 2), n_boot=0)
     m = result.to_json()
     raw_t = np.array([r.raw_target for r in result.records])
     expected = np.mean(
@@ -249,14 +256,14 @@ def test_target_side_work_is_cached_per_benchmark_file(targets, tmp_path, monkey
 
     monkeypatch.setenv("ATOMGENBENCH_CACHE", str(tmp_path / "cache"))
     preds = Predictions(BENCH, "x", {k: targets[k] for k in list(targets)[:5]})
-    first = evaluate(preds, BENCH, workers=1, n_boot=0)
+    first = evaluate(preds, BENCH, executor=Executor.create("process", 1), n_boot=0)
     path = target_cache.cache_path(BENCH, MatchSettings())
     assert path.is_file() and path.parent == tmp_path / "cache" / "targets"
     assert "ecd1cc06e819" in path.name  # the benchmark file's sha256
-    again = evaluate(preds, BENCH, workers=1, n_boot=0)
+    again = evaluate(preds, BENCH, executor=Executor.create("process", 1), n_boot=0)
     assert [r.__dict__ for r in again.records] == [r.__dict__ for r in first.records]
     path.write_text("{not json")  # a corrupt cache is recomputed, not trusted
-    third = evaluate(preds, BENCH, workers=1, n_boot=0)
+    third = evaluate(preds, BENCH, executor=Executor.create("process", 1), n_boot=0)
     assert [r.__dict__ for r in third.records] == [r.__dict__ for r in first.records]
     assert json.loads(path.read_text())["cache_version"] == target_cache.CACHE_VERSION
     assert math.isfinite(first.to_json()["ccrmsd"]["value"])

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from atomgenbench.cli import cli
+from atomgenbench.core.executors import Executor
 from atomgenbench.evaluator.leaderboard.published import published_rows
 from atomgenbench.evaluator.metrics.registry import HIGHER, ci_of, get, lookup
 from atomgenbench.evaluator.reports import tables
@@ -37,7 +38,9 @@ def docs(inputs) -> dict[str, dict]:
     from atomgenbench.evaluator.metrics.evaluate import evaluate
 
     return {
-        label: evaluate(load_predictions(path, BENCH), BENCH, workers=2, n_boot=N_BOOT).to_json()
+        label: evaluate(
+            load_predictions(path, BENCH), BENCH, executor=Executor.create("process", 2), n_boot=N_BOOT
+        ).to_json()
         for label, path in inputs.items()
     }
 

@@ -104,7 +104,7 @@ def evaluate_input(
     predictions: Predictions | None = None,
 ) -> Evaluation:
     """Evaluate one input on ``benchmark`` (a structure or a lattice-parameter benchmark)."""
-    if get_spec(benchmark).kind is BenchmarkKind.FLOAT:
+    if get_spec(benchmark).kind == BenchmarkKind.FLOAT:
         return _evaluate_float(Path(pred), benchmark, settings)
     if predictions is None:
         predictions = load_input(pred, benchmark, in_test_order=in_test_order, label=label)

@@ -77,7 +77,7 @@ class BenchmarkSpec:
     @property
     def metric(self) -> str:
         """Leaderboard metric token: ``rmse`` for structures, ``mae`` for floats."""
-        return "rmse" if self.kind is BenchmarkKind.STRUCTURE else "mae"
+        return "rmse" if self.kind == BenchmarkKind.STRUCTURE else "mae"
 
     @property
     def leaderboard_file(self) -> str:
@@ -172,7 +172,7 @@ _SPECS: list[BenchmarkSpec] = [
         "carbon24",
         "energy_per_atom",
         "carbon24",
-        "structure",
+        BenchmarkKind.STRUCTURE,
         _SHA["carbon24_energy_per_atom"],
         {"train": 6091, "val": 2032, "test": 2030},
         r"C-\d+-\d+-\d+",
@@ -183,7 +183,7 @@ _SPECS: list[BenchmarkSpec] = [
         "perov5",
         "heat_ref",
         "perov5",
-        "structure",
+        BenchmarkKind.STRUCTURE,
         _SHA["perov5_heat_ref"],
         {"train": 11356, "val": 3787, "test": 3785},
         r"\d+",
@@ -221,7 +221,7 @@ def require_structure(name: str, action: str) -> BenchmarkSpec:
     benchmark the lattice-parameter file derives from.
     """
     spec = get_spec(name)
-    if spec.kind is not BenchmarkKind.STRUCTURE:
+    if spec.kind != BenchmarkKind.STRUCTURE:
         raise UsageError(
             f"{name} holds lattice parameters; {action} works on structure benchmarks "
             f"(use {spec.structure_benchmark} instead)"

@@ -107,28 +107,8 @@ def run(
     # errors (ConfigError, UnknownBenchmarkError, DataError, RunError) reach the CLI's one handler
     overrides = merge_overrides(load_yaml_overrides(config_file) if config_file else None, parse_set_pairs(set_pairs))
     trainer = TrainerOptions(accelerator=accelerator, devices=_devices(devices), num_nodes=num_nodes, strategy=strategy)
-    from atomgenbench.runners.api import run as run_model
-
-    try:
-        preds = run_model(
-            model,
-            benchmark,
-            preset,
-            out_dir,
-            seed=seed,
-            overrides=overrides,
-            trainer=trainer,
-            progress=progress_enabled(),
-            samples=samples,
-        )
-    except ModuleNotFoundError as exc:
-        top = (exc.name or "").split(".")[0]
-        if top in {"atomgenbench", "benchmarks", "runners", "evaluator"}:
-            raise
-        raise click.ClickException(
-            f"model {model!r} needs the Python package {exc.name!r}, which is not installed. "
-            "Install the model extras: pip install 'atomgenbench[models]'."
-        ) from None
+    kwargs = {"seed": seed, "overrides": overrides, "trainer": trainer, "samples": samples}
+    preds = _run_model(model, benchmark, preset, out_dir, progress=progress_enabled(), **kwargs)
     n_fail = len(preds.failures)
     t = preds.time_taken_seconds
     per_id = f", {preds.samples} samples per id" if preds.samples > 1 else ""
@@ -147,6 +127,22 @@ def run(
         f"({n_fail} failures), fit {t.get('fit', 0):.1f}s, reconstruct {t.get('reconstruct', 0):.1f}s -> {out_dir}"
     )
     emit(as_json, doc, [line])
+
+
+def _run_model(model: str, benchmark: str, preset: str, out_dir, **kwargs):
+    """``api.run``; a model whose optional dependency is missing is one clear line."""
+    from atomgenbench.runners.api import run as run_model
+
+    try:
+        return run_model(model, benchmark, preset, out_dir, **kwargs)
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").split(".")[0]
+        if top in {"atomgenbench", "benchmarks", "runners", "evaluator"}:
+            raise
+        raise click.ClickException(
+            f"model {model!r} needs the Python package {exc.name!r}, which is not installed. "
+            "Install the model extras: pip install 'atomgenbench[models]'."
+        ) from None
 
 
 def _list_runners(rows: list[dict[str, str]]) -> None:
