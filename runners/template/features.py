@@ -10,6 +10,8 @@ described by:
 * the template's crystal: space group, crystal system, how many training crystals share its
   prototype key (atom count, stoichiometry pattern, space group), its volume per atom against the
   element-volume estimate, and how many training crystals share its composition;
+* the template's own leave-one-out labels (how many of *its* candidates matched it, the query left out):
+  a template whose structure many similar compositions adopt is a safer choice;
 * ``nearest``'s view: assignment cost, rank, cost above the best candidate, same pattern or not.
 
 Nothing of a query but its composition enters, so a test crystal's structure cannot leak in.
@@ -86,6 +88,7 @@ def feature_names() -> list[str]:
         names += [f"slot{i}_count", f"slot{i}_dcount"]
         names += [f"slot{i}_q_{p}" for p in PROPERTIES] + [f"slot{i}_d_{p}" for p in PROPERTIES]
     names += ["n_atoms", "n_elements", "spacegroup", "crystal_system", "prototype_count", "composition_count"]
+    names += ["template_positives", "template_positive_rate"]
     names += ["volume_ratio", "scale_ratio", "cost", "rank", "cost_above_best", "same_pattern", "identical"]
     return names
 
@@ -124,6 +127,8 @@ def pair_features(test: dict[str, int], cands: list[Candidate], templates: dict[
             system,
             info["prototype_count"],
             info["composition_count"],
+            info["template_positives"],
+            info["template_positive_rate"],
             info["volume"] / est,
             volumes(test) / est,
             c.cost,

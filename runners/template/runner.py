@@ -25,6 +25,7 @@ import numpy as np
 from pymatgen.core import Structure
 
 from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
+from atomgenbench.benchmarks.atomgen.predictions import atomic_write_text
 from atomgenbench.runners.base import Reconstruction, RunConfig, Runner
 from atomgenbench.runners.baselines.common import cell_counts, predict_each, read_checkpoint, write_checkpoint
 from atomgenbench.runners.baselines.nearest import element_volumes
@@ -34,6 +35,7 @@ from atomgenbench.runners.template.candidates import CandidateIndex
 from atomgenbench.runners.template.features import feature_names, pair_features
 
 MODEL_FILE = "template_model.skops"
+LABELS_FILE = "template_labels.json"
 
 _GRID = [
     {"learning_rate": 0.05, "max_iter": 300, "max_leaf_nodes": 31, "min_samples_leaf": 20, "l2_regularization": 1.0},
@@ -76,7 +78,10 @@ class TemplateRunner(Runner):
             scorer.save(model, model_path)
         elif model_path.exists():
             model_path.unlink()
+        labels_path = config.work_dir / LABELS_FILE
+        atomic_write_text(labels_path, json.dumps({q: store["labels"][q] for q in queries}) + "\n")
         payload = {
+            "labels_file": LABELS_FILE,
             "element_volumes": volumes,
             "spacegroups": symmetry,
             "candidates": p["candidates"],
@@ -105,7 +110,7 @@ class TemplateRunner(Runner):
         model = scorer.load(Path(checkpoint).parent / ck["model"]) if ck["model"] else None
         volumes = ck["element_volumes"]
         index = CandidateIndex(data)
-        counts = TemplateCounts(data, index, ck["spacegroups"])
+        counts = TemplateCounts(data, index, ck["spacegroups"], _read_labels(Path(checkpoint).parent, ck))
         k = max(ck["candidates"], config.samples)
         cache: dict[str, tuple] = {}
 
@@ -131,6 +136,11 @@ class TemplateRunner(Runner):
         return predict_each(data.test_ids if ids is None else ids, predict, config.samples)
 
 
+def _read_labels(folder: Path, ck: dict) -> dict:
+    """The training labels the checkpoint was fitted on (the templates' own label features)."""
+    return json.loads((folder / ck["labels_file"]).read_text(encoding="utf-8"))
+
+
 def _volume(volumes: dict[str, float], counts: dict[str, int]) -> float:
     return sum(n * volumes.get(el, volumes["_mean"]) for el, n in counts.items())
 
@@ -149,12 +159,15 @@ class TemplateCounts:
     """Per training crystal: space group, crystal system, volume, and how many crystals share its
     prototype key (atom count, stoichiometry pattern, space group) and its composition.
 
-    :meth:`view` leaves one crystal (the leave-one-out query) out of both counts.
+    and its own leave-one-out labels (``labels``: how many of its candidates matched it).
+    :meth:`view` leaves one crystal (the leave-one-out query) out of every count.
     """
 
-    def __init__(self, data: BenchmarkData, index: CandidateIndex, spacegroups: dict[str, list]):
-        self.data, self.sg = data, spacegroups
-        self.key = {i: _proto_key(data.structure(i), spacegroups[i][0]) for i in data.train_ids}
+    def __init__(
+        self, data: BenchmarkData, index: CandidateIndex, spacegroups: dict[str, list], labels: dict | None = None
+    ):
+        self.data, self.sg, self.labels = data, spacegroups, labels or {}
+        self.key = {i: _proto_key(data.structure(i), spacegroups[i][0]) for m in index.members.values() for i in m}
         self.proto = Counter(self.key.values())
         self.index = index
 
@@ -176,7 +189,10 @@ class _TemplateView(dict):
         ex = self.exclude
         same_key = ex is not None and c.key.get(ex) == c.key[tid]
         same_comp = ex is not None and ex in c.index.members[comp]
+        own = [y for t, y in c.labels.get(tid, []) if t != ex]
         info = {
+            "template_positives": float(sum(own)) if tid in c.labels else np.nan,
+            "template_positive_rate": float(np.mean(own)) if own else np.nan,
             "spacegroup": c.sg[tid][0],
             "system": c.sg[tid][1],
             "volume": s.volume,
@@ -194,8 +210,8 @@ def _proto_key(structure: Structure, spacegroup: int | None) -> tuple:
 def training_groups(
     data: BenchmarkData, index: CandidateIndex, labels: dict[str, list], spacegroups: dict, volumes: dict
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per labelled query: (pair features of its leave-one-out candidates, their 0/1 labels)."""
-    counts = TemplateCounts(data, index, spacegroups)
+    """Per labelled query: (pair features of its leave-one-out candidates, their 0/1 labels, template ids)."""
+    counts = TemplateCounts(data, index, spacegroups, labels)
     k = max((len(v) for v in labels.values()), default=0)
     vol = _volume_fn(volumes)
     groups = {}
@@ -205,7 +221,7 @@ def training_groups(
         if [c.template_id for c in cands] != [t for t, _ in pairs]:
             raise ValueError(f"labels of {q} were made for other candidates; clear the template label cache")
         x = pair_features(test, cands, counts.view(q), vol) if cands else np.zeros((0, len(feature_names())))
-        groups[q] = (x, np.array([y for _, y in pairs], dtype=int))
+        groups[q] = (x, np.array([y for _, y in pairs], dtype=int), [t for t, _ in pairs])
     return groups
 
 

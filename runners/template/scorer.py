@@ -55,9 +55,14 @@ def top1_rate(model, groups: list[tuple[np.ndarray, np.ndarray]]) -> float:
     return hits / len(groups)
 
 
-def fit_scorer(groups: dict[str, tuple[np.ndarray, np.ndarray]], grid: list[dict], val_fraction: float, seed: int):
-    """(model or None, chosen settings, validation report) from per-query (features, labels)."""
-    ids = [q for q, (x, y) in groups.items() if len(y)]
+def fit_scorer(groups: dict[str, tuple], grid: list[dict], val_fraction: float, seed: int):
+    """(model or None, chosen settings, validation report) from per-query (features, labels, template ids).
+
+    While settings are compared, the fitting rows leave out every pair whose template is a validation
+    query: a test crystal is never a template, and the pair (t as query, q as template) has nearly the
+    label of (q, t), which a model could otherwise remember.
+    """
+    ids = [q for q, (x, y, _) in groups.items() if len(y)]
     if not ids:
         return None, None, {"queries": 0}
     val = validation_ids(ids, val_fraction, seed)
@@ -65,9 +70,9 @@ def fit_scorer(groups: dict[str, tuple[np.ndarray, np.ndarray]], grid: list[dict
     report: dict = {"queries": len(ids), "validation_queries": len(val), "nearest_rule": None, "grid": []}
     best = grid[0]
     if len(grid) > 1 and val and train:
-        val_groups = [groups[q] for q in sorted(val)]
+        val_groups = [groups[q][:2] for q in sorted(val)]
         report["nearest_rule"] = round(top1_rate(None, val_groups), 4)
-        x, y = _stack(groups, train)
+        x, y = _stack(groups, train, drop=val)
         best_rate = -1.0
         for settings in grid:
             model = make_model(settings, seed).fit(x, y) if len(set(y)) > 1 else None
@@ -81,8 +86,11 @@ def fit_scorer(groups: dict[str, tuple[np.ndarray, np.ndarray]], grid: list[dict
     return make_model(best, seed).fit(x, y), best, report
 
 
-def _stack(groups: dict, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    return np.vstack([groups[q][0] for q in ids]), np.concatenate([groups[q][1] for q in ids]).astype(int)
+def _stack(groups: dict, ids: list[str], drop: set[str] = frozenset()) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the queries ``ids``, without those whose template is in ``drop``."""
+    keep = [np.array([t not in drop for t in groups[q][2]], dtype=bool) for q in ids]
+    x = np.vstack([groups[q][0][k] for q, k in zip(ids, keep)])
+    return x, np.concatenate([groups[q][1][k] for q, k in zip(ids, keep)]).astype(int)
 
 
 def save(model, path: Path) -> None:
