@@ -86,7 +86,9 @@ def test_test_structures_do_not_leak(smoke, data, tmp_path):
     again = {(r.id, r.sample): r.structure or "" for r in runner.reconstruct(scrambled, checkpoint, config)}
     assert {k: again[(k, 0)] for k in data.test_ids} == preds.structures
     for s in (1, 2):
-        assert {k: again[(k, s)].strip() for k in data.test_ids} == {k: v.strip() for k, v in preds.more_samples[s].items()}
+        assert {k: again[(k, s)].strip() for k in data.test_ids} == {
+            k: v.strip() for k, v in preds.more_samples[s].items()
+        }
 
 
 def test_leave_one_out_candidates_are_nearest_on_the_rest(data):

@@ -48,7 +48,9 @@ PRESETS: dict[str, dict] = {
     "smoke": {
         "candidates": 6,
         "label_queries": 60,
-        "grid": [{"learning_rate": 0.1, "max_iter": 20, "max_leaf_nodes": 7, "min_samples_leaf": 5, "l2_regularization": 0.0}],
+        "grid": [
+            {"learning_rate": 0.1, "max_iter": 20, "max_leaf_nodes": 7, "min_samples_leaf": 5, "l2_regularization": 0.0}
+        ],
         "val_fraction": 0.2,
         "workers": 2,
     },
