@@ -53,9 +53,13 @@ def curve(bench: str, points: list[int], k: int, settings: dict, workers: int) -
     store = labels_mod.compute_labels(data, k, workers=workers)
     truth = test_labels(data, index, k, workers)
     rows = []
+    done: set[int] = set()
     for n in points:
         start = time.perf_counter()
         queries = labeled_queries(data, n)
+        if len(queries) in done:  # a point beyond the training split's size repeats the full one
+            continue
+        done.add(len(queries))
         labels = {q: store["labels"][q] for q in queries}
         model = None
         if queries:
