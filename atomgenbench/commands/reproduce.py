@@ -27,7 +27,7 @@ def _names(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
     help="quick: every stage in minutes on a laptop (models use their 'smoke' preset); "
     "cpu: real runs on 2 CPU cores; paper: the paper's hyper-parameters, for GPUs.",
 )
-@click.option("--models", help="Comma-separated models (default: atomgpt,cdvae,flowmm; 'none' for none).")
+@click.option("--models", help="Comma-separated models (default: atomgpt,cdvae,flowmm,template; 'none' for none).")
 @click.option("--baselines", help="Comma-separated baselines (default: oracle,prior,nearest; 'none' for none).")
 @click.option(
     "--benchmarks", help="Comma-separated structure benchmarks (default: dft_3d_Tc_supercon,alex_supercon_Tc)."
