@@ -29,6 +29,7 @@ BUILTIN: dict[str, str] = {
     "oracle": "atomgenbench.runners.baselines.oracle:OracleRunner",
     "prior": "atomgenbench.runners.baselines.prior:PriorRunner",
     "nearest": "atomgenbench.runners.baselines.nearest:NearestRunner",
+    "template": "atomgenbench.runners.template.runner:TemplateRunner",
     "atomgpt": "atomgenbench.runners.atomgpt.runner:AtomGPTRunner",
     "cdvae": "atomgenbench.runners.cdvae.runner:CDVAERunner",
     "flowmm": "atomgenbench.runners.flowmm.runner:FlowMMRunner",

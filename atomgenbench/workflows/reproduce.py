@@ -46,7 +46,7 @@ log = logging.getLogger("atomgenbench")
 
 #: reproduce preset -> runner preset of the models (baselines have the same parameters in every preset)
 PRESET_MAP = {"quick": "smoke", "cpu": "cpu", "paper": "paper"}
-DEFAULT_MODELS = ("atomgpt", "cdvae", "flowmm")
+DEFAULT_MODELS = ("atomgpt", "cdvae", "flowmm", "template")
 DEFAULT_BASELINES = ("oracle", "prior", "nearest")
 NOT_PACKAGED = frozenset({"oracle"})  # a sanity check, never a leaderboard entry
 STAGES_FILE = "stages.json"

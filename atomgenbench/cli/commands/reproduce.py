@@ -26,7 +26,7 @@ def _names(values: tuple | None, default: tuple[str, ...]) -> tuple[str, ...]:
     help="quick: every stage in minutes on a laptop (models use their 'smoke' preset); "
     "cpu: real runs on 2 CPU cores; paper: the paper's hyper-parameters, for GPUs.",
 )
-@list_option("--models", help="Models, built-in or plugins (default: atomgpt,cdvae,flowmm; 'none' for none).")
+@list_option("--models", help="Models, built-in or plugins (default: atomgpt,cdvae,flowmm,template; 'none' for none).")
 @list_option("--baselines", help="Baselines (default: oracle,prior,nearest; 'none' for none).")
 @list_option("--benchmarks", help="Structure benchmarks (default: dft_3d_Tc_supercon,alex_supercon_Tc).")
 @click.option(

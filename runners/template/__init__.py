@@ -1,0 +1,1 @@
+"""``template``: learned template selection over nearest's candidates (runners/template/runner.py)."""

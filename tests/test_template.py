@@ -1,0 +1,101 @@
+"""The ``template`` runner on dft_3d (smoke preset): nearest's candidates, no test leakage, the zero-label ablation.
+
+* with no labelled training query its predictions (and its ``--samples`` order) are ``nearest``'s, byte for byte;
+* its predictions do not change when every test crystal's lattice and coordinates are replaced by random
+  ones (the same species, listed in the same order: like ``nearest``, the runner breaks cost ties and sums
+  element volumes in the order in which the POSCAR lists its elements);
+* the leave-one-out candidates of a training crystal never include the crystal itself, and equal
+  nearest's candidates on the training split without it;
+* the model file is loaded without executing pickled code (skops), and the learned order differs from
+  nearest's somewhere.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from pymatgen.core import Lattice, Structure
+
+import atomgenbench.runners.api as api
+from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData, load_benchmark
+from atomgenbench.benchmarks.atomgen.structures import to_poscar
+from atomgenbench.runners.baselines.common import cell_counts
+from atomgenbench.runners.template import scorer
+from atomgenbench.runners.template.candidates import CandidateIndex
+from atomgenbench.runners.template.runner import MODEL_FILE, TemplateRunner
+
+BENCH = "dft_3d_Tc_supercon"
+
+
+@pytest.fixture(scope="module")
+def data() -> BenchmarkData:
+    return load_benchmark(BENCH)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp("template") / "smoke"
+    return api.run("template", BENCH, "smoke", out, seed=0, progress=False, samples=3), out
+
+
+def _csv(out) -> bytes:
+    return (out / "predictions.csv").read_bytes()
+
+
+def test_zero_labels_reproduce_nearest(tmp_path):
+    nearest = api.run("nearest", BENCH, "smoke", tmp_path / "n", progress=False, samples=3)
+    ablation = api.run(
+        "template", BENCH, "smoke", tmp_path / "t", progress=False, samples=3, overrides={"label_queries": 0}
+    )
+    assert ablation.structures == nearest.structures and ablation.more_samples == nearest.more_samples
+    assert not (tmp_path / "t" / "work" / MODEL_FILE).exists()
+
+
+def test_learned_order_differs_from_nearest_somewhere(smoke, tmp_path):
+    preds, out = smoke
+    assert (out / "work" / MODEL_FILE).is_file()
+    model = scorer.load(out / "work" / MODEL_FILE)
+    assert hasattr(model, "predict_proba")
+    nearest = api.run("nearest", BENCH, "smoke", tmp_path / "n", progress=False, samples=3)
+    assert preds.structures != nearest.structures
+    assert len(preds.structures) == len(nearest.structures)
+
+
+def _scrambled(data: BenchmarkData) -> BenchmarkData:
+    """A copy of ``data`` whose test crystals keep their species but get another cell and positions."""
+    raw = copy.deepcopy(data.raw)
+    rng = np.random.default_rng(7)
+    for key in data.test_ids:
+        s = data.structure(key)
+        lattice = Lattice.from_parameters(*(rng.uniform(3, 9, 3)), *(rng.uniform(70, 110, 3)))
+        species = [site.specie.symbol for site in s]  # the POSCAR's species order is kept (see the docstring)
+        raw["test"][key] = to_poscar(Structure(lattice, species, rng.random((len(s), 3))))
+    return BenchmarkData(data.spec, raw)
+
+
+def test_test_structures_do_not_leak(smoke, data, tmp_path):
+    preds, out = smoke
+    runner = TemplateRunner()
+    scrambled = _scrambled(data)
+    assert scrambled.structure(data.test_ids[0]).lattice != data.structure(data.test_ids[0]).lattice
+    checkpoint = out / "work" / "template.json"
+    config = api.RunConfig("template", BENCH, "smoke", 0, params=runner.resolve_params("smoke"), samples=3)
+    config.out_dir = out
+    again = {(r.id, r.sample): r.structure or "" for r in runner.reconstruct(scrambled, checkpoint, config)}
+    assert {k: again[(k, 0)] for k in data.test_ids} == preds.structures
+    for s in (1, 2):
+        assert {k: again[(k, s)].strip() for k in data.test_ids} == {
+            k: v.strip() for k, v in preds.more_samples[s].items()
+        }
+
+
+def test_leave_one_out_candidates_are_nearest_on_the_rest(data):
+    full = CandidateIndex(data)
+    for q in data.train_ids[:40]:
+        rest = CandidateIndex(data, [i for i in data.train_ids if i != q])
+        test = cell_counts(data.structure(q))
+        loo = full.ranked(test, 8, exclude=q)
+        assert q not in [c.template_id for c in loo]
+        assert [c.template_id for c in loo] == [c.template_id for c in rest.ranked(test, 8)]
