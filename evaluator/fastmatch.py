@@ -5,41 +5,49 @@ Settings: species comparator, ``primitive_cell=True``, ``scale=True``, ``attempt
 
 The steps are pymatgen's (``pymatgen.core.structure_matcher``), in its order:
 
-1. reduction: pymatgen's own cached ``_get_reduced_structure`` (Niggli, then primitive cell);
+1. reduction: pymatgen's own ``_get_reduced_structure`` (Niggli, then primitive cell); where the
+   site counts per species have no common divisor above 1 its primitive-cell step returns its
+   input unchanged, so only pymatgen's Niggli step runs;
 2. equal site counts and species counts, else no match; volumes scaled to each other;
-3. lattice mappings of the prediction's lattice onto the target's (``Lattice.find_all_mappings``
-   with ``|det| = 1``): the lattice points come from pymatgen's ``get_points_in_sphere``, the
-   length, angle and determinant filters run on all (a, b, c) triples at once;
+3. lattice mappings of the prediction's lattice onto the target's (``Lattice.find_all_mappings``,
+   ``|det| = 1``): lattice points from pymatgen's ``get_points_in_sphere``, the length, angle and
+   determinant filters on all (a, b, c) triples at once (:mod:`.fastmatch_lattice`);
 4. every (lattice, translation) candidate tested at once against the fractional site tolerance;
-5. for the candidates that pass: the average lattice's LLL basis, the shortest periodic vectors
-   over 27 images, ``scipy.optimize.linear_sum_assignment``, the mean translation removed, RMS
-   normalised by ``(V / N)^(1/3)``; the first candidate under 1e-5, else the smallest one under
-   ``stol``, as pymatgen chooses.
+5. for the candidates that pass: LLL bases of the average lattices (batched), shortest periodic
+   vectors over 27 images, the assignment (``scipy.optimize.linear_sum_assignment``, skipped where
+   each row's clear minimum already forms the only optimal permutation), the mean translation
+   removed, RMS normalised by ``(V / N)^(1/3)``; the first candidate under 1e-5, else the
+   smallest, if under ``stol``, as pymatgen picks.
 
-Exact by construction: every comparison of a computed quantity with a threshold (lattice length
-ratio, angle, fractional site tolerance, LLL rounding and Lovász test, the 1e-5 early exit, the
-final ``< stol``) is checked against a relative guard band :data:`GUARD`; a pair with a quantity
-inside the band, with disordered sites, or with a candidate count over the bounds is handed to
-pymatgen's own steps, which give ``get_rms_dist``'s result. :class:`MatchCounters` counts pairs
-and hand-overs by reason.
+Exact by construction: every comparison of a computed number with a threshold (lattice length
+ratio, angle, fractional site test, LLL rounding and Lovasz test, the LLL box of the shortest
+vectors, the 1e-5 early exit, the final ``< stol``, ties between candidates) is checked against a
+relative guard band (``fastmatch_lattice.GUARD`` = 1e-8, ``TIE_GUARD`` = 1e-11). Inside the band
+the fast path either shows that the outcome is the same both ways (a candidate on the edge of the
+site test that is not the pick; a pair on the LLL box edge that does not change the assignment,
+or a candidate over ``stol`` either way; an LLL tie, whose basis pymatgen then computes) or hands
+the pair to pymatgen's own steps, which give ``get_rms_dist``'s result. So do disordered sites and
+candidate counts over the bounds. :class:`MatchCounters` counts pairs and hand-overs by reason.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 from pymatgen.core import Lattice, Structure
-from pymatgen.core.structure_matcher import StructureMatcher
+from pymatgen.core.structure_matcher import SiteOrderedIStructure, StructureMatcher
 from scipy.optimize import linear_sum_assignment
 
-#: relative guard band around every tolerance comparison (pairs inside it go to pymatgen)
-GUARD = 1e-8
+from . import fastmatch_lattice as fl
+from .fastmatch_lattice import HandOver, near
+
+__all__ = ["FastMatcher", "HandOver", "MatchCounters", "ReducedTarget"]
+
 #: relative band within which two candidates' RMS count as tied (pymatgen keeps the first)
 TIE_GUARD = 1e-11
-#: a pair with more (a, b, c) lattice-vector triples than this goes to pymatgen
-MAX_TRIPLES = 2_000_000
 #: a pair whose site-tolerance test needs more float comparisons than this goes to pymatgen
 MAX_WORK = 200_000_000
 #: floats per vectorised chunk (bounds memory)
@@ -48,14 +56,6 @@ _BLOCKED = 1e20  # pymatgen's value for a forbidden (site, site) pair
 _IMAGES = np.array([[i, j, k] for i in (-1.0, 0.0, 1.0) for j in (-1.0, 0.0, 1.0) for k in (-1.0, 0.0, 1.0)])
 
 Cell = tuple  # (3 × 3 lattice matrix, species symbols, n × 3 fractional coordinates)
-
-
-class HandOver(Exception):
-    """A pair the fast path does not decide; ``reason`` names why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass
@@ -87,16 +87,25 @@ class MatchCounters:
 
 @dataclass(frozen=True)
 class ReducedTarget:
-    """A target reduced for the matcher, with the arrays the fast path reads."""
+    """A target reduced for the matcher, with the arrays the fast path reads.
+
+    ``original``: the target as parsed (optional). ``get_rms_dist`` reduces the prediction first,
+    and pymatgen's cache of reduced structures then hands that same reduction to a target that
+    is the same cache key (equal hash, which rounds the coordinates, and equal lattice and sites within
+    pymatgen's tolerances): the
+    pair is scored as the prediction against itself. With ``original`` the fast path does the
+    same; without it such a near-identical pair gets the RMS of the two own reductions (both tiny).
+    """
 
     structure: Structure
     matrix: np.ndarray
     frac: np.ndarray
     species: tuple[str, ...]
     ordered: bool
+    original: Structure | None = None
 
     @classmethod
-    def of(cls, reduced: Structure | Cell) -> ReducedTarget:
+    def of(cls, reduced: Structure | Cell, original: Structure | None = None) -> ReducedTarget:
         """From the reduced structure (:meth:`FastMatcher.reduce`) or its ``rms.as_cell`` tuple."""
         if not isinstance(reduced, Structure):
             lattice, species, frac = reduced
@@ -107,12 +116,18 @@ class ReducedTarget:
             np.array(reduced.frac_coords, dtype=float),
             tuple(site.species_string for site in reduced),
             reduced.is_ordered,
+            original,
         )
 
 
-def _near(value: np.ndarray | float, bound: float) -> bool:
-    """Whether any ``value`` lies within the relative guard band of ``bound``."""
-    return bool(np.any(np.abs(np.asarray(value) - bound) <= GUARD * abs(bound)))
+def _equal_inputs(pred: Structure, target: Structure) -> bool:
+    """Whether pymatgen's reduction cache treats ``pred`` and ``target`` as one structure."""
+    if len(pred) != len(target) or not np.allclose(pred.lattice.matrix, target.lattice.matrix):
+        return False
+    if [s.species_string for s in pred] != [s.species_string for s in target]:
+        return False
+    a, b = SiteOrderedIStructure.from_sites(pred), SiteOrderedIStructure.from_sites(target)
+    return hash(a) == hash(b) and a == b  # the cache's key test (its hash rounds coordinates)
 
 
 class FastMatcher:
@@ -127,24 +142,37 @@ class FastMatcher:
 
     # -- public API ---------------------------------------------------------------------------
     def reduce(self, structure: Structure) -> Structure:
-        """The cell ``get_rms_dist`` compares for ``structure`` (species copy, Niggli, primitive)."""
+        """The cell ``get_rms_dist`` compares for ``structure`` (species copy, Niggli, primitive).
+
+        pymatgen's own steps; where the site counts per species have no common divisor above 1,
+        ``get_primitive_structure`` returns its input unchanged (no supercell size divides the
+        counts), so only the Niggli step is run.
+        """
         (copied,) = self.pymatgen._process_species([structure])
+        if copied.is_ordered and math.gcd(*Counter(site.species_string for site in copied).values()) == 1:
+            return copied.get_reduced_structure()
         return self.pymatgen._get_reduced_structure(copied, True, True)
+
+    def prepare(self, target: Structure) -> ReducedTarget:
+        """The target reduced once, for any number of :meth:`rms_dist` calls."""
+        return ReducedTarget.of(self.reduce(target), original=target)
 
     def get_rms_dist(self, pred: Structure, target: Structure) -> tuple[float, float] | None:
         """Drop-in for ``StructureMatcher.get_rms_dist(pred, target)`` (reduces both)."""
-        return self.rms_dist(pred, ReducedTarget.of(self.reduce(target)))
+        return self.rms_dist(pred, self.prepare(target))
 
     def rms_dist(self, pred: Structure, target: ReducedTarget | Structure | Cell) -> tuple[float, float] | None:
         """``get_rms_dist(pred, target)`` given the target already reduced (:meth:`reduce`).
 
-        ``target``: a :class:`ReducedTarget` (fastest: build it once per target), the reduced
+        ``target``: a :class:`ReducedTarget` (fastest: :meth:`prepare` once per target), the reduced
         ``Structure``, or its ``rms.as_cell`` tuple. ``pred``: the prediction as parsed (unreduced).
         Returns ``(rms, max_dist)`` or ``None`` (no match), as pymatgen does.
         """
         if not isinstance(target, ReducedTarget):
             target = ReducedTarget.of(target)
         s1 = self.reduce(pred)
+        if target.original is not None and _equal_inputs(pred, target.original):
+            target = ReducedTarget.of(s1.copy())  # get_rms_dist's cache hands the target pred's reduction
         self.counters.pairs += 1
         try:
             return self._fast(s1, target)
@@ -175,50 +203,17 @@ class FastMatcher:
         if Counter(sp1) != Counter(target.species):
             return None  # pymatgen: no zero-cost assignment on the species mask
         m1_raw = np.array(s1.lattice.matrix, dtype=float)
-        ratio = (_volume(target.matrix) / _volume(m1_raw)) ** (1 / 6)
+        ratio = (fl.volume(target.matrix) / fl.volume(m1_raw)) ** (1 / 6)
         m1, m2 = m1_raw * ratio, target.matrix / ratio
         mask = np.array(target.species)[:, None] != np.array(sp1)[None, :]  # [s2 site, s1 site]
         s2_t_ind = int(np.argmax(mask.sum(axis=-1)))
         s1_t_inds = np.where(~mask[s2_t_ind])[0]
-        aligned = self._lattices(m1, m2)
+        aligned, scale = fl.mappings(Lattice(m1), fl.lengths(m2), fl.angles(m2), self.ltol, self.angle_tol)
+        aligned = aligned[np.abs(fl.int_det(scale)) == 1]  # _get_lattices: |det| = supercell size 1
         if len(aligned) == 0:
             return None
         cart1 = np.dot(np.array(s1.frac_coords, dtype=float), m1)
         return self._search(aligned, m2, cart1, target.frac, mask, s1_t_inds, s2_t_ind)
-
-    def _lattices(self, m1: np.ndarray, m2: np.ndarray) -> np.ndarray:
-        """The aligned lattices of ``find_all_mappings(m1 → m2)`` with ``|det(scale)| = 1``, in its order."""
-        ltol, atol = self.ltol, self.angle_tol
-        lengths, angles = _lengths(m2), _angles(m2)
-        lat1 = Lattice(m1)
-        radius = max(lengths) * (1 + ltol)
-        frac, dist, _, _ = lat1.get_points_in_sphere([[0, 0, 0]], [0, 0, 0], radius, zip_results=False)
-        if len(frac) == 0:
-            return np.zeros((0, 3, 3))
-        cart = lat1.get_cartesian_coords(frac)
-        ratios = [dist / ln for ln in lengths]
-        for r in ratios:
-            if _near(r, 1 + ltol) or _near(r, 1 / (1 + ltol)):
-                raise HandOver("lattice length on the ltol edge")
-        sel = [np.logical_and(r < 1 + ltol, r > 1 / (1 + ltol)) for r in ratios]
-        (c_a, c_b, c_c), (f_a, f_b, f_c) = (cart[s] for s in sel), (frac[s] for s in sel)
-        if len(c_a) * len(c_b) * len(c_c) > MAX_TRIPLES:
-            raise HandOver("too many lattice triples")
-        l_a, l_b, l_c = (np.sum(c**2, axis=-1) ** 0.5 for c in (c_a, c_b, c_c))
-        pairs = ((c_b, c_c, l_b, l_c, angles[0]), (c_a, c_c, l_a, l_c, angles[1]), (c_a, c_b, l_a, l_b, angles[2]))
-        ok = []
-        for v1, v2, n1, n2, target_angle in pairs:
-            x = np.clip(np.inner(v1, v2) / n1[:, None] / n2, -1, 1)
-            diff = np.abs(np.rad2deg(np.arccos(x)) - target_angle)
-            if _near(diff, atol):
-                raise HandOver("lattice angle on the angle_tol edge")
-            ok.append(diff <= atol)
-        alpha_b, beta_b, gamma_b = ok
-        triples = np.argwhere(gamma_b[:, :, None] & alpha_b[None, :, :] & beta_b[:, None, :])
-        i, j, k = triples.T
-        scale = np.stack((f_a[i], f_b[j], f_c[k]), axis=1).astype(np.int64)
-        keep = np.abs(_int_det(scale)) == 1
-        return np.stack((c_a[i[keep]], c_b[j[keep]], c_c[k[keep]]), axis=1)
 
     def _search(self, aligned, m2, cart1, s2fc, mask, s1_t_inds, s2_t_ind) -> tuple[float, float] | None:
         """Test every (lattice, translation) candidate and pick pymatgen's result."""
@@ -227,7 +222,7 @@ class FastMatcher:
             raise HandOver("too many candidates")
         s1fc = np.einsum("ij,ljk->lik", cart1, np.linalg.inv(aligned))
         s1fc -= np.floor(s1fc)
-        avg = _average_lattices(aligned, m2)
+        avg = fl.average_lattices(aligned, m2)
         norm = (n / np.abs(np.linalg.det(avg))) ** (1 / 3)
         inv_abc = np.linalg.norm(np.linalg.inv(avg) * 2 * np.pi, axis=1)  # reciprocal lengths: columns of inv
         frac_tol = inv_abc * self.stol / (np.pi * norm[:, None])
@@ -241,10 +236,9 @@ class FastMatcher:
             excess = np.max(np.abs(d - np.round(d)) / frac_tol[lo:hi, None, None, None, :], axis=-1)
             excess[:, :, mask] = np.inf
             worst = np.max(np.min(excess, axis=-1), axis=-1)  # (L, T)
-            if _near(worst[np.isfinite(worst)], 1.0):
-                raise HandOver("site on the stol edge (fractional test)")
-            for li, ti in np.argwhere(worst <= 1.0):
-                passing.append((lo + li, ti, t_s2fc[li, ti]))
+            maybe = np.abs(worst - 1.0) <= fl.GUARD  # pymatgen may test this candidate or not
+            for li, ti in np.argwhere((worst <= 1.0) | maybe):
+                passing.append((lo + li, ti, t_s2fc[li, ti], bool(maybe[li, ti])))
         if not passing:
             return None
         return self._score(passing, s1fc, aligned, m2, avg, norm, mask)
@@ -260,31 +254,43 @@ class FastMatcher:
         n = len(mask)
         step = max(1, CHUNK // (n * n * 27 * 3))
         short = np.empty((len(passing), n, 3))
+        out = np.zeros(len(passing), dtype=bool)  # candidates over stol whatever pymatgen's LLL box does
         for lo in range(0, len(passing), step):
             sl = slice(lo, min(len(passing), lo + step))
             w = where[sl]
-            d2, vecs = _shortest(t_s2fc[sl], s1fc[lis[sl]], lll_lat[w], lll_inv[w], lll_tol[w], mask)
+            d2, vecs, unsure = _shortest(t_s2fc[sl], s1fc[lis[sl]], lll_lat[w], lll_inv[w], lll_tol[w], mask)
+            greedy = _row_minima(d2, unsure)
             for c in range(len(d2)):
-                row, col = linear_sum_assignment(d2[c])
-                if np.all(d2[c][row, col] >= _BLOCKED):
-                    raise HandOver("every assigned pair blocked")
-                short[lo + c] = vecs[c][row, col]
+                if greedy[c] is not None:
+                    short[lo + c] = vecs[c][np.arange(n), greedy[c]]
+                    continue
+                assigned = _assign(d2[c], vecs[c], unsure[c], norm[lis[lo + c]], self.stol)
+                short[lo + c] = _BLOCKED if assigned is None else assigned
+                out[lo + c] = assigned is None
         centred = short - np.mean(short, axis=1)[:, None, :]
         dist = np.sum(centred**2, axis=-1) ** 0.5 * norm[lis, None]
         vals = np.sqrt(np.sum(dist * dist, axis=-1)) / n**0.5
-        return self._choose(vals, np.max(dist, axis=-1))
+        vals[out] = np.inf
+        return self._choose(vals, np.max(dist, axis=-1), np.array([p[3] for p in passing]))
 
-    def _choose(self, vals: np.ndarray, maxd: np.ndarray) -> tuple[float, float] | None:
-        """pymatgen's pick: the first candidate under 1e-5, else the smallest, if under ``stol``."""
-        if _near(vals, 1e-5) or _near(vals, self.stol):
+    def _choose(self, vals: np.ndarray, maxd: np.ndarray, maybe: np.ndarray) -> tuple[float, float] | None:
+        """pymatgen's pick: the first candidate under 1e-5, else the smallest, if under ``stol``.
+
+        ``maybe``: candidates on the edge of the fractional site test (pymatgen may or may not
+        score them). Picking among all candidates is the same as among the certain ones plus
+        any subset of them unless the pick itself is one of them.
+        """
+        if near(vals, 1e-5) or near(vals, self.stol):
             raise HandOver("RMS on the 1e-5 or stol edge")
         early = np.nonzero(vals < 1e-5)[0]
         best = int(early[0]) if len(early) else int(np.argmin(vals))
         if not vals[best] < self.stol:
             return None
+        if maybe[best]:
+            raise HandOver("site on the stol edge (fractional test)")
         if not len(early):
             ties = np.abs(vals - vals[best]) <= TIE_GUARD * vals[best]
-            if np.any(np.abs(maxd[ties] - maxd[best]) > GUARD * maxd[best]):
+            if np.any(np.abs(maxd[ties] - maxd[best]) > fl.GUARD * maxd[best]):
                 raise HandOver("tied RMS with different max distance")
         return float(vals[best]), float(maxd[best])
 
@@ -294,7 +300,7 @@ class FastMatcher:
         A lattice with a near tie in the LLL decisions gets pymatgen's own LLL of pymatgen's own
         average lattice (built from the aligned lattice exactly as ``_get_supercells`` builds it).
         """
-        reduced, mapping, tie = _lll_batch(avg)
+        reduced, mapping, tie = fl.lll_batch(avg)
         for li in np.nonzero(tie)[0]:
             self.counters.lll_fallbacks += 1
             params = (np.array(Lattice(aligned[li]).parameters) + np.array(Lattice(m2).parameters)) / 2
@@ -303,66 +309,69 @@ class FastMatcher:
         return reduced, mapping
 
 
-def _volume(m: np.ndarray) -> float:
-    """``Lattice.volume``, computed the same way."""
-    return float(abs(np.dot(np.cross(m[0], m[1]), m[2])))
-
-
-def _lengths(m: np.ndarray) -> np.ndarray:
-    return np.sqrt(np.sum(m**2, axis=-1))
-
-
-def _angles(m: np.ndarray) -> np.ndarray:
-    """alpha, beta, gamma (degrees) of one (3, 3) or many (L, 3, 3) lattices, as ``Lattice.angles``."""
-    ln = _lengths(m)
-    cosines = [
-        np.clip(np.sum(m[..., j, :] * m[..., k, :], axis=-1) / (ln[..., j] * ln[..., k]), -1, 1)
-        for j, k in ((1, 2), (2, 0), (0, 1))
-    ]
-    return np.rad2deg(np.arccos(np.stack(cosines, axis=-1)))
-
-
-def _int_det(m: np.ndarray) -> np.ndarray:
-    """Exact determinants of integer (L, 3, 3) matrices."""
-    return (
-        m[:, 0, 0] * (m[:, 1, 1] * m[:, 2, 2] - m[:, 1, 2] * m[:, 2, 1])
-        - m[:, 0, 1] * (m[:, 1, 0] * m[:, 2, 2] - m[:, 1, 2] * m[:, 2, 0])
-        + m[:, 0, 2] * (m[:, 1, 0] * m[:, 2, 1] - m[:, 1, 1] * m[:, 2, 0])
-    )
-
-
-def _average_lattices(aligned: np.ndarray, m2: np.ndarray) -> np.ndarray:
-    """``Lattice.from_parameters`` of the mean parameters of each aligned lattice and ``m2``."""
-    mine = np.concatenate((_lengths(aligned), _angles(aligned)), axis=-1)
-    p = (mine + np.concatenate((_lengths(m2), _angles(m2)))) / 2
-    a, b, c = p[:, 0], p[:, 1], p[:, 2]
-    rad = np.radians(p[:, 3:])
-    cos, sin = np.cos(rad), np.sin(rad)
-    val = np.clip((cos[:, 0] * cos[:, 1] - cos[:, 2]) / (sin[:, 0] * sin[:, 1]), -1, 1)
-    gamma_star = np.arccos(val)
-    out = np.zeros((len(p), 3, 3))
-    out[:, 0, 0], out[:, 0, 2] = a * sin[:, 1], a * cos[:, 1]
-    out[:, 1, 0] = -b * sin[:, 0] * np.cos(gamma_star)
-    out[:, 1, 1] = b * sin[:, 0] * np.sin(gamma_star)
-    out[:, 1, 2] = b * cos[:, 0]
-    out[:, 2, 2] = c
-    return out
-
-
 def _rows_times(frac: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """``frac @ lat`` per candidate, summed in the order pymatgen's Cython loop sums it."""
     return frac[..., 0:1] * lat[:, None, 0] + frac[..., 1:2] * lat[:, None, 1] + frac[..., 2:3] * lat[:, None, 2]
 
 
-def _shortest(t_s2fc, s1fc, lat, minv, lll_tol, mask) -> tuple[np.ndarray, np.ndarray]:
-    """``pbc_shortest_vectors(avg, t_s2fc, s1fc, mask, return_d2=True, lll_frac_tol)`` for P candidates."""
+def _rms(short: np.ndarray, norm: float) -> float:
+    """pymatgen's RMS of one candidate from its assigned shortest vectors."""
+    new_d2 = np.sum((short - np.mean(short, axis=0)) ** 2, axis=-1)
+    dist = new_d2**0.5 * norm
+    return float(np.linalg.norm(dist) / len(dist) ** 0.5)
+
+
+def _row_minima(d2: np.ndarray, unsure: np.ndarray) -> list:
+    """Per candidate: the column of each row's smallest ``d2`` when those form a permutation and every
+    row's minimum is clearly below its second smallest (then it is the only optimal assignment, the
+    one ``linear_sum_assignment`` returns); else ``None``."""
+    n = d2.shape[-1]
+    if n == 1:
+        return [np.zeros(1, dtype=int) if d2[c, 0, 0] < _BLOCKED else None for c in range(len(d2))]
+    part = np.partition(d2, 1, axis=-1)
+    cols = np.argmin(d2, axis=-1)
+    total = part[..., 0].sum(axis=-1)
+    clear = np.all(part[..., 1] - part[..., 0] > 1e-9 * (total[:, None] + part[..., 1]), axis=-1)
+    ok = clear & (np.sort(cols, axis=-1) == np.arange(n)).all(axis=-1) & (part[..., 0] < _BLOCKED).all(axis=-1)
+    ok &= ~unsure.any(axis=(1, 2))
+    return [cols[c] if ok[c] else None for c in range(len(d2))]
+
+
+def _assign(d2: np.ndarray, vecs: np.ndarray, unsure: np.ndarray, norm: float, stol: float) -> np.ndarray | None:
+    """Assigned shortest vectors of one candidate (``linear_sum_assignment(d2)``).
+
+    ``unsure`` pairs lie on the LLL box edge: pymatgen may block them or not. When that changes
+    the assignment, the candidate is irrelevant only if its RMS is over ``stol`` either way
+    (then ``None``); otherwise the pair goes to pymatgen.
+    """
+    row, col = linear_sum_assignment(d2)
+    if np.all(d2[row, col] >= _BLOCKED):
+        raise HandOver("every assigned pair blocked")
+    if not np.any(unsure):
+        return vecs[row, col]
+    closed_d2, closed_vecs = d2.copy(), vecs.copy()
+    closed_d2[unsure], closed_vecs[unsure] = _BLOCKED, _BLOCKED
+    closed_col = linear_sum_assignment(closed_d2)[1]
+    if np.array_equal(closed_col, col) and not np.any(unsure[row, col]):
+        return vecs[row, col]
+    both = (_rms(vecs[row, col], norm), _rms(closed_vecs[row, closed_col], norm))
+    if min(both) <= stol * (1 + fl.GUARD) or np.all(closed_d2[row, closed_col] >= _BLOCKED):
+        raise HandOver("site on the LLL fractional tolerance edge")
+    return None  # over stol either way: this candidate cannot be pymatgen's pick
+
+
+def _shortest(t_s2fc, s1fc, lat, minv, lll_tol, mask) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``pbc_shortest_vectors(avg, t_s2fc, s1fc, mask, return_d2=True, lll_frac_tol)`` for P candidates.
+
+    Also returns the pairs on the edge of the LLL fractional box (pymatgen may block them or not);
+    they are left open here.
+    """
     fc1 = np.einsum("pij,pjk->pik", t_s2fc, minv)
     fc2 = np.einsum("pij,pjk->pik", s1fc, minv)
     fdist = fc2[:, None, :, :] - fc1[:, :, None, :]  # (P, s2 site, s1 site, 3)
     excess = np.max(np.abs(fdist - np.round(fdist)) / lll_tol[:, None, None, :], axis=-1)
-    if _near(excess[:, ~mask], 1.0):
-        raise HandOver("site on the LLL fractional tolerance edge")
-    blocked = (excess > 1.0) | mask[None]
+    unsure = (np.abs(excess - 1.0) <= fl.GUARD) & ~mask[None]
+    blocked = ((excess > 1.0) & ~unsure) | mask[None]
     cart1, cart2 = _rows_times(fc1 % 1, lat), _rows_times(fc2 % 1, lat)
     images = _rows_times(np.broadcast_to(_IMAGES, (len(lat), 27, 3)), lat)  # (P, 27, 3)
     pre = cart2[:, None, :, :] - cart1[:, :, None, :]  # (P, I, J, 3)
@@ -373,78 +382,4 @@ def _shortest(t_s2fc, s1fc, lat, minv, lll_tol, mask) -> tuple[np.ndarray, np.nd
     vecs = np.take_along_axis(moved, k[..., None, None], axis=-2)[..., 0, :]
     d2[blocked] = _BLOCKED
     vecs[blocked] = _BLOCKED
-    return d2, vecs
-
-
-def _ties(u: np.ndarray) -> np.ndarray:
-    """Where ``round(u)`` could go either way under rounding differences (a half-integer)."""
-    return np.abs(np.abs(u) % 1.0 - 0.5) <= GUARD
-
-
-def _gram(a, b, u, m, rows: np.ndarray, s: np.ndarray) -> None:
-    """Gram-Schmidt of basis vector ``s[r]`` of lattice ``rows[r]`` against the vectors before it."""
-    for level in (0, 1, 2):
-        r = rows[s == level]
-        if not len(r):
-            continue
-        acc = np.zeros((len(r), 3))
-        for j in range(level):
-            u[r, level, j] = np.sum(a[r, level] * b[r, j], axis=-1) / m[r, j]
-            acc = acc + b[r, j] * u[r, level, j][:, None]
-        b[r, level] = a[r, level] - acc
-        m[r, level] = np.sum(b[r, level] ** 2, axis=-1)
-
-
-def _size_reduce(a, mp, u, rows, k, i, tie) -> None:
-    """pymatgen's size reduction of vector ``k - 1`` by vector ``i - 1`` (per lattice)."""
-    uk = u[rows, k - 1, i - 1]
-    tie[rows[_ties(uk)]] = True
-    q = np.round(uk)  # half to even, as Python's round
-    a[rows, k - 1] -= q[:, None] * a[rows, i - 1]
-    mp[rows, k - 1] -= q[:, None] * mp[rows, i - 1]
-    two = i == 2  # uu = (u[i-1, :i-1], 1)
-    u[rows[two], k[two] - 1, 0] -= q[two] * u[rows[two], 1, 0]
-    u[rows, k - 1, i - 1] -= q
-
-
-def _lll_batch(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """pymatgen's ``Lattice._calculate_lll`` (delta 0.75) on many lattices at once.
-
-    Returns the reduced matrices, the mappings (``lll_mapping``) and a flag per lattice that
-    is set where a rounding or Lovasz decision came within the guard band of a tie.
-    """
-    n = len(matrices)
-    a = np.array(matrices, dtype=float)  # a[l, c]: basis vector c (pymatgen's column c)
-    mp = np.broadcast_to(np.eye(3), (n, 3, 3)).copy()  # mp[l, c]: column c of the mapping
-    b, u, m = np.zeros((n, 3, 3)), np.zeros((n, 3, 3)), np.zeros((n, 3))
-    every = np.arange(n)
-    for level in (0, 1, 2):
-        _gram(a, b, u, m, every, np.full(n, level))
-    k, tie = np.full(n, 2), np.zeros(n, dtype=bool)
-    for _ in range(1000):
-        rows = np.nonzero((k <= 3) & ~tie)[0]
-        if not len(rows):
-            break
-        kr = k[rows]
-        _size_reduce(a, mp, u, rows, kr, kr - 1, tie)
-        three = kr == 3
-        _size_reduce(a, mp, u, rows[three], kr[three], np.ones(int(three.sum()), dtype=int), tie)
-        lhs = np.sum(b[rows, kr - 1] ** 2, axis=-1)
-        rhs = (0.75 - np.abs(u[rows, kr - 1, kr - 2]) ** 2) * np.sum(b[rows, kr - 2] ** 2, axis=-1)
-        tie[rows[np.abs(lhs - rhs) <= GUARD * np.maximum(np.abs(lhs), np.abs(rhs))]] = True
-        ok = lhs >= rhs
-        k[rows[ok]] += 1
-        sw, ks = rows[~ok], kr[~ok]
-        for arr in (a, mp):
-            upper = arr[sw, ks - 1].copy()
-            arr[sw, ks - 1] = arr[sw, ks - 2]
-            arr[sw, ks - 2] = upper
-        _gram(a, b, u, m, sw, ks - 2)
-        _gram(a, b, u, m, sw, ks - 1)
-        k[sw[ks > 2]] -= 1
-        low = sw[ks == 2]  # pymatgen refreshes only u[2, 0:2] here (b[2] stays as it was)
-        for j in (0, 1):
-            u[low, 2, j] = np.sum(a[low, 2] * b[low, j], axis=-1) / m[low, j]
-    else:
-        tie[k <= 3] = True
-    return a, mp, tie
+    return d2, vecs, unsure
