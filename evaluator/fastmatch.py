@@ -32,13 +32,14 @@ candidate counts over the bounds. :class:`MatchCounters` counts pairs and hand-o
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+from pymatgen.analysis.structure_matcher import SiteOrderedIStructure, StructureMatcher
 from pymatgen.core import Lattice, Structure
-from pymatgen.core.structure_matcher import SiteOrderedIStructure, StructureMatcher
 from scipy.optimize import linear_sum_assignment
 
 from . import fastmatch_lattice as fl
@@ -120,6 +121,17 @@ class ReducedTarget:
         )
 
 
+def _known_pymatgen() -> bool:
+    """Whether the installed matcher has the steps this module reproduces (the LLL box of
+    ``_cart_dists``, ``_preprocess(skip_structure_reduction=...)``, the cache key with coordinates)."""
+    try:
+        cart = inspect.signature(StructureMatcher._cart_dists).parameters
+        pre = inspect.signature(StructureMatcher._preprocess).parameters
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return "lll_frac_tol" in cart and "skip_structure_reduction" in pre and "__hash__" in vars(SiteOrderedIStructure)
+
+
 def _equal_inputs(pred: Structure, target: Structure) -> bool:
     """Whether pymatgen's reduction cache treats ``pred`` and ``target`` as one structure."""
     if len(pred) != len(target) or not np.allclose(pred.lattice.matrix, target.lattice.matrix):
@@ -139,6 +151,7 @@ class FastMatcher:
             ltol=ltol, stol=stol, angle_tol=angle_tol, primitive_cell=True, scale=True, attempt_supercell=False
         )
         self.counters = MatchCounters()
+        self.follows_pymatgen = _known_pymatgen()
 
     # -- public API ---------------------------------------------------------------------------
     def reduce(self, structure: Structure) -> Structure:
@@ -175,6 +188,8 @@ class FastMatcher:
             target = ReducedTarget.of(s1.copy())  # get_rms_dist's cache hands the target pred's reduction
         self.counters.pairs += 1
         try:
+            if not self.follows_pymatgen:
+                raise HandOver("pymatgen without the steps this fast path follows")
             return self._fast(s1, target)
         except HandOver as exc:
             self.counters.handed_over += 1
@@ -218,7 +233,7 @@ class FastMatcher:
     def _search(self, aligned, m2, cart1, s2fc, mask, s1_t_inds, s2_t_ind) -> tuple[float, float] | None:
         """Test every (lattice, translation) candidate and pick pymatgen's result."""
         n, n_l, n_t = len(cart1), len(aligned), len(s1_t_inds)
-        if n_l * n_t * n * n * 3 > MAX_WORK:
+        if n_l * n_t * n * n * 3 > MAX_WORK or n_t * n * n * 3 > CHUNK:
             raise HandOver("too many candidates")
         s1fc = np.einsum("ij,ljk->lik", cart1, np.linalg.inv(aligned))
         s1fc -= np.floor(s1fc)

@@ -67,18 +67,18 @@ def test_dft3d_every_contribution_and_submission_row():
 
 def test_alex_contributions_spread_and_strata():
     fast = FastMatcher()
-    pairs = [*pairs_mod.contribution_pairs("alex", limit=60), *pairs_mod.strata_pairs("dft_3d")]
+    pairs = [*pairs_mod.contribution_pairs("alex", limit=40), *pairs_mod.strata_pairs("dft_3d")]
     pairs += list(pairs_mod.strata_pairs("alex", limit=120))
     count, matched, failures = _compare(pairs, fast)
     assert failures == []
-    assert count >= 600 and matched >= 150
+    assert count >= 450 and matched >= 100
 
 
 def test_hostile_cases():
     fast = FastMatcher()
-    count, matched, failures = _compare(pairs_mod.hostile_pairs(limit=150), fast)
+    count, matched, failures = _compare(pairs_mod.hostile_pairs(limit=100), fast)
     assert failures == []
-    assert count >= 150 and 0 < matched < count
+    assert count >= 100 and 0 < matched < count
 
 
 def test_every_pair_handed_over_still_equals_pymatgen(monkeypatch):
