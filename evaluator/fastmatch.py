@@ -295,10 +295,14 @@ class FastMatcher:
         score them). Picking among all candidates is the same as among the certain ones plus
         any subset of them unless the pick itself is one of them.
         """
-        if near(vals, 1e-5) or near(vals, self.stol):
-            raise HandOver("RMS on the 1e-5 or stol edge")
+        band = np.abs(vals - 1e-5) <= fl.GUARD * 1e-5  # pymatgen may stop at such a candidate or not
+        clear = np.nonzero(vals < 1e-5 * (1 - fl.GUARD))[0]
+        if band[: (clear[0] if len(clear) else len(vals))].any():
+            raise HandOver("RMS on the 1e-5 edge")
         early = np.nonzero(vals < 1e-5)[0]
         best = int(early[0]) if len(early) else int(np.argmin(vals))
+        if near(vals[best], self.stol):  # only the pick is compared with stol
+            raise HandOver("RMS on the stol edge")
         if not vals[best] < self.stol:
             return None
         if maybe[best]:
