@@ -91,11 +91,12 @@ class ReducedTarget:
     """A target reduced for the matcher, with the arrays the fast path reads.
 
     ``original``: the target as parsed (optional). ``get_rms_dist`` reduces the prediction first,
-    and pymatgen's cache of reduced structures then hands that same reduction to a target that
-    is the same cache key (equal hash, which rounds the coordinates, and equal lattice and sites within
-    pymatgen's tolerances): the
-    pair is scored as the prediction against itself. With ``original`` the fast path does the
-    same; without it such a near-identical pair gets the RMS of the two own reductions (both tiny).
+    and pymatgen's cache of reduced structures then hands that same reduction to a target that is
+    the same cache key (equal hash, which rounds coordinates to 1e-3, and lattice and sites equal
+    within pymatgen's tolerances): such a pair is scored as the prediction against itself (an RMS
+    of about 1e-16). With ``original`` the fast path does the same; without it such a pair gets the
+    RMS of the two reductions (at most pymatgen's site tolerance, normalised), which is what
+    ``atomgenbench.evaluator.rms.rms_dist`` gives when the target was reduced in another process.
     """
 
     structure: Structure
