@@ -47,7 +47,7 @@ from .fastmatch_lattice import HandOver, near
 
 __all__ = ["FastMatcher", "HandOver", "MatchCounters", "ReducedTarget"]
 
-#: relative band within which two candidates' RMS count as tied (pymatgen keeps the first)
+#: relative band within which two candidates count as tied (their RMS; then their max distance)
 TIE_GUARD = 1e-11
 #: a pair whose site-tolerance test needs more float comparisons than this goes to pymatgen
 MAX_WORK = 200_000_000
@@ -310,7 +310,7 @@ class FastMatcher:
             raise HandOver("site on the stol edge (fractional test)")
         if not len(early):
             ties = np.abs(vals - vals[best]) <= TIE_GUARD * vals[best]
-            if np.any(np.abs(maxd[ties] - maxd[best]) > fl.GUARD * maxd[best]):
+            if np.any(np.abs(maxd[ties] - maxd[best]) > TIE_GUARD * maxd[best]):
                 raise HandOver("tied RMS with different max distance")
         return float(vals[best]), float(maxd[best])
 
