@@ -38,7 +38,9 @@ from atomgenbench.evaluator.fastmatch import FastMatcher, ReducedTarget  # noqa:
 OFFICIAL = ("atomgpt_invatoms", "cdvae_invatoms", "flowmm_invatoms")
 STEPS = {  # cProfile function name -> step
     "reduce": "reduction (pymatgen Niggli + primitive cell)",
-    "_lattices": "lattice mappings",
+    "mappings": "lattice mappings (find_all_mappings)",
+    "_search": "site test and everything after it",
+    "_equal_inputs": "equal-input check (pymatgen cache key)",
     "_lll": "LLL bases",
     "_shortest": "shortest vectors (27 images)",
     "linear_sum_assignment": "assignment (scipy)",
