@@ -4,8 +4,9 @@ Run from this folder with ``pytest`` (``ATOMGENBENCH_DATA`` pointing at a data c
 network access for the first download).
 """
 
-from atomgenbench.runners import check_runner
 from random_train_runner import RandomTrainRunner
+
+from atomgenbench.runners import check_runner
 
 
 def test_random_train_keeps_the_runner_contract(tmp_path):
