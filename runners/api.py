@@ -23,11 +23,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
+from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData, load_benchmark
 from atomgenbench.benchmarks.atomgen.predictions import JSON_NAME, Predictions
 from atomgenbench.core.errors import ConfigError, RunError
 from atomgenbench.core.io import atomic_write_text
-from atomgenbench.runners.base import CONDITIONING, RunConfig, Runner, TrainerOptions
+from atomgenbench.runners.base import RunConfig, Runner, TrainerOptions, declaration_problems, describe_conditioning
 from atomgenbench.runners.config import config_fingerprint, config_hash
 from atomgenbench.runners.driver import PARTIAL_NAME, reconstruct_all
 from atomgenbench.runners.registry import get_runner
@@ -108,6 +108,8 @@ def run(
     trainer: TrainerOptions | None = None,
     progress: bool = True,
     samples: int = 1,
+    *,
+    data: BenchmarkData | None = None,
 ) -> Predictions:
     """Fit ``model`` on ``benchmark`` and reconstruct every test id; write ``out_dir/predictions.*``.
 
@@ -115,17 +117,23 @@ def run(
     can be run (and checked, :func:`atomgenbench.runners.testing.check_runner`) before it is
     registered anywhere. Resumable: see the module docstring. If ``out_dir`` already holds
     complete predictions with the same config hash, they are returned without any work.
-    Raises :class:`UsageError` for an unknown model, :class:`ConfigError` for an unknown
-    preset or parameter, and :class:`RunError` for an output folder that belongs to
-    another configuration.
+    ``data`` is the benchmark already loaded, or a slice of it (``check_runner`` runs on a
+    few test ids); default: :func:`load_benchmark`. Raises :class:`UsageError` for an
+    unknown model, :class:`ConfigError` for an unknown preset or parameter, and
+    :class:`RunError` for a runner whose declaration is wrong or an output folder that
+    belongs to another configuration.
     """
     # an unknown name is a UsageError (exit 2) with "did you mean"
     runner = model if isinstance(model, Runner) else get_runner(model)
     name = runner.name if isinstance(model, Runner) else model  # a plugin is known by its entry-point name
+    if isinstance(model, Runner) and (problems := declaration_problems(runner)):
+        raise RunError(f"runner {name!r} ({type(runner).__qualname__}): " + "; ".join(problems))
     config = _config(runner, name, benchmark, preset, out_dir, seed, overrides, trainer, progress, samples)
     chash = config_hash(config)
+    if data is not None and data.name != benchmark:
+        raise RunError(f"the data given is benchmark {data.name!r}, not {benchmark!r}")
     try:
-        data = load_benchmark(benchmark)
+        data = data if data is not None else load_benchmark(benchmark)
     except ValueError as exc:  # e.g. a lattice-parameter benchmark
         raise RunError(str(exc)) from None
     if existing_config_hash(config.out_dir) == chash:
@@ -210,7 +218,7 @@ def _predictions(runner: Runner, data, config: RunConfig, records: dict, checkpo
             **runner.reconstruct_metadata(checkpoint, config),
             "config_hash": chash,
             "params": config.params,
-            "conditioning_description": CONDITIONING.get(runner.conditioning, ""),
+            "conditioning_description": describe_conditioning(runner),
             "checkpoint": str(checkpoint),
             "trainer": vars(config.trainer),
         },

@@ -7,9 +7,10 @@ conditions that model (see ``Runner.conditioning``). The driver
 (:mod:`atomgenbench.runners.driver`, called by :func:`atomgenbench.runners.api.run`)
 does everything else for every runner: writing, resuming, timing and progress.
 
-Configuration is a named preset (``smoke``, ``cpu``, ``paper``) merged with user
-overrides (CLI ``--set key=value`` or a YAML file) into a :class:`RunConfig`.
-See docs/runners.md.
+Configuration is a named preset (``smoke``, ``cpu``, ``paper``, and any a runner adds)
+merged with user overrides (CLI ``--set key=value`` or a YAML file) into a :class:`RunConfig`.
+A runner's declaration (name, conditioning, presets) is checked when it is loaded
+(:func:`declaration_problems`). See docs/runners.md.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ import numpy as np
 
 from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
 
+#: the presets every runner has (``reproduce --preset quick|cpu|paper`` uses them); a runner may add more
 PRESETS = ("smoke", "cpu", "paper")
 
-#: what each conditioning label means (recorded in predictions.json)
+#: what each built-in conditioning label means (recorded in predictions.json); a runner may declare a
+#: new label by also setting ``Runner.conditioning_description``
 CONDITIONING = {
     "composition+tc": "reduced formula and T_c of the test crystal (AtomGPT)",
     "composition": "composition of the test crystal only (FlowMM)",
@@ -153,13 +156,16 @@ class RunConfig:
 class Runner(ABC):
     """Base class of every model and baseline.
 
-    Subclasses set ``name``, ``conditioning`` (a key of :data:`CONDITIONING`) and
-    ``presets`` (``{"smoke": {...}, "cpu": {...}, "paper": {...}}``), and implement
-    :meth:`fit` and :meth:`reconstruct`; :meth:`reconstruct_metadata` is optional.
+    Subclasses set ``name``, ``conditioning`` (a key of :data:`CONDITIONING`, or a new
+    label explained by ``conditioning_description``) and ``presets``
+    (``{"smoke": {...}, "cpu": {...}, "paper": {...}}``, plus any presets of their own),
+    and implement :meth:`fit` and :meth:`reconstruct`; :meth:`reconstruct_metadata` is optional.
     """
 
     name: str = ""
     conditioning: str = ""
+    #: what a conditioning label that is not a key of :data:`CONDITIONING` means (one line, for predictions.json)
+    conditioning_description: str = ""
     presets: dict[str, dict[str, Any]] = {}
     #: whether :meth:`reconstruct` yields ``config.samples`` distinct samples per id (else only sample 0)
     supports_samples: bool = False
@@ -208,3 +214,40 @@ class Runner(ABC):
         so a resumed run records the same values. Default: nothing.
         """
         return {}
+
+
+def describe_conditioning(runner: Runner | type[Runner]) -> str:
+    """What ``runner.conditioning`` means: the built-in description, else the runner's own."""
+    return CONDITIONING.get(runner.conditioning) or str(getattr(runner, "conditioning_description", "") or "")
+
+
+def declaration_problems(runner: Runner | type[Runner]) -> list[str]:
+    """What is wrong with a runner's class attributes (``name``, ``conditioning``, ``presets``); empty if nothing.
+
+    The registry calls it when it loads a runner, and :func:`atomgenbench.runners.api.run` for a
+    :class:`Runner` instance, so a bad declaration fails before any work, naming the runner.
+    """
+    problems = []
+    name, conditioning = getattr(runner, "name", ""), getattr(runner, "conditioning", "")
+    if not isinstance(name, str) or not name:
+        problems.append("`name` must be a non-empty string")
+    own = getattr(runner, "conditioning_description", "")
+    if not isinstance(conditioning, str) or not conditioning:
+        problems.append("`conditioning` must be a non-empty string (what the model sees of a test crystal)")
+    elif conditioning in CONDITIONING and own and own != CONDITIONING[conditioning]:
+        problems.append(
+            f"conditioning {conditioning!r} is built in ({CONDITIONING[conditioning]}); "
+            "`conditioning_description` is only for a new label"
+        )
+    elif conditioning not in CONDITIONING and not (isinstance(own, str) and own.strip()):
+        problems.append(
+            f"conditioning {conditioning!r} is not one of {', '.join(CONDITIONING)}; "
+            "a new label needs `conditioning_description` (one line: what the model sees of a test crystal)"
+        )
+    presets = getattr(runner, "presets", None)
+    if not isinstance(presets, dict) or not all(isinstance(v, dict) for v in presets.values()):
+        problems.append("`presets` must map preset names to parameter dicts")
+    elif missing := [p for p in PRESETS if p not in presets]:
+        have = ", ".join(PRESETS)
+        problems.append(f"`presets` lacks {', '.join(missing)} (every runner has {have}; more may be added)")
+    return problems

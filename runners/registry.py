@@ -9,7 +9,10 @@ declaring an entry point in the group ``atomgenbench.runners``::
 
 after which ``atomgenbench run my-model ...`` works and ``atomgenbench run --list``
 shows it. A built-in name always wins over a plugin of the same name (with a warning),
-and a plugin that fails to import is reported by name without hiding the others.
+and a plugin that fails to import, or whose declaration is wrong (an unknown conditioning
+without a ``conditioning_description``, a missing standard preset:
+:func:`atomgenbench.runners.base.declaration_problems`), is reported by name without
+hiding the others.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 
 from atomgenbench.core.errors import RunError, UsageError, did_you_mean
-from atomgenbench.runners.base import Runner
+from atomgenbench.runners.base import Runner, declaration_problems
 
 ENTRY_POINT_GROUP = "atomgenbench.runners"
 
@@ -34,9 +37,6 @@ BUILTIN: dict[str, str] = {
     "cdvae": "atomgenbench.runners.cdvae.runner:CDVAERunner",
     "flowmm": "atomgenbench.runners.flowmm.runner:FlowMMRunner",
 }
-
-#: the built-in table under its older name (``atomgenbench.workflows.reproduce`` reads it)
-RUNNERS = BUILTIN
 
 log = logging.getLogger("atomgenbench")
 _warned: set[str] = set()
@@ -76,10 +76,10 @@ def available() -> dict[str, RunnerEntry]:
 
 
 def load_runner_class(entry: RunnerEntry) -> type[Runner]:
-    """Import the class an entry names; a broken plugin is a :class:`RunError` naming it."""
+    """Import the class an entry names and check its declaration; a broken one is a :class:`RunError` naming it."""
     module_name, _, attr = entry.target.partition(":")
     if entry.origin == "built-in":
-        return getattr(importlib.import_module(module_name), attr)
+        return _checked(entry, getattr(importlib.import_module(module_name), attr))
     try:
         cls = getattr(importlib.import_module(module_name), attr)
     except Exception as exc:  # a plugin's own bug must not look like ours
@@ -92,6 +92,14 @@ def load_runner_class(entry: RunnerEntry) -> type[Runner]:
             f"runner plugin {entry.name!r} ({entry.target}, from {entry.origin}) is not a subclass of "
             "atomgenbench.runners.base.Runner"
         )
+    return _checked(entry, cls)
+
+
+def _checked(entry: RunnerEntry, cls: type[Runner]) -> type[Runner]:
+    problems = declaration_problems(cls)
+    if problems:
+        where = "built-in runner" if entry.origin == "built-in" else "runner plugin"
+        raise RunError(f"{where} {entry.name!r} ({entry.target}, from {entry.origin}): " + "; ".join(problems))
     return cls
 
 

@@ -1,15 +1,11 @@
-"""The runner contract, checked on every registered runner through the one driver (``api.run``).
+"""The runner contract, checked on every registered runner by ``check_runner``.
 
-Parametrized over the registry (built-in models on ``smoke``, the baselines, installed
-plugins) plus the example plugin of ``examples/runner-plugin`` loaded from its source
-folder when it is not installed. For each runner:
-
-* a full run writes every test id exactly once, and every empty row has a reason;
-* the same seed, fitted afresh, gives a byte-identical predictions.csv;
-* a run interrupted twice resumes, asking only for the missing ids and without fitting again,
-  to the same file;
-* a failure (forced by wrapping the runner's records) is recorded with its reason, and an id
-  the runner never yields becomes a failure row, not a missing one.
+:func:`atomgenbench.runners.testing.check_runner` is the one definition of the contract
+(every test id exactly once, the same bytes for the same seed, resume, failures with reasons,
+the declared conditioning, a checkpoint that loads without code); here it runs on every
+registered runner (built-in models on ``smoke``, the baselines, installed plugins). The
+example plugin has its own test file (examples/runner-plugin/tests), run by
+tests/test_runner_sdk.py. Broken runners are in tests/test_check_runner.py.
 
 A fake plugin registered for the test checks the driver's refusals, and the model runners'
 smoke runs print nothing but their summary line in a pipe.
@@ -17,71 +13,22 @@ smoke runs print nothing but their summary line in a pipe.
 
 from __future__ import annotations
 
-import csv
-import importlib
-import io
-import json
 import os
-import shutil
 import subprocess
 import sys
 from importlib.metadata import EntryPoint
-from pathlib import Path
 
 import pytest
 
 import atomgenbench.runners.api as api
 from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
-from atomgenbench.runners import Reconstruction, registry
-from atomgenbench.runners.base import CONDITIONING, PRESETS, Runner, batch_seed, fixed_batches
+from atomgenbench.runners import Reconstruction, batch_seed, check_runner, fixed_batches, registry
 from atomgenbench.runners.baselines.oracle import OracleRunner
-from atomgenbench.runners.driver import NOT_RETURNED
+from atomgenbench.runners.testing import CHECKS
 
 BENCH = "dft_3d_Tc_supercon"
-EXAMPLE_SRC = Path(__file__).resolve().parents[1] / "examples" / "runner-plugin" / "src"
-EXAMPLE = "random-train"
-STOP_AFTER = (40, 64)  # records written before each simulated kill; one id is left for the last session
-
-
-def _names() -> list[str]:
-    names = list(registry.available())
-    return names if EXAMPLE in names else [*names, EXAMPLE]
-
-
-def _runner(name: str) -> Runner:
-    if name in registry.available():
-        return registry.get_runner(name)
-    sys.path.insert(0, str(EXAMPLE_SRC))  # the example plugin, not installed: import it from its source
-    try:
-        return importlib.import_module("random_train_runner").RandomTrainRunner()
-    finally:
-        sys.path.remove(str(EXAMPLE_SRC))
-
-
-def _run(name: str, out: Path, wrap=None, refit: bool = True):
-    """``api.run`` on ``smoke`` with the runner's ``reconstruct`` optionally wrapped."""
-    runner = _runner(name)
-    if wrap is not None:
-        runner.reconstruct = wrap(runner.reconstruct)
-    if not refit:
-        runner.fit = lambda *a, **k: pytest.fail(f"{name}: the finished fit was repeated")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(api, "get_runner", lambda _: runner)
-        return api.run(name, BENCH, "smoke", out, seed=0, progress=False)
-
-
-def _copy_fit(src: Path, dst: Path) -> None:
-    """A fresh output folder holding ``src``'s finished fit and no reconstruction."""
-    shutil.copytree(src / "work", dst / "work", ignore=shutil.ignore_patterns(api.PARTIAL_NAME))
-
-
-def _rows(out: Path) -> dict[str, str]:
-    rows = list(csv.reader(io.StringIO((out / "predictions.csv").read_text(encoding="utf-8"))))
-    assert rows[0] == ["id", "sample", "prediction"]
-    assert {r[1] for r in rows[1:]} == {"0"}  # one sample per id unless --samples
-    ids = [r[0] for r in rows[1:]]
-    assert len(ids) == len(set(ids)), "an id is written twice"
-    return {r[0]: r[2] for r in rows[1:]}
+#: conditionings whose runners may see less than the whole test crystal, which check_runner checks
+CHECKABLE = ("train", "composition", "composition+tc", "composition+train")
 
 
 @pytest.fixture(scope="module")
@@ -89,93 +36,15 @@ def data():
     return load_benchmark(BENCH)
 
 
-@pytest.fixture(scope="module", params=_names())
-def full(request, tmp_path_factory) -> tuple[str, Path]:
-    """A complete run of each runner: (name, output folder)."""
-    out = tmp_path_factory.mktemp(request.param) / "a"
-    _run(request.param, out)
-    return request.param, out
-
-
-def test_declares_conditioning_and_every_preset(full):
-    runner = _runner(full[0])
-    assert runner.conditioning in CONDITIONING and set(PRESETS) <= set(runner.presets)
-
-
-def test_every_test_id_exactly_once_and_each_failure_has_a_reason(full, data):
-    _, out = full
-    rows = _rows(out)
-    assert list(rows) == data.test_ids and len(rows) == 105
-    failures = json.loads((out / "predictions.json").read_text())["failures"]
-    assert set(failures) == {k for k, v in rows.items() if not v} and all(failures.values())
-    lines = [json.loads(x) for x in (out / "work" / api.PARTIAL_NAME).read_text().splitlines()]
-    assert sorted((r["id"], r["sample"]) for r in lines) == sorted((k, 0) for k in data.test_ids)
-
-
-def test_same_seed_gives_identical_bytes(full, tmp_path):
-    name, out = full
-    _run(name, tmp_path / "b")  # fitted again from scratch
-    assert (tmp_path / "b" / "predictions.csv").read_bytes() == (out / "predictions.csv").read_bytes()
-
-
-def test_interrupted_run_resumes_to_the_same_file(full, data, tmp_path):
-    """Killed twice (after 40 records, then after 64 more), then finished: the same bytes as one session."""
-    name, out = full
-    resumed = tmp_path / "c"
-    partial = resumed / "work" / api.PARTIAL_NAME
-    _copy_fit(out, resumed)
-    asked: list[list[str]] = []
-
-    def spy(stop_after: int | None):
-        def wrap(reconstruct):
-            def recording(data, checkpoint, config, ids=None):
-                asked.append(list(ids))
-                for done, rec in enumerate(reconstruct(data, checkpoint, config, ids=ids)):
-                    if done == stop_after:
-                        raise KeyboardInterrupt("simulated kill")
-                    yield rec
-
-            return recording
-
-        return wrap
-
-    written: list[list[str]] = []
-    for stop_after in STOP_AFTER:
-        with pytest.raises(KeyboardInterrupt):
-            _run(name, resumed, wrap=spy(stop_after), refit=False)
-        assert not (resumed / "predictions.csv").exists()
-        written.append([json.loads(x)["id"] for x in partial.read_text().splitlines()])
-    assert [len(w) for w in written] == [STOP_AFTER[0], sum(STOP_AFTER)]
-    _run(name, resumed, wrap=spy(None), refit=False)
-    # each session asked only for the ids still missing
-    assert asked == [data.test_ids] + [[k for k in data.test_ids if k not in w] for w in written]
-    assert (resumed / "predictions.csv").read_bytes() == (out / "predictions.csv").read_bytes()
-
-
-def test_a_failure_is_recorded_with_its_reason(full, data, tmp_path):
-    name, out = full
-    forced, dropped = data.test_ids[2], data.test_ids[4]
-
-    def wrap(reconstruct):
-        def failing(*args, **kwargs):
-            for rec in reconstruct(*args, **kwargs):
-                if rec.id == forced:
-                    yield Reconstruction.failed(rec.id, "forced by the contract test")
-                elif rec.id != dropped:
-                    yield rec
-
-        return failing
-
-    broken = tmp_path / "d"
-    _copy_fit(out, broken)
-    preds = _run(name, broken, wrap=wrap, refit=False)
-    rows, before = _rows(broken), _rows(out)
-    assert rows[forced] == "" and rows[dropped] == "" and list(rows) == data.test_ids
-    assert preds.failures[forced] == "forced by the contract test" and preds.failures[dropped] == NOT_RETURNED
-    assert json.loads((broken / "predictions.json").read_text())["failures"][forced] == "forced by the contract test"
-    assert {k: v for k, v in rows.items() if k not in (forced, dropped)} == {
-        k: v for k, v in before.items() if k not in (forced, dropped)
-    }
+@pytest.mark.parametrize("name", list(registry.available()))
+def test_runner_keeps_the_contract(name, tmp_path):
+    runner = registry.get_runner(name)
+    report = check_runner(runner, benchmark=BENCH, workdir=tmp_path)
+    assert report.runner == name and len(report.ids) == 12 and report.preset == "smoke"
+    expected_skips = set() if runner.conditioning in CHECKABLE else {"conditioning"}
+    assert set(report.skipped) == expected_skips, report.skipped
+    assert report.passed == [c for c in CHECKS if c not in expected_skips]
+    assert report.samples == (2 if runner.supports_samples else 1)
 
 
 # --- the driver's rules, on a fake plugin registered for the test ------------------------------------

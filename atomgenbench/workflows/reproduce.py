@@ -35,7 +35,7 @@ from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.predictions import CSV_NAME
 from atomgenbench.benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE, get_spec, lattice_specs, require_structure
-from atomgenbench.core.errors import RunError, UsageError, did_you_mean
+from atomgenbench.core.errors import RunError
 from atomgenbench.core.executors import Executor
 from atomgenbench.core.io import atomic_write_text
 from atomgenbench.core.output import bar, ensure_configured
@@ -184,12 +184,13 @@ def plan(cfg: ReproduceConfig) -> list[Stage]:
 
 def reproduce(cfg: ReproduceConfig, progress: bool = True) -> ReproduceResult:
     """Run every stage of :func:`plan` with one progress bar; resumable."""
-    from atomgenbench.runners.registry import RUNNERS
+    from atomgenbench.runners.registry import find, load_runner_class
 
     ensure_configured()  # dependency loggers quiet also when called as a library
-    for name in cfg.labels:
-        if name not in RUNNERS:
-            raise UsageError(f"unknown model {name!r}{did_you_mean(name, RUNNERS)}; choose from {', '.join(RUNNERS)}")
+    for name in cfg.labels:  # built-in or plugin: unknown is a UsageError with "did you mean"
+        entry = find(name)
+        if entry.origin != "built-in":
+            load_runner_class(entry)  # a broken plugin is a RunError naming it, before any stage runs
     for bench in cfg.benchmarks:
         require_structure(bench, "reproduce")
     cfg.out.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from pymatgen.core import Structure
 
 from atomgenbench.benchmarks.atomgen.registry import BenchmarkSpec, get_spec, require_structure
 from atomgenbench.benchmarks.atomgen.sources import DataError, fetch
-from atomgenbench.benchmarks.atomgen.structures import parse_poscar
+from atomgenbench.benchmarks.atomgen.structures import parse_poscar, unescape
 from atomgenbench.benchmarks.atomgen.tc import tc_table
 
 
@@ -73,10 +73,15 @@ class BenchmarkData:
         return list(self.raw["train"])
 
     def text(self, identifier: str) -> str:
+        """The value stored for ``identifier``: for a structure, the *escaped* one-line POSCAR (see :meth:`poscar`)."""
         for split in self.raw.values():
             if identifier in split:
                 return str(split[identifier])
         raise KeyError(identifier)
+
+    def poscar(self, identifier: str) -> str:
+        """The crystal of ``identifier`` as plain POSCAR text (real newlines), as a ``Reconstruction`` holds it."""
+        return unescape(self.text(identifier))
 
     def structure(self, identifier: str) -> Structure:
         if identifier not in self._cache:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from atomgenbench.cli.options import emit, json_option
-from atomgenbench.runners.base import PRESETS, TrainerOptions
+from atomgenbench.runners.base import TrainerOptions
 
 
 def _devices(value: str) -> int | str:
@@ -24,10 +24,10 @@ def _devices(value: str) -> int | str:
 @click.option(
     "--preset",
     "-p",
-    type=click.Choice(PRESETS),
     default="cpu",
     show_default=True,
-    help="smoke: seconds (tests); cpu: a real run on 2 cores; paper: the paper's settings (GPU).",
+    help="smoke: seconds (tests); cpu: a real run on 2 cores; paper: the paper's settings (GPU); "
+    "or a preset of the runner's own (`run --list` shows them).",
 )
 @click.option(
     "--out",

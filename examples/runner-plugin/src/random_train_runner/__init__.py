@@ -10,15 +10,12 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
-from atomgenbench.benchmarks.atomgen.structures import unescape
-from atomgenbench.runners import Reconstruction
-from atomgenbench.runners.base import RunConfig, Runner, id_rng
+from atomgenbench.runners import BenchmarkData, Reconstruction, RunConfig, Runner, id_rng
 
 
 class RandomTrainRunner(Runner):
     name = "random-train"
-    conditioning = "train"  # a key of atomgenbench.runners.base.CONDITIONING
+    conditioning = "train"  # a key of atomgenbench.runners.CONDITIONING: it sees nothing of the test crystal
     presets = {"smoke": {}, "cpu": {}, "paper": {}}  # no parameters to set
 
     def fit(self, data: BenchmarkData, config: RunConfig) -> Path:
@@ -34,4 +31,4 @@ class RandomTrainRunner(Runner):
         train_ids = json.loads(Path(checkpoint).read_text(encoding="utf-8"))
         for key in data.test_ids if ids is None else ids:
             pick = train_ids[int(id_rng(config.seed, key).integers(len(train_ids)))]
-            yield Reconstruction.ok(key, unescape(data.text(pick)))
+            yield Reconstruction.ok(key, data.poscar(pick))
