@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
+from atomgenbench.core.errors import did_you_mean
 
 #: the presets every runner has (``reproduce --preset quick|cpu|paper`` uses them); a runner may add more
 PRESETS = ("smoke", "cpu", "paper")
@@ -173,7 +174,8 @@ class Runner(ABC):
     def resolve_params(self, preset: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         """Preset parameters with ``overrides`` applied; unknown keys are an error."""
         if preset not in self.presets:
-            raise ValueError(f"{self.name}: unknown preset {preset!r}; choose from {sorted(self.presets)}")
+            hint = did_you_mean(str(preset), self.presets)
+            raise ValueError(f"{self.name}: unknown preset {preset!r}{hint}; choose from {sorted(self.presets)}")
         params = copy.deepcopy(self.presets[preset])
         for key, value in (overrides or {}).items():
             if key not in params:
