@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from atomgenbench.cli import cli
@@ -39,10 +40,15 @@ def test_evaluate_compare_and_reproduce_write_equal_metrics(contributions, tmp_p
     assert docs["reproduce"] == docs["evaluate"]
 
 
-def test_a_result_object_computes_nothing_when_built():
-    """Strata are computed by the evaluation step: building a result from its fields runs no matcher."""
+def test_a_result_object_computes_nothing_when_built(monkeypatch):
+    """Strata are computed by the evaluation step: building a result with records runs no matcher sweep."""
+    from atomgenbench.benchmarks.atomgen import strata
     from atomgenbench.evaluator.metrics.results import EvaluationResult
+    from atomgenbench.evaluator.scoring.matching import PairRecord
 
-    result = EvaluationResult(BENCH, "m", 0, 0, 0, values={}, breakdowns={}, failures={}, settings={}, records=[])
+    monkeypatch.setattr(strata, "strata", lambda *a, **k: pytest.fail("building a result computed the strata"))
+    records = [PairRecord("JVASP-1", parsed=True, rms=0.1, niggli_target=(1.0, 1.0, 1.0, 90.0, 90.0, 90.0))]
+    result = EvaluationResult(BENCH, "m", 1, 1, 1, values={}, breakdowns={}, failures={}, settings={}, records=records)
     assert result.breakdowns == {}
-    assert EvaluationResult.from_state(result.to_state()) == result
+    again = EvaluationResult.from_state(result.to_state())
+    assert again == result and isinstance(again.records[0].niggli_target, tuple)

@@ -144,7 +144,7 @@ def _evaluate_float(pred: Path, benchmark: str, settings: EvaluationSettings) ->
     warn_id_overlap([*values, *failures], benchmark, pred)
     if settings.leaderboard_env:
         log.info("%s: a lattice-parameter MAE does not depend on pymatgen; --leaderboard-env changes nothing", pred)
-    return Evaluation(pred, float_result_json(score_float_file(pred, benchmark)))
+    return Evaluation(pred, float_result_json(score_float_file(pred, benchmark, loaded=(values, failures))))
 
 
 def write_evaluation(evaluation: Evaluation, out: Path, *, figures: bool = True, html: bool = True) -> list[Path]:
@@ -223,6 +223,19 @@ def compare_results(results: dict[str, EvaluationResult], settings: EvaluationSe
     return compare(results, n_boot=settings.n_bootstrap, seed=settings.seed)
 
 
+def comparison_text(
+    evaluations: dict[str, Evaluation], settings: EvaluationSettings, *, published: bool = False
+) -> tuple[Comparison, str]:
+    """The paired comparison of evaluated inputs and its Markdown (with the published rows when asked)."""
+    from atomgenbench.evaluator.leaderboard.published import published_lines
+    from atomgenbench.evaluator.metrics.compare import markdown
+
+    results = {label: ev.result for label, ev in evaluations.items() if ev.result is not None}
+    comp = compare_results(results, settings)
+    text = markdown(comp) + ("\n" + "\n".join(published_lines(comp.benchmark)) + "\n" if published else "")
+    return comp, text
+
+
 def write_comparison(
     evaluations: dict[str, Evaluation],
     out: Path,
@@ -235,15 +248,12 @@ def write_comparison(
 
     Returns the comparison and its Markdown text.
     """
-    from atomgenbench.evaluator.leaderboard.published import published_lines, published_rows
-    from atomgenbench.evaluator.metrics.compare import markdown
+    from atomgenbench.evaluator.leaderboard.published import published_rows
     from atomgenbench.evaluator.reports.plots import plot_bars, plot_match_at_k
 
-    results = {label: ev.result for label, ev in evaluations.items() if ev.result is not None}
-    comp = compare_results(results, settings)
-    benchmark = next(iter(results.values())).benchmark
+    comp, text = comparison_text(evaluations, settings, published=published)
+    benchmark = comp.benchmark
     extra = {"published": published_rows(benchmark)} if published else {}
-    text = markdown(comp) + ("\n" + "\n".join(published_lines(benchmark)) + "\n" if published else "")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for label, ev in evaluations.items():

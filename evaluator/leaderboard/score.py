@@ -84,10 +84,11 @@ def score_leaderboard_file(
     return score_structure_file(path, spec.name, executor=executor, environment=environment)
 
 
-def score_float_file(path: str | Path, benchmark: str) -> LeaderboardScore:
-    """MAE of a lattice-parameter file over the test ids it contains."""
+def score_float_file(path: str | Path, benchmark: str, loaded: tuple[dict, dict] | None = None) -> LeaderboardScore:
+    """MAE of a lattice-parameter file over the test ids it contains (``loaded``: the file, already read)."""
     targets = load_splits(benchmark)["test"]
-    values, failures = load_float_predictions(path)
+    values, failures = loaded if loaded is not None else load_float_predictions(path)
+    failures = dict(failures)
     for key in values:
         if key not in targets:
             failures[key] = "id not in the benchmark test split"

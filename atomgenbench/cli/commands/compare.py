@@ -84,7 +84,7 @@ def compare(
     """
     from atomgenbench.core.errors import UsageError
     from atomgenbench.core.io import atomic_write_text
-    from atomgenbench.workflows.evaluation import evaluate_many, resolve_benchmark, write_comparison
+    from atomgenbench.workflows.evaluation import comparison_text, evaluate_many, resolve_benchmark, write_comparison
 
     if table_format and out.is_dir():
         raise UsageError(f"--out {out} is a folder; with --format, --out names the table file to write")
@@ -111,7 +111,7 @@ def compare(
             raise click.ClickException(f"{out}: cannot write the table ({exc.strerror or exc})") from None
         log.info("wrote the %s table to %s", table_format, out)
     if table_format:
-        comp, text = _comparison_only(evaluations, settings, published)
+        comp, text = comparison_text(evaluations, settings, published=published)
     else:
         try:
             comp, text = write_comparison(evaluations, out, settings, published=published, figures=not no_figures)
@@ -121,19 +121,6 @@ def compare(
         click.echo(json.dumps(comp.to_json(), indent=2))
         return
     click.echo(text)
-
-
-def _comparison_only(evaluations, settings, published: bool):
-    """The comparison and its text, written nowhere (``--format`` writes only the table)."""
-    from atomgenbench.evaluator.leaderboard.published import published_lines
-    from atomgenbench.evaluator.metrics.compare import markdown
-    from atomgenbench.workflows.evaluation import compare_results
-
-    results = {label: ev.result for label, ev in evaluations.items()}
-    comp = compare_results(results, settings)
-    bench = next(iter(results.values())).benchmark
-    text = markdown(comp) + ("\n" + "\n".join(published_lines(bench)) + "\n" if published else "")
-    return comp, text
 
 
 def _labels(preds: tuple[Path, ...], labels: tuple[str, ...] | None) -> list[str]:
