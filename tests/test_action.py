@@ -112,6 +112,11 @@ def test_good_and_bad_folders(tmp_path, good_folder, shims):
     assert text.startswith("earlier step\n## atomgenbench validate")  # appended, not overwritten
     assert "| `submissions/good` | valid | 0 |" in text and "| `submissions/Bad Copy` | **INVALID** |" in text
     assert f"| good | `{RMSE}` | rmse | 0.3734 | 44/105 |" in text
+    from atomgenbench.evaluator.leaderboard.specialized import atomgenbench_pearson
+
+    row = atomgenbench_pearson([good_folder])["values"][good_folder.name]
+    cells = " | ".join(f"{row[f'Tc_supercon_{p}-dft_3d']:.2f}" for p in ("a", "b", "c", "alpha", "beta", "gamma"))
+    assert f"| good | dft_3d_Tc_supercon | {cells} |" in text.split("### Special/AtomGenBench page")[1]
     assert "Traceback" not in proc.stdout + proc.stderr
 
     shutil.rmtree(work / "submissions" / "Bad Copy")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import zipfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,6 +13,7 @@ from scipy import stats
 
 from atomgenbench.evaluator.leaderboard.specialized import atomgenbench_pearson, column_name, special_specs
 
+PARAMS = ("a", "b", "c", "alpha", "beta", "gamma")
 OFFICIAL = ("atomgpt_invatoms", "cdvae_invatoms", "flowmm_invatoms")
 #: the file list of jarvis_leaderboard's specialized_benchmarks.py (inverse_atom_benchmarks), in its order
 LEADERBOARD_FILES = [
@@ -57,3 +59,27 @@ def test_a_missing_file_leaves_an_empty_cell(contributions, tmp_path):
     table = atomgenbench_pearson([folder])
     row = table["values"]["partial"]
     assert row["Tc_a-alex_supercon"] == 0.6 and all(v is None for k, v in row.items() if k != "Tc_a-alex_supercon")
+
+
+def test_validate_text_shows_the_heatmap_rows(tmp_path):
+    """validate's text output has one line per folder and family with the page's six r values, '–' for a gap."""
+    from click.testing import CliRunner
+
+    from atomgenbench.cli import cli
+
+    source = Path(__file__).resolve().parents[1] / "submissions" / "atomgenbench-template-cpu"
+    folder = tmp_path / "atomgenbench-template-cpu"
+    folder.mkdir()
+    for path in source.iterdir():
+        if "-test-mae" in path.name and path.name != LEADERBOARD_FILES[0] or path.name in ("metadata.json", "run.sh"):
+            shutil.copyfile(path, folder / path.name)
+    result = CliRunner().invoke(cli, ["validate", "--workers", "1", str(folder)])
+    assert result.exit_code == 0, result.output
+    row = atomgenbench_pearson([folder])["values"][folder.name]
+    lines = result.output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Special/AtomGenBench page"))
+    cells = {line.split()[1]: line.split()[2:] for line in lines[start + 2 : start + 4]}
+    assert cells["alex_supercon_Tc"][0] == "–"  # the a file was left out
+    assert cells["alex_supercon_Tc"][1:] == [f"{row[f'Tc_{p}-alex_supercon']:.2f}" for p in PARAMS[1:]]
+    assert cells["dft_3d_Tc_supercon"] == [f"{row[f'Tc_supercon_{p}-dft_3d']:.2f}" for p in PARAMS]
+    assert "lattice file missing from the folder" in lines[start + 4]

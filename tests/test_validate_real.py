@@ -202,3 +202,15 @@ def test_rmse_scores_say_which_pymatgen_and_flag_borderline_rows(real_reports, n
     if name == "atomgpt_invatoms":  # the two rows that flip between pymatgen 2024.3.1 and today
         assert "JVASP-53430" in [r["id"] for r in scores["dft_3d_Tc_supercon"]["leaderboard_env"]["borderline"]["rows"]]
         assert "agm001277068" in [r["id"] for r in scores["alex_supercon_Tc"]["leaderboard_env"]["borderline"]["rows"]]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_validate_shows_the_special_page_pearson_r(real_reports, contributions, name):
+    """validate --json carries the Special/AtomGenBench heatmap row of each folder, as the page computes it."""
+    from atomgenbench.evaluator.leaderboard.specialized import atomgenbench_pearson
+
+    special = real_reports[name][1]["special"]
+    official = atomgenbench_pearson([contributions / name])["values"][name]
+    assert special["models"] == [name] and len(special["files"]) == 12
+    assert special["values"][name] == official
+    assert all(v is not None for v in official.values())

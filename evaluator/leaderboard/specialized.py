@@ -157,3 +157,45 @@ def rows_table(models: Sequence[tuple[str, str, list[str], list[list[str]]]]) ->
         "1 Å, 90° that package --fill-failures writes), which is what its packaged lattice files would hold"
     )
     return _table(columns, names, {k: {c: v.get(c) for c in columns} for k, v in values.items()}, note)
+
+
+def special_lines(table: dict, indent: str = "  ") -> list[str]:
+    """Text lines of an :func:`atomgenbench_pearson` table: one line per model and benchmark family.
+
+    ``–`` marks a cell the live page cannot colour: the folder lacks that lattice file, or r is
+    undefined (a constant column).
+    """
+    if not table or not table.get("models"):
+        return []
+    width = max(len(m) for m in table["models"])
+    lines = [
+        "Special/AtomGenBench page (the leaderboard's heatmap: Pearson r, 2 dp, of each lattice file against the "
+        "test values; specialized_benchmarks.py, metric pearsonr):",
+        f"{indent}{'model':<{width}}  {'benchmark':<18}  " + "  ".join(f"{p:>5}" for p in LATTICE_PARAMS),
+    ]
+    for model in table["models"]:
+        row = table["values"][model]
+        for benchmark, columns in table["by_benchmark"].items():
+            if not any(columns[p] in row for p in LATTICE_PARAMS):
+                continue
+            cells = [row.get(columns[p]) for p in LATTICE_PARAMS]
+            text = "  ".join(f"{'–':>5}" if c is None else f"{c:>5.2f}" for c in cells)
+            lines.append(f"{indent}{model:<{width}}  {benchmark:<18}  {text}")
+    if any(v is None for row in table["values"].values() for v in row.values()):
+        lines.append(f"{indent}–: lattice file missing from the folder, or r undefined (a constant column)")
+    return lines
+
+
+def special_markdown(table: dict) -> list[str]:
+    """A Markdown table of an :func:`atomgenbench_pearson` table (the Action's step summary)."""
+    if not table or not table.get("models"):
+        return []
+    lines = ["| folder | benchmark | " + " | ".join(LATTICE_PARAMS) + " |", "|---|---|" + "---:|" * 6]
+    for model in table["models"]:
+        row = table["values"][model]
+        for benchmark, columns in table["by_benchmark"].items():
+            if not any(columns[p] in row for p in LATTICE_PARAMS):
+                continue
+            cells = ["–" if row.get(columns[p]) is None else f"{row[columns[p]]:.2f}" for p in LATTICE_PARAMS]
+            lines.append(f"| {model} | {benchmark} | " + " | ".join(cells) + " |")
+    return lines

@@ -149,7 +149,7 @@ def _add_folder_name_warnings(report: dict, folders: Sequence[str]) -> None:
 
 
 def summary_markdown(report: dict, folders: Sequence[str], how: str) -> str:
-    """The step summary: one verdict per folder, the score table, the problems."""
+    """The step summary: one verdict per folder, the score table, the Pearson r heatmap, the problems."""
     lines = ["## atomgenbench validate", "", f"Folders: {how}.", ""]
     if not folders and not report["errors"]:
         return "\n".join([*lines, "No contribution folders to validate.", ""])
@@ -160,6 +160,11 @@ def summary_markdown(report: dict, folders: Sequence[str], how: str) -> str:
         lines.append(f"| `{folder}` | {'valid' if n_err == 0 else '**INVALID**'} | {n_err} | {n_warn} |")
     if report.get("scores"):
         lines += ["", "### Scores the leaderboard will show", "", score_table(report["scores"])]
+    if report.get("special"):
+        from atomgenbench.evaluator.leaderboard.specialized import special_markdown
+
+        heading = "### Special/AtomGenBench page (the leaderboard's heatmap: Pearson r of each lattice file, 2 dp)"
+        lines += ["", heading, "", *special_markdown(report["special"])]
     problems = [("error", f) for f in report["errors"]] + [("warning", f) for f in report["warnings"]]
     if problems:
         lines += ["", "### Problems", ""]

@@ -70,6 +70,8 @@ class ValidationReport:
     findings: list[Finding] = field(default_factory=list)
     scores: dict[str, dict] = field(default_factory=dict)
     published: dict[str, list[dict]] = field(default_factory=dict)
+    #: the Special/AtomGenBench heatmap of the folders without errors (``specialized.atomgenbench_pearson``)
+    special: dict = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Finding]:
@@ -91,6 +93,7 @@ class ValidationReport:
             "warnings": [f.as_dict() for f in self.warnings],
             "scores": self.scores,
             "published": self.published,
+            "special": self.special,
             "versions": environment_versions(),
         }
 
@@ -290,8 +293,10 @@ def validate_paths(
     AtomBench authors' runs for every structure benchmark scored.
     """
     from atomgenbench.evaluator.leaderboard.published import published_rows
+    from atomgenbench.evaluator.leaderboard.specialized import atomgenbench_pearson
 
     report = ValidationReport()
+    clean: list[Path] = []
     for path in paths:
         folders, findings = collect_folders(Path(path))
         report.findings += findings
@@ -299,12 +304,17 @@ def validate_paths(
             report.folders.append(str(folder))
             folder_findings, scorable = validate_folder(folder, max_atoms=max_atoms)
             report.findings += folder_findings
+            if not any(f.severity == "error" for f in folder_findings):
+                clean.append(folder)
             if scores and scorable:
                 folder_scores, score_findings = score_folder(
                     scorable, executor=executor, leaderboard_env=leaderboard_env
                 )
                 report.scores.update(folder_scores)
                 report.findings += score_findings
+    if scores and clean:
+        table = atomgenbench_pearson(clean)
+        report.special = table if table["models"] else {}
     if published:
         for path in report.scores:
             spec = spec_for_leaderboard_file(Path(path).name)

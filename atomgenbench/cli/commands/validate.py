@@ -44,6 +44,12 @@ def _print_human(report) -> None:
             if "leaderboard_env" in s:
                 for line in environment_lines(s["leaderboard_env"], indent="      "):
                     click.echo(line)
+    if report.special:
+        from atomgenbench.evaluator.leaderboard.specialized import special_lines
+
+        click.echo("")
+        for line in special_lines(report.special):
+            click.echo(line)
     for benchmark in report.published:
         click.echo("")
         for line in published_lines(benchmark):
@@ -61,7 +67,8 @@ def _print_human(report) -> None:
     "--json",
     "as_json",
     is_flag=True,
-    help='Print {"valid", "errors", "warnings", "scores", "published", "versions"} as JSON instead of text.',
+    help='Print {"valid", "folders", "errors", "warnings", "scores", "published", "special", "versions"} as JSON '
+    "instead of text (special: the leaderboard's Special/AtomGenBench Pearson r heatmap of the folders).",
 )
 @click.option("--no-scores", is_flag=True, help="Skip scoring (structure matching is slow on alex_supercon).")
 @click.option("--leaderboard-env", is_flag=True, help=LEADERBOARD_ENV_HELP)
@@ -101,6 +108,8 @@ def validate(
     borderline rows differently from the leaderboard's pinned pymatgen: the output
     says so and lists the borderline rows; --leaderboard-env gives the exact number
     the leaderboard will show, beside the current one, with every id that differs.
+    The 12 lattice files also get the Pearson r (2 dp) per file that the
+    leaderboard's Special/AtomGenBench heatmap page shows.
 
     Exit status: 0 valid, 1 invalid, 2 usage error.
     """
