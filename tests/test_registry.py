@@ -18,13 +18,6 @@ from atomgenbench.benchmarks.atomgen.registry import (
 )
 from atomgenbench.benchmarks.atomgen.sources import AUX_FILES
 
-FAMILY_SIZES = {
-    "dft_3d": {"train": 953, "test": 105},
-    "alex_supercon": {"train": 7428, "test": 825},
-    "carbon24": {"train": 6091, "val": 2032, "test": 2030},
-    "perov5": {"train": 11356, "val": 3787, "test": 3785},
-}
-
 
 def _sha256sums(mirror: Path) -> dict[str, str]:
     sums = {}
@@ -43,12 +36,6 @@ def test_sixteen_benchmarks():
         ]
     assert {"carbon24_energy_per_atom", "perov5_heat_ref"} <= set(REGISTRY)
     assert sum(s.kind == "structure" for s in REGISTRY.values()) == 4
-
-
-@pytest.mark.parametrize("name", sorted(REGISTRY))
-def test_split_sizes_by_family(name):
-    spec = get_spec(name)
-    assert spec.split_sizes == FAMILY_SIZES[spec.family]
 
 
 def test_sha256_equal_mirror_sums(mirror):

