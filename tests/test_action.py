@@ -87,6 +87,7 @@ def validate_env(summary: Path, paths: str = "", base: str = "") -> dict[str, st
     return {"PATHS": paths, "LEADERBOARD_ENV": "false", "BASE": base, "GITHUB_STEP_SUMMARY": str(summary)}
 
 
+@pytest.mark.slow
 def test_good_and_bad_folders(tmp_path, good_folder, shims):
     work = tmp_path / "repo"
     shutil.copytree(good_folder, work / "submissions" / "good")
@@ -125,6 +126,7 @@ def test_good_and_bad_folders(tmp_path, good_folder, shims):
     assert "::error" not in ok.stdout and "| `submissions/good` | valid |" in (tmp_path / "s2.md").read_text()
 
 
+@pytest.mark.slow
 def test_default_paths_are_the_changed_contribution_folders(tmp_path, good_folder, shims):
     """No `paths`: only folders changed since the base commit, and stray files, are checked."""
     work = tmp_path / "leaderboard"

@@ -44,6 +44,7 @@ def tiny_params(runner, **overrides):
     return runner.resolve_params("smoke", overrides)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sample", [False, True])
 def test_constrained_generation_always_parses_with_requested_species(corpus, tokenizer, sample):
     """Even an untrained model writes parseable crystals with exactly the requested atoms."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from atomgenbench import __version__
@@ -48,6 +49,7 @@ def _dependency_output(verbosity: int) -> str:
     return out.stdout + out.stderr
 
 
+@pytest.mark.slow
 def test_dependency_info_and_bars_stay_out_of_a_pipe():
     """Lightning's INFO lines (tips, "GPU available") stop at our root handler; no tqdm bar in a pipe."""
     quiet = _dependency_output(0)

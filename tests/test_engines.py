@@ -42,6 +42,7 @@ def _children() -> set[int]:
     return out
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_equals_process_engine_and_cleans_up(tasks):
     before = _children()
     ours = score_pairs(tasks, executor=Executor.create("dask", 2))
@@ -54,6 +55,7 @@ def test_dask_local_cluster_equals_process_engine_and_cleans_up(tasks):
     assert _children() - before == set()
 
 
+@pytest.mark.slow
 def test_killed_worker_chunks_are_retried_with_identical_results(tasks):
     reference = score_pairs(tasks, executor=Executor.create("process", 2))
     with (
@@ -98,6 +100,7 @@ def test_dask_scheduler_address_in_the_environment_does_not_break_the_process_en
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.slow
 def test_evaluate_cli_dask_engine_equals_process_engine(contributions, tmp_path):
     import json
 
@@ -118,6 +121,7 @@ def test_evaluate_cli_dask_engine_equals_process_engine(contributions, tmp_path)
     assert out["dask"]["mae"] == out["process"]["mae"] and out["dask"]["kld"] == out["process"]["kld"]
 
 
+@pytest.mark.slow
 def test_validate_and_compare_take_the_dask_engine(contributions, tmp_path):
     import json
     import shutil

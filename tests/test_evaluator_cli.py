@@ -105,6 +105,7 @@ def test_evaluate_malformed_predictions_json_is_a_clean_error(tmp_path, meta):
     assert "predictions.json" in res.output
 
 
+@pytest.mark.slow
 def test_compare_writes_table_and_figures(contributions, tmp_path):
     out = tmp_path / "cmp"
     res = _run(
@@ -272,6 +273,7 @@ def test_workers_default_to_the_available_cores():
         assert option.default == "auto" and isinstance(option.type, WorkersType), name
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_the_worker_count(contributions, tmp_path):
     """alex_supercon_Tc (825 pairs), AtomGPT's file: one worker and all cores give identical outputs."""
     source = contributions / "atomgpt_invatoms" / "AI-AtomGen-Tc-alex_supercon-test-rmse.csv.zip"

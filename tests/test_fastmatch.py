@@ -56,6 +56,7 @@ def _compare(pairs, fast: FastMatcher) -> tuple[int, int, list]:
     return count, matched, failures
 
 
+@pytest.mark.slow
 def test_dft3d_every_contribution_and_submission_row():
     fast = FastMatcher()
     count, matched, failures = _compare(pairs_mod.contribution_pairs("dft_3d"), fast)
@@ -65,6 +66,7 @@ def test_dft3d_every_contribution_and_submission_row():
     assert fast.counters.fraction_handed_over < 0.05
 
 
+@pytest.mark.slow
 def test_alex_contributions_spread_and_strata():
     fast = FastMatcher()
     pairs = [*pairs_mod.contribution_pairs("alex", limit=40), *pairs_mod.strata_pairs("dft_3d")]

@@ -322,6 +322,7 @@ def test_data_export_cif_folder_is_read_by_id(tmp_path, data):
 # --------------------------------------------------------------------------- the other commands
 
 
+@pytest.mark.slow
 def test_in_test_order_on_compare_and_package(tmp_path, data):
     path = _mattergen_extxyz(tmp_path / "generated_crystals.extxyz", data, data.test_ids)
     runner = CliRunner()

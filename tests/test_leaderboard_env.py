@@ -75,6 +75,7 @@ def test_environment_has_exactly_the_pins(pinned):
     assert pinned.path.parent == Path(_PERSISTENT_ENVS) and (pinned.path / lbe.MANIFEST).is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_all_published_cells_of_a_contribution(pinned, contributions, name):
     """14 cells per model: 2 RMSE through the pinned environment, 12 MAE through our leaderboard scorer."""
@@ -93,6 +94,7 @@ def test_all_published_cells_of_a_contribution(pinned, contributions, name):
         assert round(value, 4) == PUBLISHED[structure][name]["mae"][param], (name, bench)
 
 
+@pytest.mark.slow
 def test_validate_leaderboard_env_json_on_the_official_atomgpt_folder(contributions):
     """The acceptance command: 0.1095 (32) and 0.0476 (420), the current 0.1001 / 0.0486, the flipped ids."""
     folder = contributions / "atomgpt_invatoms"
@@ -121,6 +123,7 @@ def test_validate_leaderboard_env_json_on_the_official_atomgpt_folder(contributi
     assert {"atomgenbench", "python", "pymatgen", "numpy", "scipy", "spglib", "jarvis-tools"} <= set(report["versions"])
 
 
+@pytest.mark.slow
 def test_evaluate_leaderboard_env_on_our_atomgpt_submission(tmp_path):
     """Our cpu AtomGPT file: 0.1856 here, 0.1926 on the leaderboard (JVASP-37614, a borderline row)."""
     repo = Path(__file__).resolve().parents[1]
@@ -224,6 +227,7 @@ def test_concurrent_builds_share_one_environment_and_a_broken_one_is_rebuilt(
     assert lbe.probe(again.path) == (None, "wrong versions: numpy 1.26.3 (pinned 1.26.4)")
 
 
+@pytest.mark.slow
 def test_pins_that_cannot_be_installed_give_the_manual_command(tmp_path, monkeypatch):
     from atomgenbench.core.errors import EnvironmentBuildError
 
@@ -302,6 +306,7 @@ def test_index_variables_reach_the_builder(monkeypatch):
 # --------------------------------------------------------------------------- published rows, contributions
 
 
+@pytest.mark.slow
 def test_validate_published_rows_are_labelled_with_their_environment(contributions):
     folder = contributions / "flowmm_invatoms"
     result = CliRunner().invoke(cli, ["validate", str(folder), "--published", "--workers", "2"])

@@ -68,6 +68,7 @@ def _numbers(node, path=()):
                 yield from _numbers(value, (*path, key))
 
 
+@pytest.mark.slow
 def test_every_metric_key_of_a_real_metrics_json_is_a_registry_name(doc):
     families = {m.family for m in SINGLE.values()}
     # the evaluate command adds the pymatgen-environment section (evaluator/leaderboard/score.py)
@@ -121,6 +122,7 @@ def test_docs_list_every_registry_metric_and_nothing_else():
         assert cells[2] == REGISTRY[name].unit and cells[3] == REGISTRY[name].direction, (name, cells)
 
 
+@pytest.mark.slow
 def test_compare_rows_are_the_registry_compare_metrics(contributions):
     from atomgenbench.evaluator.inputs.load import load_predictions
     from atomgenbench.evaluator.metrics.compare import compare

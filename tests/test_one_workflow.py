@@ -15,6 +15,7 @@ RMSE = "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"
 SETTINGS = ["--seed", "0", "--n-bootstrap", "1000", "--legacy-anonymous", "--no-figures"]
 
 
+@pytest.mark.slow
 def test_evaluate_compare_and_reproduce_write_equal_metrics(contributions, tmp_path, monkeypatch):
     from atomgenbench.workflows import reproduce
 

@@ -244,6 +244,7 @@ def nearest_run(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_run_sh_of_our_runner_rebuilds_the_folder(nearest_run, tmp_path):
     """run.sh states the exact `atomgenbench run` line; executed elsewhere it rebuilds identical files."""
     import os

@@ -49,6 +49,7 @@ def wheel(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_sdist_to_wheel_ships_exactly_the_tracked_sources(wheel):
     """Every tracked .py file of atomgenbench/ and the user's three folders is in the wheel, and nothing else."""
     tracked = subprocess.run(
@@ -83,6 +84,7 @@ def test_wheel_holds_only_the_atomgenbench_package(wheel):
     assert "atomgenbench/evaluator/metrics/evaluate.py" in names
 
 
+@pytest.mark.slow
 def test_wheel_install_imports_atomgenbench_but_not_generic_names(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run(

@@ -9,6 +9,9 @@ from click.testing import CliRunner
 
 from atomgenbench.cli import cli
 
+# slow: every test drives reproduce end to end (a shared ~20 s session fixture)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def reproduced(tmp_path_factory):

@@ -36,6 +36,7 @@ def data():
     return load_benchmark(BENCH)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(registry.available()))
 def test_runner_keeps_the_contract(name, tmp_path):
     runner = registry.get_runner(name)
@@ -125,6 +126,7 @@ def test_a_record_holds_a_structure_or_a_reason():
 # --- quiet output ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["atomgpt", "cdvae", "flowmm"])
 def test_model_smoke_runs_are_quiet_in_a_pipe(name, tmp_path):
     """No Lightning tips, loading bars, dependency warnings or carriage returns: just the summary line."""

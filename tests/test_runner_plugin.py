@@ -52,6 +52,7 @@ def _cli(args: list[str], plugin_path: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "atomgenbench", *args], capture_output=True, text=True, env=env)
 
 
+@pytest.mark.slow
 def test_plugin_is_listed_and_runs_105_predictions_that_evaluate_scores(plugin_path, tmp_path):
     listed = _cli(["run", "--list"], plugin_path)
     assert listed.returncode == 0, listed.stderr

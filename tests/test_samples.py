@@ -43,6 +43,7 @@ def test_run_samples_writes_every_sample_of_every_id(nearest5, nearest1):
     assert differs > 90
 
 
+@pytest.mark.slow
 def test_match_at_k_is_a_non_decreasing_curve_starting_at_the_match_rate(nearest5, nearest1):
     from atomgenbench.evaluator.metrics.evaluate import evaluate
 
@@ -78,6 +79,7 @@ def test_match_at_k_is_a_non_decreasing_curve_starting_at_the_match_rate(nearest
     }
 
 
+@pytest.mark.slow
 def test_distinct_fraction_counts_structure_matcher_groups(nearest5, tmp_path):
     from pymatgen.analysis.structure_matcher import StructureMatcher
 
@@ -268,6 +270,7 @@ def test_learned_runners_draw_distinct_samples_and_keep_sample_0(model, tmp_path
     assert changed, f"{model}: sample 1 equals sample 0 for every id"
 
 
+@pytest.mark.slow
 def test_evaluate_writes_the_match_at_k_figure_and_report_section(nearest5, tmp_path):
     out = tmp_path / "eval"
     result = CliRunner().invoke(cli, ["evaluate", str(nearest5[1]), "-b", BENCH, "-j", "2", "--out", str(out)])
@@ -278,6 +281,7 @@ def test_evaluate_writes_the_match_at_k_figure_and_report_section(nearest5, tmp_
     assert "## Many samples per id (K = 5" in report and "| match@k | 0.695 |" in report
 
 
+@pytest.mark.slow
 def test_compare_pairs_models_at_equal_k(nearest5):
     from atomgenbench.evaluator.metrics.compare import compare
     from atomgenbench.evaluator.metrics.evaluate import evaluate

@@ -251,6 +251,7 @@ def test_packaged_mae_counts_placeholders_and_the_report_says_which(targets, tmp
     assert json.loads(json.dumps(m)) == m  # strict JSON
 
 
+@pytest.mark.slow
 def test_target_side_work_is_cached_per_benchmark_file(targets, tmp_path, monkeypatch):
     from atomgenbench.evaluator.scoring import targets as target_cache
 

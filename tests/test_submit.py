@@ -145,6 +145,7 @@ def git_calls(monkeypatch) -> list[list[str]]:
     return calls
 
 
+@pytest.mark.slow
 def test_submit_one_of_ours_creates_the_branch_and_the_pull_request(repos, tmp_path):
     """Accepted: a committed folder lands on a fork branch; upstream unchanged; one POST with the token."""
     upstream, fork = repos
@@ -250,6 +251,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(repos, folder, git_calls):
     assert TOKEN not in out
 
 
+@pytest.mark.slow
 def test_junk_is_left_out_and_the_fork_may_lack_history(tmp_path, repos, folder, git_calls):
     """.DS_Store / __MACOSX are not copied; a fork without upstream's history still gets the branch."""
     upstream, _ = repos
@@ -272,6 +274,7 @@ def test_junk_is_left_out_and_the_fork_may_lack_history(tmp_path, repos, folder,
     assert len(pushes) == 2 and any("--unshallow" in c for c in git_calls)  # shallow push refused, then full
 
 
+@pytest.mark.slow
 def test_a_rejected_push_leaves_everything_untouched_and_says_why(repos, folder):
     upstream, fork = repos
     hook = fork / "hooks" / "pre-receive"
@@ -285,6 +288,7 @@ def test_a_rejected_push_leaves_everything_untouched_and_says_why(repos, folder)
     assert digest(folder) == before and refs(fork) == state and TOKEN not in result.output
 
 
+@pytest.mark.slow
 def test_existing_folder_needs_force_and_nothing_else_changes(repos, folder, tmp_path):
     upstream, fork = repos
     seed = tmp_path / "seed2"
@@ -326,6 +330,7 @@ def test_usage_problems_exit_2_before_git(repos, folder, git_calls):
     assert git_calls == []
 
 
+@pytest.mark.slow
 def test_api_errors_are_reported_with_the_token_redacted(repos, folder):
     upstream, fork = repos
     reply = {"message": f"Validation Failed for {TOKEN}", "errors": [{"message": "A pull request already exists"}]}

@@ -73,6 +73,7 @@ def _tabular(text: str) -> tuple[int, list[str]]:
     return len(re.findall(r"[lcrp]", spec)), rows
 
 
+@pytest.mark.slow
 def test_latex_is_well_formed(table):
     text = tables.render(table, "latex")
     bare = _strip_escaped(text)
@@ -172,6 +173,7 @@ def test_latex_compiles_with_pdflatex(table, tmp_path):
     assert "Overfull" not in log, "the table is wider than the page"
 
 
+@pytest.mark.slow
 def test_compare_format_writes_the_table_file(inputs, docs, tmp_path):
     base = ["compare", *map(str, inputs.values()), "-b", BENCH, "--labels", ",".join(inputs)]
     base += ["-j", "2", "--n-bootstrap", str(N_BOOT), "--published", "-q"]

@@ -53,6 +53,7 @@ def test_zero_labels_reproduce_nearest(tmp_path):
     assert not (tmp_path / "t" / "work" / MODEL_FILE).exists()
 
 
+@pytest.mark.slow
 def test_learned_order_differs_from_nearest_somewhere(smoke, tmp_path):
     preds, out = smoke
     assert (out / "work" / MODEL_FILE).is_file()

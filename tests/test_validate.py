@@ -287,6 +287,7 @@ def test_usage_errors_exit_2(tmp_path):
     assert invoke("--workers", "0", str(tmp_path)).exit_code == 2
 
 
+@pytest.mark.slow
 def test_legacy_contributions_fail_on_id_mismatch(mirror):
     tree = mirror / "legacy_2023" / "jarvis_leaderboard"
     result = invoke("--no-scores", "--json", str(tree))
@@ -333,6 +334,7 @@ def test_json_records_versions_and_the_leaderboard_revision(folder):
     assert data["published"] == {}
 
 
+@pytest.mark.slow
 def test_files_without_errors_are_scored_in_an_invalid_folder(folder):
     """A folder-level error (no run.sh) does not change a file's number: it is scored, the verdict stays invalid."""
     (folder / "run.sh").unlink()

@@ -245,6 +245,7 @@ def small_submission(tmp_path_factory, contributions) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_validate_step_accepts_valid_and_rejects_broken(small_submission, tmp_path):
     repo = tmp_path / "repo"
     shutil.copytree(small_submission, repo / "submissions" / "cdvae_small")
