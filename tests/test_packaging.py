@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -13,15 +14,35 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 GENERIC = ("benchmarks", "runners", "evaluator")
+#: one xdist worker builds the module's wheel once
+pytestmark = pytest.mark.xdist_group("packaging")
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     """A wheel built from the sdist, as an installer from the registry would build it."""
     sdist_dir, wheel_dir, unpack = (tmp_path_factory.mktemp(n) for n in ("sdist", "wheel", "unpack"))
+    # The build runs on a copy of the tracked and untracked-not-ignored files: a build in the
+    # checkout writes atomgenbench-0.1.0/ and the egg-info there, and two xdist workers building
+    # at once removed each other's files (CI, stop 32: "No such file or directory").
+    tree = tmp_path_factory.mktemp("tree")
+    listed = (
+        subprocess.run(
+            ["git", "-C", str(REPO), "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, listed):
+        source, target = REPO / name, tree / name
+        if source.is_symlink() or source.is_file():  # the package's three links stay links
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target, follow_symlinks=False)
     # no build isolation: setuptools and wheel are installed and there is no network but the registries
     subprocess.run(
-        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "-o", str(sdist_dir), str(REPO)],
+        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "-o", str(sdist_dir), str(tree)],
         check=True,
         capture_output=True,
     )
