@@ -58,12 +58,40 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
+MEMORY_ENV = "ATOMGENBENCH_WORKER_MEMORY_GB"
+DEFAULT_WORKER_MEMORY_GB = 4.0
 
 
 def fork_context():
     """The ``fork`` start method where it exists (workers inherit imported modules), else the default."""
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else None)
+
+
+def worker_memory_bytes() -> int:
+    """The memory a scoring worker may add to what it inherits (``ATOMGENBENCH_WORKER_MEMORY_GB``, default 4)."""
+    value = os.environ.get(MEMORY_ENV, "").strip()
+    try:
+        gib = float(value) if value else DEFAULT_WORKER_MEMORY_GB
+    except ValueError:
+        raise UsageError(f"{MEMORY_ENV}={value!r} is not a number of GiB") from None
+    return int(gib * 1024**3)
+
+
+def cap_memory(extra_bytes: int) -> None:
+    """In a pool worker: cap its address space at what it has now plus ``extra_bytes`` (Linux).
+
+    An allocation past the cap raises ``MemoryError`` in that worker, which the pair's scorer
+    records as a failed row ("memory limit") instead of taking the machine down.
+    """
+    try:
+        import resource
+
+        with open("/proc/self/statm") as fh:
+            current = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        resource.setrlimit(resource.RLIMIT_AS, (current + extra_bytes, resource.RLIM_INFINITY))
+    except (ImportError, OSError, ValueError):
+        pass  # no /proc or no RLIMIT_AS (macOS, Windows): the cell limits still apply
 
 
 def chunk_size(n_items: int, workers: int, *, target_chunks_per_worker: int = 16, cap: int = 8) -> int:
@@ -76,7 +104,10 @@ def map_process(
 ) -> list[R]:
     """``[fn(x) for x in items]`` in a local process pool, in order."""
     chunk = chunk_size(len(items), workers)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=fork_context()) as pool:
+    cap = worker_memory_bytes()
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=fork_context(), initializer=cap_memory, initargs=(cap,)
+    ) as pool:
         it = pool.map(fn, items, chunksize=chunk)
         return list(bar(it, progress=progress, total=len(items), desc=desc, unit=unit, leave=False))
 

@@ -13,9 +13,12 @@ import math
 import numpy as np
 from pymatgen.core import Element, Structure
 
+from atomgenbench.benchmarks.atomgen.limits import cell_problem
 from atomgenbench.core.errors import StructureError
 
 ESCAPED_NEWLINE = "\\n"
+#: hydrogen isotope labels that pymatgen silently turns into H
+ISOTOPES = {"D": "deuterium", "T": "tritium"}
 
 
 class StructureParseError(StructureError):
@@ -62,7 +65,16 @@ def parse_poscar(text: str, *, max_atoms: int | None = None) -> Structure:
         raise StructureParseError("non-finite lattice or coordinates")
     volume = float(np.linalg.det(lattice))
     if not math.isfinite(volume) or volume <= 1e-8:
-        raise StructureParseError(f"non-positive cell volume ({volume:.4g} Å^3)")
+        raise StructureParseError(f"degenerate cell (volume {volume:.4g} Å³; a cell needs a positive volume)")
+    problem = cell_problem(lattice, n)
+    if problem:
+        raise StructureParseError(f"implausible cell: {problem} (docs/inputs.md, Input limits)")
+    isotopes = sorted({e for e in atoms.elements if e in ISOTOPES})
+    if isotopes:
+        named = ", ".join(f"{e} ({ISOTOPES[e]})" for e in isotopes)
+        raise StructureParseError(
+            f"isotope label {named}: not an element of the benchmarks (the parser would read it as H); write H"
+        )
     try:
         structure = atoms.pymatgen_converter()
     except Exception as exc:  # unknown element symbols end up here

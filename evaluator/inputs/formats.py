@@ -21,6 +21,7 @@ from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.predictions import LEADERBOARD_HEADERS, parse_csv
 from atomgenbench.benchmarks.atomgen.structures import to_poscar, unescape
+from atomgenbench.core.archives import MAX_MEMBER_BYTES, ArchiveTooLarge, read_member, read_members
 from atomgenbench.core.errors import PredictionsError
 
 STRUCTURE_SUFFIXES = {".cif", ".vasp", ".poscar", ".txt", ""}
@@ -111,10 +112,16 @@ def read_csv_text(path: Path) -> str:
                 members = [m for m in zf.namelist() if not m.endswith("/")]
                 if len(members) != 1:
                     raise InputError(f"{path}: a .csv.zip must hold exactly one CSV member, found {members}")
-                data = zf.read(members[0])
+                data = read_member(zf, members[0])
         else:
+            if path.stat().st_size > MAX_MEMBER_BYTES:
+                raise InputError(
+                    f"{path}: {path.stat().st_size:,} bytes, over the {MAX_MEMBER_BYTES:,}-byte input limit"
+                )
             data = path.read_bytes()
         return data.decode("utf-8-sig")
+    except ArchiveTooLarge as exc:
+        raise InputError(f"{path}: {exc} (docs/inputs.md, Input limits)") from None
     except zipfile.BadZipFile:
         raise InputError(f"{path}: not a zip archive") from None
     except IsADirectoryError:
@@ -182,11 +189,11 @@ def zip_files(path: Path) -> list[tuple[str, str]]:
     try:
         with zipfile.ZipFile(path) as zf:
             names = [m for m in zf.namelist() if not m.endswith("/") and not Path(m).name.startswith(".")]
-            return [
-                (Path(m).name, zf.read(m).decode("utf-8", errors="replace"))
-                for m in names
-                if Path(m).suffix.lower() in STRUCTURE_SUFFIXES
-            ]
+            names = [m for m in names if Path(m).suffix.lower() in STRUCTURE_SUFFIXES]
+            texts = read_members(zf, names)
+            return [(Path(m).name, data.decode("utf-8", errors="replace")) for m, data in zip(names, texts)]
+    except ArchiveTooLarge as exc:
+        raise InputError(f"{path}: {exc} (docs/inputs.md, Input limits)") from None
     except zipfile.BadZipFile:
         raise InputError(f"{path}: not a zip archive") from None
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.predictions import CsvRow, parse_csv
+from atomgenbench.core.archives import MAX_MEMBER_BYTES
 from atomgenbench.core.errors import ValidationError
 from atomgenbench.core.io import atomic_path
 from atomgenbench.evaluator.inputs.load import SUFFIX
@@ -59,7 +60,7 @@ HEADER = "id,target,prediction"
 
 #: defences against hostile or broken input
 MAX_ZIP_BYTES = 32 * 1024 * 1024  # a csv.zip on disk
-MAX_CSV_BYTES = 64 * 1024 * 1024  # its uncompressed member
+MAX_CSV_BYTES = MAX_MEMBER_BYTES  # its uncompressed member (one home: core/archives.py)
 MAX_TEXT_BYTES = 1024 * 1024  # metadata.json, run.sh, README.md
 
 

@@ -136,6 +136,14 @@ def _matcher(settings: MatchSettings):
 
 
 def score_pair(task: tuple) -> PairRecord:
+    """:func:`measure_pair`, with a pair that runs out of the worker's memory cap recorded as a failed row."""
+    try:
+        return measure_pair(task)
+    except MemoryError:
+        return PairRecord(id=task[0], reason="the pair exceeded the scoring worker's memory limit (docs/inputs.md)")
+
+
+def measure_pair(task: tuple) -> PairRecord:
     """Measure one (id, prediction text, target text, settings[, TargetInfo]) pair; never raises for a bad row.
 
     The target's side comes from the optional :class:`~atomgenbench.evaluator.scoring.targets.TargetInfo`

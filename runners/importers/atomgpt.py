@@ -26,6 +26,7 @@ from pathlib import Path
 from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData, load_benchmark
 from atomgenbench.benchmarks.atomgen.predictions import Predictions
 from atomgenbench.benchmarks.atomgen.structures import StructureParseError, parse_poscar, to_poscar, unescape
+from atomgenbench.core.archives import ArchiveTooLarge, read_member
 from atomgenbench.runners.importers.common import (
     ImportFormatError,
     assemble,
@@ -45,11 +46,11 @@ def _read_text(path: Path) -> str:
                 names = [n for n in zf.namelist() if not n.endswith("/")]
                 if len(names) != 1:
                     raise ImportFormatError(f"{path}: expected one member in the zip, found {names}")
-                return zf.read(names[0]).decode("utf-8")
+                return read_member(zf, names[0]).decode("utf-8")
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ImportFormatError(f"{path}: no such file") from None
-    except (zipfile.BadZipFile, UnicodeDecodeError) as exc:
+    except (zipfile.BadZipFile, UnicodeDecodeError, ArchiveTooLarge) as exc:
         raise ImportFormatError(f"{path}: unreadable ({exc})") from None
 
 
