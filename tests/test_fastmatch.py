@@ -156,3 +156,29 @@ def test_lll_batch_equals_pymatgen(seed):
             lat = Lattice(m)
             assert np.array_equal(mp, lat.lll_mapping)
             assert np.allclose(r, lat.lll_matrix, rtol=0, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_evaluate_decides_the_same_with_either_matcher_and_records_which():
+    """evaluate --matcher fast (the default) and --matcher pymatgen: the same matched ids, RMS within 1e-9."""
+    from atomgenbench.core.executors import Executor
+    from atomgenbench.evaluator.inputs.load import load_predictions
+    from atomgenbench.evaluator.metrics.evaluate import evaluate
+
+    bench = "dft_3d_Tc_supercon"
+    path = Path(__file__).resolve().parents[1] / "submissions" / "atomgenbench-nearest-cpu"
+    preds = load_predictions(path / "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip", bench)
+    runs = {
+        m: evaluate(preds, bench, executor=Executor.create("process", 2), n_boot=0, matcher=m)
+        for m in ("fast", "pymatgen")
+    }
+    rms_of = {m: {r.id: r.rms for r in res.records} for m, res in runs.items()}
+    assert {k for k, v in rms_of["fast"].items() if v is not None} == {
+        k for k, v in rms_of["pymatgen"].items() if v is not None
+    }
+    assert sum(v is not None for v in rms_of["fast"].values()) == 73  # nearest's 73/105
+    for key, value in rms_of["pymatgen"].items():
+        if value is not None:
+            assert rms_of["fast"][key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+    for m, res in runs.items():
+        assert res.to_json()["settings"]["matcher"]["implementation"] == m

@@ -150,7 +150,9 @@ def evaluation_options(func: Callable[..., Any]) -> Callable[..., Any]:
     from atomgenbench.benchmarks.atomgen.registry import MAX_ATOMS
 
     @functools.wraps(func)
-    def wrapper(*args: Any, max_atoms, seed, n_bootstrap, time_limit, legacy_anonymous, leaderboard_env, **kwargs):
+    def wrapper(
+        *args: Any, max_atoms, seed, n_bootstrap, time_limit, legacy_anonymous, leaderboard_env, matcher, **kwargs
+    ):
         from atomgenbench.workflows.evaluation import EvaluationSettings
 
         kwargs["settings"] = EvaluationSettings(
@@ -160,6 +162,7 @@ def evaluation_options(func: Callable[..., Any]) -> Callable[..., Any]:
             time_limit_s=time_limit,
             legacy_anonymous=legacy_anonymous,
             leaderboard_env=leaderboard_env,
+            matcher=matcher,
         )
         return func(*args, **kwargs)
 
@@ -185,6 +188,14 @@ def evaluation_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=60.0,
             show_default=True,
             help="Seconds allowed per StructureMatcher call; a pair over it counts as unmatched.",
+        ),
+        click.option(
+            "--matcher",
+            type=click.Choice(["fast", "pymatgen"]),
+            default="fast",
+            show_default=True,
+            help="The get_rms_dist implementation: fast (vectorised, pymatgen's decisions and values; "
+            "docs/metrics.md) or pymatgen's own StructureMatcher. metrics.json records which.",
         ),
         click.option(
             "--legacy-anonymous",

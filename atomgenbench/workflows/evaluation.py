@@ -51,6 +51,7 @@ class EvaluationSettings:
     time_limit_s: float = 60.0
     legacy_anonymous: bool = False
     leaderboard_env: bool = False  # also score in the leaderboard's pinned environment
+    matcher: str = "fast"  # get_rms_dist: "fast" (vectorised, pymatgen's decisions) or "pymatgen"
 
 
 @dataclass
@@ -132,6 +133,7 @@ def _evaluate_structures(
         n_boot=settings.n_bootstrap,
         time_limit_s=settings.time_limit_s,
         legacy_anonymous=settings.legacy_anonymous,
+        matcher=settings.matcher,
     )
 
 

@@ -48,6 +48,8 @@ class MatchSettings:
     validity: bool | None = None  # structural + composition validity (None: with ``lattice``)
     ccrmsd: bool | None = None  # AMD distance for ccRMSD (None: with ``lattice``)
     amd_k: int = AMD_K
+    #: the get_rms_dist implementation: "fast" (vectorised, pymatgen's decisions) or "pymatgen"
+    matcher: str = "fast"
 
     @property
     def wants_validity(self) -> bool:
@@ -66,6 +68,7 @@ class MatchSettings:
             "scale": True,
             "attempt_supercell": False,
             "pre_reduction": "none (matcher reduces internally)",
+            "implementation": self.matcher,
         }
 
 
@@ -290,7 +293,7 @@ def _match(rec: PairRecord, pred, target, settings: MatchSettings, reduced_targe
     if settings.rms and rec.same_composition:
         try:
             with _time_limit(settings.time_limit_s):
-                out = rms.rms_dist(matcher, pred, target, reduced_target)
+                out = rms.rms_dist(matcher, pred, target, reduced_target, implementation=settings.matcher)
             rec.rms = None if out is None else float(out[0])
             rms_done = True
         except _PairTimeout:
