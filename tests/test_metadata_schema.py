@@ -89,6 +89,10 @@ def test_real_and_committed_metadata_have_no_errors(contributions):
         ({"time_taken_seconds": 60}, "time_taken_seconds must be an object keyed by csv.zip file name"),
         ({"language": ["python"]}, "field 'language' must be a string"),
         ({"date_submitted": datetime.date(2026, 1, 31)}, "write it as the string '01-31-2026'"),
+        ({"model_name": "<img src=x onerror=alert(1)>"}, "field 'model_name' holds '<' (HTML or script markup)"),
+        ({"team_name": "Lab</td><script>x()</script>"}, "field 'team_name' holds '<' (HTML or script markup)"),
+        ({"hardware_used": "1 CPU\x1b[2J"}, "field 'hardware_used' holds a control character"),
+        ({"git_url": ["https://github.com/a/b?q=<script>"]}, "field 'git_url' holds '<'"),
     ],
 )
 def test_each_problem_is_an_error_naming_the_field(change, fragment):

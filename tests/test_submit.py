@@ -114,7 +114,10 @@ def small_folder(tmp_path_factory, package_cdvae_dft3d) -> Path:
         "date_submitted": "01-31-2026",
         "hardware_used": "1 CPU",
     }
-    return package_cdvae_dft3d(tmp_path_factory.mktemp("folders") / "cdvae_small", meta, 10.0)
+    out = package_cdvae_dft3d(tmp_path_factory.mktemp("folders") / "cdvae_small", meta, 10.0)
+    # package writes a template run.sh for imported predictions; the group fills it in before submitting
+    (out / "run.sh").write_text("#!/usr/bin/env bash\nset -euo pipefail\npython sample.py --out runs/dft_3d\n")
+    return out
 
 
 @pytest.fixture
@@ -361,3 +364,25 @@ def test_token_reaches_git_only_as_an_environment_header():
     assert github_slug("ssh://git@ghe.corp.org/team/jl") == "team/jl"
     assert github_slug("/tmp/fork.git") is None
     assert display_url("https://user:pw@github.com/me/x.git") == "https://github.com/me/x.git"
+
+
+def test_a_template_run_sh_is_refused_unless_allowed(folder, tmp_path):
+    from atomgenbench.benchmarks.atomgen.predictions import Predictions
+    from atomgenbench.evaluator.submission.package import run_sh_text
+
+    imported = Predictions("dft_3d_Tc_supercon", "CDVAE-small", {})  # made elsewhere: no preset
+    (folder / "run.sh").write_text(run_sh_text({"dft_3d_Tc_supercon": imported}))
+    result = submit(str(folder), "--fork", str(tmp_path / "fork.git"), "--dry-run")
+    assert result.exit_code == 1
+    assert "run.sh is still package's template" in result.output and "--allow-template-run-sh" in result.output
+    allowed = submit(str(folder), "--fork", str(tmp_path / "fork.git"), "--dry-run", "--allow-template-run-sh")
+    assert allowed.exit_code == 0, allowed.output
+    assert "run.sh is still package's template" in allowed.output  # still shown, as validate's warning
+
+
+def test_the_token_goes_only_over_https(folder, tmp_path):
+    common = ["--fork", "https://github.com/me/jarvis_leaderboard.git", "--pr", "--dry-run"]
+    result = submit(str(folder), *common, "--api-url", "http://api.example.org")
+    assert result.exit_code == 2
+    assert "--api-url 'http://api.example.org': the token is sent only over https" in result.output
+    assert TOKEN not in result.output

@@ -354,3 +354,13 @@ def test_files_without_errors_are_scored_in_an_invalid_folder(folder):
     text = invoke("--workers", "2", str(folder)).output
     assert "Scores of the files without errors:" in text and "borderline row(s)" in text
     assert "pass --leaderboard-env" in text.lower()
+
+
+def test_a_template_run_sh_is_a_warning(folder):
+    from atomgenbench.benchmarks.atomgen.predictions import Predictions
+    from atomgenbench.evaluator.submission.package import run_sh_text
+
+    (folder / "run.sh").write_text(run_sh_text({"dft_3d_Tc_supercon": Predictions("dft_3d_Tc_supercon", "m", {})}))
+    data = json.loads(invoke("--no-scores", "--json", str(folder)).output)
+    assert data["valid"] is True
+    assert any("run.sh is still package's template" in w["message"] for w in data["warnings"]), data["warnings"]

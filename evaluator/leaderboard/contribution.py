@@ -62,6 +62,8 @@ HEADER = "id,target,prediction"
 MAX_ZIP_BYTES = 32 * 1024 * 1024  # a csv.zip on disk
 MAX_CSV_BYTES = MAX_MEMBER_BYTES  # its uncompressed member (one home: core/archives.py)
 MAX_TEXT_BYTES = 1024 * 1024  # metadata.json, run.sh, README.md
+#: the line package's run.sh template for imported predictions stops at until someone fills it in
+TEMPLATE_RUN_SH_MARKER = "run.sh: fill in how the"
 
 
 class ContributionError(ValidationError):

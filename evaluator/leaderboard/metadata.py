@@ -167,6 +167,7 @@ def schema_problems(meta: Mapping) -> tuple[list[str], list[str]]:
         target = errors if found[0] == "error" else warnings
         if found[1] not in target:
             target.append(found[1])
+    errors += markup_problems(meta)
     unknown = _unknown_fields(meta)
     if unknown:
         warnings.append(
@@ -174,6 +175,30 @@ def schema_problems(meta: Mapping) -> tuple[list[str], list[str]]:
             "(see docs/metadata.md for the fields it reads)"
         )
     return errors, warnings
+
+
+#: characters a rendered text field may not hold: markup, and control characters
+MARKUP_RE = re.compile(r"[<>]|[\x00-\x1f\x7f]")
+
+
+def markup_problems(meta: Mapping) -> list[str]:
+    """One error per text value holding ``<``, ``>`` or a control character, naming the field.
+
+    The leaderboard renders metadata values (model and team names, URLs, software and hardware)
+    into its web pages: a value with HTML or script in it would run in every reader's browser.
+    """
+    errors = []
+    for key, value in meta.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and (found := MARKUP_RE.search(item)):
+                char = found.group()
+                what = f"{char!r} (HTML or script markup)" if char in "<>" else "a control character"
+                errors.append(
+                    f"field {key!r} holds {what}: the leaderboard renders it into its web pages; "
+                    f"remove it (value starts {item[:40]!r})"
+                )
+                break
+    return errors
 
 
 def placeholder_fields(meta: Mapping) -> list[tuple[str, str]]:

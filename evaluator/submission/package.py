@@ -53,7 +53,7 @@ from atomgenbench.benchmarks.atomgen.structures import (
 )
 from atomgenbench.core.errors import AtomGenBenchError
 from atomgenbench.core.io import atomic_write_text
-from atomgenbench.evaluator.leaderboard.contribution import write_csv_zip
+from atomgenbench.evaluator.leaderboard.contribution import TEMPLATE_RUN_SH_MARKER, write_csv_zip
 from atomgenbench.evaluator.leaderboard.metadata import (
     check_metadata,
     contribution_name,
@@ -300,7 +300,7 @@ def _template_lines(bench: str, preds: Predictions) -> list[str]:
         f"# Fill in the commands that make them, writing runs/{bench}/ (a predictions folder, predictions.csv,",
         "# a leaderboard csv/csv.zip, CIF/POSCAR files named by id or an .extxyz file), for example:",
         f"#   python predict.py --benchmark {bench} --out runs/{bench}/predictions.csv",
-        f'echo "run.sh: fill in how the {bench} predictions are made (see the comments)" >&2; exit 1',
+        f'echo "{TEMPLATE_RUN_SH_MARKER} {bench} predictions are made (see the comments)" >&2; exit 1',
     ]
 
 

@@ -48,6 +48,7 @@ class SubmitOptions:
     workdir: Path | None = None
     workers: int = 1
     leaderboard_env: bool = False
+    allow_template_run_sh: bool = False
 
 
 @dataclass
@@ -245,6 +246,22 @@ def push_branch(git: Git, commit: str, plan: SubmitPlan, opts: SubmitOptions) ->
         )
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def tls_problem(api_url: str) -> str | None:
+    """Why the token must not go to ``api_url``: only https, or http to this machine (a test stand-in)."""
+    parts = urllib.parse.urlsplit(api_url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname in LOOPBACK:
+        return None
+    return (
+        f"--api-url {api_url!r}: the token is sent only over https (http only to this machine, for tests); "
+        "use https://api.github.com or https://HOST/api/v3"
+    )
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """Never follow a redirect with the token in the header."""
 
@@ -254,6 +271,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def create_pull_request(plan: SubmitPlan, opts: SubmitOptions, token: str, redact: Redactor) -> str:
     """POST /repos/{owner}/{repo}/pulls; the pull request's html_url."""
+    problem = tls_problem(opts.api_url)
+    if problem:  # checked before any git command too (submit._check_options); never send the token
+        raise SubmitError(problem)
     url = f"{opts.api_url.rstrip('/')}/repos/{plan.upstream_slug}/pulls"
     body = {
         "title": plan.pr_title,
@@ -275,7 +295,7 @@ def create_pull_request(plan: SubmitPlan, opts: SubmitOptions, token: str, redac
         },
     )
     handlers: list = [_NoRedirect()]
-    if urllib.parse.urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"):
+    if urllib.parse.urlsplit(url).hostname in LOOPBACK:
         handlers.append(urllib.request.ProxyHandler({}))
     opener = urllib.request.build_opener(*handlers)
     try:

@@ -35,7 +35,12 @@ from atomgenbench.benchmarks.atomgen.registry import ATOMGENBENCH_STRUCTURE
 from atomgenbench.core.errors import SubmitError, UsageError
 from atomgenbench.core.executors import Executor
 from atomgenbench.core.versions import LEADERBOARD_REPO, __version__
-from atomgenbench.evaluator.leaderboard.contribution import SUFFIX, load_metadata, parse_leaderboard_name
+from atomgenbench.evaluator.leaderboard.contribution import (
+    SUFFIX,
+    TEMPLATE_RUN_SH_MARKER,
+    load_metadata,
+    parse_leaderboard_name,
+)
 from atomgenbench.evaluator.leaderboard.metadata import contribution_name, folder_name_warning, placeholder_fields
 from atomgenbench.evaluator.submission.action import score_table
 from atomgenbench.evaluator.submission.remote import (
@@ -52,6 +57,7 @@ from atomgenbench.evaluator.submission.remote import (
     github_slug,
     identity,
     push_branch,
+    tls_problem,
     web_base,
 )
 
@@ -149,6 +155,9 @@ def _check_options(folder: Path, opts: SubmitOptions) -> tuple[str, str | None, 
             )
         if not token:
             raise UsageError(f"--pr needs a GitHub token in the environment variable {opts.token_env} (--token-env)")
+        problem = tls_problem(opts.api_url)
+        if problem:
+            raise UsageError(problem)
     return branch, upstream_slug, fork_owner, token
 
 
@@ -175,6 +184,13 @@ def prepare(folder: str | os.PathLike, opts: SubmitOptions, staging: Path) -> Su
             + "\n".join(lines[:20])
             + more
             + f"\nSee `atomgenbench validate {folder}`."
+        )
+    run_sh = (staged / "run.sh").read_text(encoding="utf-8", errors="replace")
+    if TEMPLATE_RUN_SH_MARKER in run_sh and not opts.allow_template_run_sh:
+        raise SubmitError(
+            f"{folder}/run.sh is still package's template for imported predictions (it exits 1 with 'fill in "
+            "how the ... predictions are made'): write the commands that make them, or pass "
+            "--allow-template-run-sh (nothing was submitted)"
         )
     meta = load_metadata(staged / "metadata.json")
     placeholders = placeholder_fields(meta)

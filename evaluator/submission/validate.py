@@ -33,6 +33,7 @@ from atomgenbench.core.versions import environment_versions
 from atomgenbench.evaluator.leaderboard.contribution import (
     MAX_TEXT_BYTES,
     SUFFIX,
+    TEMPLATE_RUN_SH_MARKER,
     ContributionError,
     check_metadata,
     load_metadata,
@@ -178,6 +179,13 @@ def _check_run_sh(folder: Path) -> list[Finding]:
         return [Finding(str(path), None, str(exc))]
     if not text.strip():
         return [Finding(str(path), None, "run.sh is empty; say how the predictions were made", "warning")]
+    if TEMPLATE_RUN_SH_MARKER in text:
+        message = (
+            "run.sh is still package's template for imported predictions (it stops with 'fill in how the ... "
+            "predictions are made'): write the commands that make them; submit refuses it without "
+            "--allow-template-run-sh"
+        )
+        return [Finding(str(path), None, message, "warning")]
     return []
 
 

@@ -49,6 +49,11 @@ from atomgenbench.cli.options import emit, force_option, json_option, workers_op
     type=click.Path(file_okay=False, path_type=Path),
     help="Make the git repository here and keep it (default: a temporary folder, removed afterwards).",
 )
+@click.option(
+    "--allow-template-run-sh",
+    is_flag=True,
+    help="Submit although run.sh is still package's template for imported predictions (it exits 1).",
+)
 @click.option("--leaderboard-env", is_flag=True, help="Score in the leaderboard's pinned environment (see validate).")
 @click.option(
     "--dry-run", is_flag=True, help="Validate and print the plan (files, branch, commit, PR); change nothing."
