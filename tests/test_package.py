@@ -112,6 +112,8 @@ def test_metadata_and_run_sh(packaged, dft_input):
     assert str(dft_input.parent) not in run_sh and str(packaged) not in run_sh  # no packager's local paths
     # imported predictions: a template to fill in, which stops rather than packaging nothing
     assert "made outside atomgenbench's runners" in run_sh and "exit 1" in run_sh
+    # atomgenbench is not on the registry: the base package comes from the project's repository
+    assert "pip install 'atomgenbench @ git+https://github.com/atomgenbench/atomgenbench'\n" in run_sh
     assert (
         "atomgenbench package --dft-3d runs/dft_3d_Tc_supercon --out reproduced/my_model --force "
         '--metadata "$HERE/metadata.json"' in run_sh

@@ -9,6 +9,8 @@ import platform
 from importlib import metadata
 
 __version__ = "0.1.0"
+#: the project's repository: what a run.sh installs while atomgenbench is not on the registry
+PROJECT_URL = "https://github.com/atomgenbench/atomgenbench"
 
 #: packages whose version can move a score (recorded in every output); since 2026 pymatgen's
 #: StructureMatcher lives in the ``pymatgen-core`` distribution

@@ -53,6 +53,7 @@ from atomgenbench.benchmarks.atomgen.structures import (
 )
 from atomgenbench.core.errors import AtomGenBenchError
 from atomgenbench.core.io import atomic_write_text
+from atomgenbench.core.versions import PROJECT_URL
 from atomgenbench.evaluator.leaderboard.contribution import TEMPLATE_RUN_SH_MARKER, write_csv_zip
 from atomgenbench.evaluator.leaderboard.metadata import (
     check_metadata,
@@ -65,7 +66,8 @@ from atomgenbench.evaluator.scoring.lattice import PLACEHOLDER_POSCAR
 FOLDER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 #: the install lines of run.sh (torch first, so that pip pulls no CUDA build on a CPU machine)
 INSTALL_MODELS = "pip install torch==2.13.0 && pip install 'atomgenbench[models]'"
-INSTALL_BASE = "pip install atomgenbench"
+#: imported predictions need only the base package (for `package`), installed from where it exists
+INSTALL_BASE = f"pip install 'atomgenbench @ git+{PROJECT_URL}'"
 RUN_SH_HEAD = (
     "#!/usr/bin/env bash\n"
     "# Reproduces this contribution with atomgenbench "

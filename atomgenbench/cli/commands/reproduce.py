@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from atomgenbench.cli.options import emit, executor_options, flatten, json_option, list_option
+from atomgenbench.core.versions import PROJECT_URL
 
 
 def _names(values: tuple | None, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -54,7 +55,7 @@ def _names(values: tuple | None, default: tuple[str, ...]) -> tuple[str, ...]:
 )
 @click.option(
     "--project-url",
-    default="https://github.com/atomgenbench/atomgenbench",
+    default=PROJECT_URL,
     show_default=True,
     help="metadata.json project_url.",
 )
