@@ -132,6 +132,8 @@ def test_compare_writes_table_and_figures(contributions, tmp_path):
     assert d["ci95"][0] <= d["diff"] <= d["ci95"][1]
     for name in ("kld_bars.png", "mae_bars.png", "rmse_bars.png", "comparison.md"):
         assert (out / name).is_file()
+    table = (out / "comparison.md").read_text()
+    assert "| RMSE, matched only (dimensionless) `rmse` | lower |" in table and "Direction." not in table
     assert (out / "cdvae" / "metrics.json").is_file()
     from atomgenbench.core.io import default_file_mode
 

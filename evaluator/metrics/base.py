@@ -34,6 +34,9 @@ class Direction(str, Enum):
     LOWER = "lower"
     HIGHER = "higher"
 
+    def __str__(self) -> str:  # "lower", not "Direction.LOWER", in tables and f-strings (Python >= 3.11)
+        return self.value
+
 
 class Layout(str, Enum):
     """How a metric sits in metrics.json: its own value dict, or part of the RMSE family's layout."""
