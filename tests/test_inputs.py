@@ -292,8 +292,9 @@ def test_data_export_csv_has_the_models_conditioning(tmp_path):
         assert row["composition"] == " ".join(f"{el}{n}" for el, n in cond.composition.items())
         assert (float(row["tc"]) if row["tc"] else None) == cond.tc
     assert "poscar" not in rows[0]
+    # cif and extxyz are structure formats: --with-structures is implied
     res = CliRunner().invoke(cli, ["data", "export", BENCH, "--format", "cif", "--out", str(tmp_path / "c")])
-    assert res.exit_code == 2 and "--with-structures" in res.output
+    assert res.exit_code == 0 and len(list((tmp_path / "c").glob("*.cif"))) == 105, res.output
     res = CliRunner().invoke(cli, ["data", "export", BENCH, "--split", "val", "--out", str(tmp_path / "v")])
     assert res.exit_code == 2 and "no 'val' split" in res.output
 

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -249,12 +249,23 @@ def metadata_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def emit(as_json: bool, doc: dict, lines: list[str]) -> None:
-    """Print a command's result: ``doc`` as JSON with ``--json`` (nothing else on stdout), else ``lines``."""
+def emit(as_json: bool, doc: dict, lines: list[str], notes: Sequence[str] = ()) -> None:
+    """Print a command's result: ``doc`` as JSON with ``--json`` (nothing else on stdout), else ``lines``,
+    then ``notes`` ("wrote ...", "next: ...") unless ``-q``."""
     import json
 
     if as_json:
         click.echo(json.dumps(doc, indent=2, default=str))
         return
     for line in lines:
+        click.echo(line)
+    for line in notes:
+        note(line)
+
+
+def note(line: str) -> None:
+    """A line that says what was written or what to do next: on stdout, but not with ``-q``."""
+    from atomgenbench.core.output import is_quiet
+
+    if not is_quiet():
         click.echo(line)

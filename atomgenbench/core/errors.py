@@ -72,6 +72,10 @@ class EnvironmentBuildError(AtomGenBenchError, RuntimeError):
     """An isolated scoring environment (``--leaderboard-env``) that cannot be built or run."""
 
 
+class EngineError(AtomGenBenchError, RuntimeError):
+    """The execution engine cannot run the work (e.g. the Dask scheduler cannot be reached)."""
+
+
 class SubmitError(AtomGenBenchError, RuntimeError):
     """A submission (``atomgenbench submit``) that cannot be made: git, the fork, the API."""
 

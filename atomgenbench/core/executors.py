@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
 
-from atomgenbench.core.errors import UsageError
+from atomgenbench.core.errors import EngineError, UsageError
 from atomgenbench.core.output import bar
 
 AUTO = "auto"
@@ -226,7 +226,8 @@ def map_dask(
     else:
         cluster = None
     try:
-        with distributed.Client(cluster if cluster is not None else address, set_as_default=False) as client:
+        client_cm = _connect(distributed, cluster, address)
+        with client_cm as client:
             futures = client.map(_run_chunk, [fn] * len(chunks), chunks, pure=False)
             index = {f.key: i for i, f in enumerate(futures)}
             results: list[list[R] | None] = [None] * len(chunks)
@@ -241,6 +242,23 @@ def map_dask(
     finally:
         if cluster is not None:
             cluster.close()
+
+
+#: seconds to wait for a remote Dask scheduler before giving up with one clear line
+CONNECT_TIMEOUT_S = 15
+
+
+def _connect(distributed, cluster, address: str | None):
+    """A Client of our LocalCluster, or of the scheduler at ``address`` (:class:`EngineError` if unreachable)."""
+    if cluster is not None:
+        return distributed.Client(cluster, set_as_default=False)
+    try:
+        return distributed.Client(address, set_as_default=False, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise EngineError(
+            f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s "
+            f"({type(exc).__name__}: {exc}); start it, or drop --engine dask to use local processes"
+        ) from None
 
 
 class ExecutorKind(str, Enum):

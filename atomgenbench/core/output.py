@@ -85,6 +85,7 @@ def configure(verbosity: int = 0, progress: bool = True) -> None:
     _dependency_handler().setLevel(logging.INFO if verbosity > 1 else logging.WARNING)
     _state["progress"] = progress
     _state["configured"] = True
+    _state["quiet"] = verbosity < 0
     if not progress:
         os.environ["TQDM_DISABLE"] = "1"
     quiet_dependencies(verbose=verbosity > 1)
@@ -112,6 +113,11 @@ def ensure_configured() -> None:
     """:func:`configure` with the defaults unless the CLI (or a caller) already did."""
     if not _state["configured"]:
         configure()
+
+
+def is_quiet() -> bool:
+    """Whether ``-q`` was given: print results and errors only, no "wrote ..." or "next: ..." notes."""
+    return bool(_state.get("quiet"))
 
 
 def progress_enabled() -> bool:

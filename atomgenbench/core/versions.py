@@ -61,3 +61,10 @@ def scorer_label(versions: dict[str, str | None] | None = None) -> str:
     if v.get("pymatgen-core"):
         label += f" (pymatgen-core {v['pymatgen-core']})"
     return label
+
+
+def python_label(version: str | None) -> str:
+    """``python X`` of a pinned leaderboard environment, and the leaderboard CI's own when they differ."""
+    if version in (None, LEADERBOARD_PYTHON):
+        return f"python {version or LEADERBOARD_PYTHON}"
+    return f"python {version} here (the leaderboard's CI runs python {LEADERBOARD_PYTHON})"

@@ -88,8 +88,7 @@ def export_split(
         raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if split not in spec.split_sizes:
         raise UsageError(f"{benchmark} has no {split!r} split; its splits are {', '.join(spec.split_sizes)}")
-    if fmt in STRUCTURE_FORMATS and not with_structures:
-        raise UsageError(f"--format {fmt} writes structures: add --with-structures, or use --format csv or json")
+    with_structures = with_structures or fmt in STRUCTURE_FORMATS  # extxyz and cif are structures
     data = load_benchmark(benchmark)
     rows = export_rows(data, split)
     out = Path(out_dir)

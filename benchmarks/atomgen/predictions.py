@@ -314,7 +314,8 @@ def parse_csv(
     header = _header(lines[0], headers, lenient)
     if header is None:
         want = " or ".join(repr(",".join(h)) for h in (headers if lenient else headers[:1]))
-        table.add(1, "header", f"header must be {'exactly ' if not lenient else ''}{want}, got {lines[0][:80]!r}")
+        got = f"{lines[0][:80]!r}" + (f" ... ({len(lines[0]):,} characters)" if len(lines[0]) > 80 else "")
+        table.add(1, "header", f"header must be {'exactly ' if not lenient else ''}{want}, got {got}")
         return table
     _read_rows(table, lines, header, lenient)
     return table
@@ -386,7 +387,12 @@ def _read_rows(table: CsvTable, lines: list[str], header: tuple[str, ...], lenie
 def _header(line: str, headers: tuple[tuple[str, ...], ...], lenient: bool) -> tuple[str, ...] | None:
     if not lenient:
         return headers[0] if line == ",".join(headers[0]) else None
-    got = tuple(h.strip().lower() for h in next(csv.reader([line]), []))
+    if len(line) > 1000:  # a header is a few words; csv refuses fields over 128 KiB with csv.Error
+        return None
+    try:
+        got = tuple(h.strip().lower() for h in next(csv.reader([line]), []))
+    except csv.Error:
+        return None
     return got if got in headers else None
 
 

@@ -282,3 +282,8 @@ def check_metadata(
         problem = folder_name_warning(folder_name)
         warnings += [problem] if problem else []
     return errors, warnings
+
+
+def byline(model_name: str, team_name: str | None) -> str:
+    """``MODEL by TEAM``, or the model name alone when the team name is the model name (its default)."""
+    return model_name if not team_name or team_name == model_name else f"{model_name} by {team_name}"

@@ -22,7 +22,7 @@ from atomgenbench.benchmarks.atomgen.dataset import load_splits
 from atomgenbench.benchmarks.atomgen.registry import BenchmarkSpec, spec_for_leaderboard_file
 from atomgenbench.core.executors import SERIAL, Executor
 from atomgenbench.core.numbers import NA, fmt
-from atomgenbench.core.versions import environment_versions, scorer_label
+from atomgenbench.core.versions import environment_versions, python_label, scorer_label
 from atomgenbench.evaluator.inputs.load import InputError, load_float_predictions, load_predictions
 from atomgenbench.evaluator.scoring import stats
 from atomgenbench.evaluator.scoring.matching import MatchSettings, PairRecord, score_pairs, target_table
@@ -297,7 +297,7 @@ def environment_section(
     env = pinned_score.environment
     section["note"] = (
         f"value the leaderboard will show: computed in its environment (pymatgen {env.get('pymatgen')}, "
-        f"python {env.get('python')}); the current environment ({scorer_label(versions)}) gives "
+        f"{python_label(env.get('python'))}); the current environment ({scorer_label(versions)}) gives "
         f"{fmt(section['current']['value'], missing=NA)} ({section['current']['n_matched']} matched)"
     )
     return section

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 
 from atomgenbench.core.numbers import NA, fmt
-from atomgenbench.core.versions import scorer_label
+from atomgenbench.core.versions import python_label, scorer_label
 from atomgenbench.evaluator.leaderboard.score import BORDERLINE_SHORT
 
 #: a number in a sentence ("n/a" when missing)
@@ -27,7 +27,7 @@ def environment_lines(section: dict, indent: str = "  ", limit: int = 10) -> lis
         out.append(
             f"{indent}leaderboard will show {_na(lb['value'])} ({lb['n_matched']}/{lb['n_total']} matched, "
             f"match rate {_na(lb['match_rate'])}): leaderboard environment, pymatgen {env.get('pymatgen')}, "
-            f"python {env.get('python')}"
+            f"{python_label(env.get('python'))}"
         )
         out.append(
             f"{indent}current environment  {_na(cur['value'])} ({cur['n_matched']}/{cur['n_total']} matched, "

@@ -58,7 +58,7 @@ def _value(score: Mapping) -> str:
 
 def score_table(scores: Mapping[str, Mapping]) -> str:
     """Markdown table of validate's scores: folder, file, metric, value, matched/total."""
-    lines = ["| folder | file | metric | value | matched |", "|---|---|---|---:|---:|"]
+    lines = ["| folder | file | metric | value | matched (rmse) or rows (mae) |", "|---|---|---|---:|---:|"]
     for path, s in scores.items():
         p = Path(path)
         lines.append(

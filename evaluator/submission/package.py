@@ -56,6 +56,7 @@ from atomgenbench.core.io import atomic_write_text
 from atomgenbench.core.versions import PROJECT_URL
 from atomgenbench.evaluator.leaderboard.contribution import TEMPLATE_RUN_SH_MARKER, write_csv_zip
 from atomgenbench.evaluator.leaderboard.metadata import (
+    byline,
     check_metadata,
     contribution_name,
     folder_name_warning,
@@ -241,7 +242,7 @@ def readme_text(
     lines = [
         f"# {meta['model_name']}",
         "",
-        f"{meta['model_name']} by {meta['team_name']} on JARVIS-Leaderboard AtomGenBench.",
+        f"{byline(meta['model_name'], meta['team_name'])} on JARVIS-Leaderboard AtomGenBench.",
         f"Written by `atomgenbench package` ({len(files)} leaderboard files). Project: {meta['project_url']}.",
         "",
         "Structure files hold escaped jarvis-tools POSCARs; the lattice files hold the raw, unreduced",

@@ -41,7 +41,12 @@ from atomgenbench.evaluator.leaderboard.contribution import (
     load_metadata,
     parse_leaderboard_name,
 )
-from atomgenbench.evaluator.leaderboard.metadata import contribution_name, folder_name_warning, placeholder_fields
+from atomgenbench.evaluator.leaderboard.metadata import (
+    byline,
+    contribution_name,
+    folder_name_warning,
+    placeholder_fields,
+)
 from atomgenbench.evaluator.submission.action import score_table
 from atomgenbench.evaluator.submission.remote import (
     Git,
@@ -103,7 +108,7 @@ def _texts(name: str, meta: dict, files: list[str], report, folder_shown: str) -
     model, team = meta.get("model_name", name), meta.get("team_name", "")
     message = (
         f"Add AtomGenBench contribution {name} ({model})\n\n"
-        f"Model: {model} by {team}\nBenchmarks: {benches} ({len(csvs)} leaderboard files)\n"
+        f"Model: {byline(model, team)}\nBenchmarks: {benches} ({len(csvs)} leaderboard files)\n"
         f"Validated with atomgenbench {__version__}."
     )
     title = f"Add {name} ({model}) to AtomGenBench"

@@ -248,7 +248,11 @@ def check(name: str, ltol: float, stol: float, angle_tol: float, as_json: bool) 
     help="csv/json: one table of ids and conditioning; extxyz: one frame per id; cif: one file per id.",
 )
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--with-structures", is_flag=True, help="Also write the reference structures (needed by cif, extxyz).")
+@click.option(
+    "--with-structures",
+    is_flag=True,
+    help="Also write the reference structures (csv, json; cif and extxyz always have them).",
+)
 @json_option("what was written")
 def export(name: str, split: str, fmt: str, out: str, with_structures: bool, as_json: bool) -> None:
     """Write the ids of NAME's split, the conditioning each model gets and optionally the structures.

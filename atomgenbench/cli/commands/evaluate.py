@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from atomgenbench.cli.options import evaluation_options, executor_options, in_test_order_option, json_option
+from atomgenbench.cli.options import evaluation_options, executor_options, in_test_order_option, json_option, note
 
 log = logging.getLogger("atomgenbench")
 
@@ -107,4 +107,4 @@ def _summary(m: dict, out: Path | None) -> None:
     if m.get("failures"):
         click.echo(f"{len(m['failures'])} failed rows (see metrics.json)")
     if out is not None:
-        click.echo(f"wrote {out}/metrics.json and report.md")
+        note(f"wrote {out}/metrics.json and report.md")

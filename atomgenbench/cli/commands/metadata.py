@@ -147,9 +147,9 @@ def init(out: Path, no_input: bool, force: bool, as_json: bool, **options) -> No
     except OSError as exc:
         raise PackageError(f"{out}: cannot write the metadata file ({exc.strerror or exc})") from None
     todo = [f for f, v in values.items() if isinstance(v, str) and v.startswith("<")]
-    lines = [f"wrote {out}" + (f"; fill in: {', '.join(todo)}" if todo else "")]
-    lines.append(f"next: atomgenbench package --dft-3d ... --alex ... --metadata {out}")
-    emit(as_json, {"out": str(out), "fill_in": todo, "values": values}, lines)
+    lines = [f"fill in: {', '.join(todo)}"] if todo else []
+    notes = [f"wrote {out}", f"next: atomgenbench package --dft-3d ... --alex ... --metadata {out}"]
+    emit(as_json, {"out": str(out), "fill_in": todo, "values": values}, lines, notes)
 
 
 @metadata.command(name="schema")

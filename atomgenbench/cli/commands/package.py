@@ -125,9 +125,9 @@ def package(
         raise click.ClickException(f"{out_dir}: cannot write the contribution folder ({exc.strerror or exc})") from None
     n_filled = sum(len(v) for v in result.filled.values())
     doc = {"out": str(result.out_dir), "files": [str(f) for f in result.files], "filled": result.filled}
-    lines = [
+    notes = [
         f"wrote {result.out_dir}: {len(result.files)} leaderboard files, metadata.json, run.sh, README.md"
         + (f" ({n_filled} failed predictions filled with placeholders)" if n_filled else ""),
         f"next: atomgenbench validate {result.out_dir}",
     ]
-    emit(as_json, doc, lines)
+    emit(as_json, doc, [], notes)

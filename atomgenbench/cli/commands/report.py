@@ -77,5 +77,6 @@ def report(
     emit(
         as_json,
         {"page": str(path), "bytes": path.stat().st_size},
+        [],
         [f"wrote {path} ({size:.1f} MB); open it in a browser"],
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from atomgenbench.cli.options import emit, json_option
@@ -108,6 +110,7 @@ def run(
     overrides = merge_overrides(load_yaml_overrides(config_file) if config_file else None, parse_set_pairs(set_pairs))
     trainer = TrainerOptions(accelerator=accelerator, devices=_devices(devices), num_nodes=num_nodes, strategy=strategy)
     kwargs = {"seed": seed, "overrides": overrides, "trainer": trainer, "samples": samples}
+    _check_writable(Path(out_dir))
     preds = _run_model(model, benchmark, preset, out_dir, progress=progress_enabled(), **kwargs)
     n_fail = len(preds.failures)
     t = preds.time_taken_seconds
@@ -151,3 +154,15 @@ def _list_runners(rows: list[dict[str, str]]) -> None:
     cond = max(len(r["conditioning"]) for r in rows)
     for r in rows:
         click.echo(f"{r['name']:<{width}}  {r['conditioning']:<{cond}}  presets: {r['presets']}  [{r['origin']}]")
+
+
+def _check_writable(folder: Path) -> None:
+    """Make ``folder`` and write one probe file there, or stop with one line (exit 1) before any work."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".atomgenbench-probe-"):
+            pass
+    except OSError as exc:
+        raise click.ClickException(f"{folder}: cannot write the run folder ({exc.strerror or exc})") from None

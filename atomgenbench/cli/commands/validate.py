@@ -39,7 +39,7 @@ def _print_human(report) -> None:
             source = f"  [{s['value_from']}]" if "value_from" in s else ""
             click.echo(
                 f"  {Path(path).parent.name}/{Path(path).name}  {s['metric']} = {value}  "
-                f"({s['n_matched']}/{s['n_total']} matched){source}"
+                f"({s['n_matched']}/{s['n_total']} {'matched' if s['metric'] == 'rmse' else 'rows'}){source}"
             )
             if "leaderboard_env" in s:
                 for line in environment_lines(s["leaderboard_env"], indent="      "):

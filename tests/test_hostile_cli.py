@@ -1,0 +1,108 @@
+"""User and environment problems end with one line and exit 1 or 2, never the "internal error" exit 3;
+the output says what it means (issue: a validator that untrusted pull requests cannot knock over).
+
+* an unreachable Dask scheduler, a CSV whose header is one 10 MB line, and a run folder that cannot be
+  written are one line each, exit 1;
+* ``-q`` drops the "wrote ..." and "next: ..." notes;
+* a lattice (MAE) file's count is "rows", not "matched";
+* the pinned environment's python is shown beside the leaderboard CI's own when they differ;
+* a team name that defaults to the model name is not repeated ("X by X").
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+
+from click.testing import CliRunner
+
+from atomgenbench.cli import cli
+from atomgenbench.core.versions import LEADERBOARD_PYTHON, python_label
+from atomgenbench.evaluator.leaderboard.metadata import byline
+
+BENCH = "dft_3d_Tc_supercon"
+META = {
+    "model_name": "PerturbNet v1",
+    "author_email": "lab@uni-crystal.edu",
+    "project_url": "https://arxiv.org/abs/2110.06197",
+    "git_url": ["https://github.com/crystal-lab/perturbnet"],
+    "date_submitted": "01-31-2026",
+}
+
+
+def invoke(*args: str):
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.output and "internal error" not in result.output, result.output
+    return result
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_dask_scheduler_is_one_line(tmp_path, monkeypatch, mirror):
+    from atomgenbench.core import executors
+
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 1)
+    from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
+    from atomgenbench.benchmarks.atomgen.structures import escape
+
+    data = load_benchmark(BENCH)
+    path = tmp_path / "p.csv"
+    path.write_text("id,prediction\n" + "".join(f"{k},{escape(data.text(k))}\n" for k in data.test_ids[:3]))
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    result = invoke("evaluate", str(path), "-b", BENCH, "--engine", "dask", "--scheduler", address)
+    assert result.exit_code == 1
+    assert f"cannot reach the Dask scheduler at {address} within 1 s" in result.output
+
+
+def test_a_ten_megabyte_header_is_one_line(tmp_path, mirror):
+    path = tmp_path / "p.csv"
+    path.write_text("id" + "x" * 10_000_000 + ",target,prediction\nJVASP-1,x,y\n")
+    result = invoke("evaluate", str(path), "-b", BENCH, "--out", str(tmp_path / "o"))
+    assert result.exit_code == 1 and "row 1: header must be" in result.output
+    assert "(10,000,020 characters)" in result.output and len(result.output) < 2000
+
+
+def test_a_run_folder_that_cannot_be_written_is_one_line(tmp_path, mirror):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = invoke("run", "nearest", "-b", BENCH, "-p", "smoke", "--out", str(blocker / "run"))
+    assert result.exit_code == 1
+    assert f"{blocker / 'run'}: cannot write the run folder (Not a directory)" in result.output
+
+
+def test_quiet_drops_the_wrote_and_next_notes(tmp_path, contributions, mirror):
+    source = contributions / "cdvae_invatoms" / "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps(META))
+    args = ["package", "--dft-3d", str(source), "--metadata", str(meta)]
+    loud = invoke(*args, "--out", str(tmp_path / "a"))
+    quiet = invoke("-q", *args, "--out", str(tmp_path / "b"))
+    assert loud.exit_code == quiet.exit_code == 0, loud.output + quiet.output
+    assert "wrote " in loud.output and "next: atomgenbench validate" in loud.output
+    assert "wrote " not in quiet.output and "next:" not in quiet.output
+    assert (tmp_path / "b" / "metadata.json").is_file()
+    # the team name defaulted to the model name: the README does not say "PerturbNet v1 by PerturbNet v1"
+    readme = (tmp_path / "b" / "README.md").read_text()
+    assert "PerturbNet v1 on JARVIS-Leaderboard AtomGenBench." in readme and " by PerturbNet" not in readme
+
+
+def test_lattice_files_count_rows_not_matches(tmp_path, package_cdvae_dft3d, mirror):
+    folder = package_cdvae_dft3d(tmp_path / "c", META, 1.0)
+    result = invoke("validate", "-j", "1", str(folder))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    mae = next(line for line in lines if "_a-dft_3d-test-mae.csv.zip" in line)
+    rmse = next(line for line in lines if "-dft_3d-test-rmse.csv.zip" in line)
+    assert "(105/105 rows)" in mae and "matched" not in mae
+    assert "/105 matched)" in rmse
+
+
+def test_labels_of_names_and_pythons():
+    assert byline("CDVAE", "Crystal Lab") == "CDVAE by Crystal Lab"
+    assert byline("PerturbNet v1", "PerturbNet v1") == byline("PerturbNet v1", None) == "PerturbNet v1"
+    assert python_label(LEADERBOARD_PYTHON) == f"python {LEADERBOARD_PYTHON}"
+    assert python_label("3.11.7") == f"python 3.11.7 here (the leaderboard's CI runs python {LEADERBOARD_PYTHON})"
