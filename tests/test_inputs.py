@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import zipfile
 
 import ase.io
@@ -81,6 +82,31 @@ def test_in_test_order_count_mismatch_names_both_counts(tmp_path, data):
     path = _mattergen_extxyz(tmp_path / "generated_crystals.extxyz", data, data.test_ids[:7])
     with pytest.raises(InputError, match=r"holds 7 frames but dft_3d_Tc_supercon has 105 test ids"):
         load_predictions(path, BENCH, in_test_order=True)
+
+
+def test_in_test_order_refuses_a_shuffled_file_and_counts_a_few_misplaced(tmp_path, data, caplog):
+    import random
+
+    ids = list(data.test_ids)
+    shuffled = ids[:]
+    random.Random(0).shuffle(shuffled)
+    path = _mattergen_extxyz(tmp_path / "generated_crystals.extxyz", data, shuffled)
+    with pytest.raises(InputError, match=r"--in-test-order maps structure i to test id i, but \d+ of 105 parsed"):
+        load_predictions(path, BENCH, in_test_order=True)
+    formulas = [data.structure(k).composition.reduced_formula for k in ids]
+    i, j = next((i, j) for i in range(len(ids)) for j in range(i) if formulas[i] != formulas[j])
+    swapped = ids[:]
+    swapped[i], swapped[j] = swapped[j], swapped[i]  # two frames out of place: scored, with a warning
+    path = _mattergen_extxyz(tmp_path / "two.extxyz", data, swapped)
+    logger = logging.getLogger("atomgenbench")  # the CLI's handler stops propagation once a command ran
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level("WARNING", logger="atomgenbench"):
+            preds = load_predictions(path, BENCH, in_test_order=True)
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert len(preds.structures) == 105
+    assert "2 of 105 structures mapped by --in-test-order have another composition" in caplog.text
 
 
 def test_in_test_order_checks_the_ids_a_file_carries(tmp_path, data):

@@ -68,6 +68,8 @@ def load_predictions(path: str | Path, benchmark: str, *, in_test_order: bool = 
         group = [item for item in items if item.sample == s]
         by_sample.append(assign_ids(group, problems, noun=noun, benchmark=benchmark, order=order))
     (structures, failures), more = by_sample[0], by_sample[1:]
+    if order is not None:
+        check_order_compositions(structures, benchmark, path)
     return Predictions(
         benchmark=benchmark,
         model=model_label(path),
@@ -192,6 +194,51 @@ def _read_standardized(path: Path, benchmark: str, order: list[str] | None) -> P
         items = [Item(f"row {i}", key, text) for i, (key, text) in enumerate(preds.structures.items(), start=2)]
         assign_ids(items, Problems(csv_path), noun="row", benchmark=benchmark, order=order)
     return preds
+
+
+def check_order_compositions(structures: dict[str, str], benchmark: str, path: Path) -> int:
+    """``--in-test-order``'s sanity check: how many parsed structures have a formula other than their test id's.
+
+    A structure generated for test id i has that crystal's composition (every model of AtomGenBench is
+    given it). When more than half of the parsed structures disagree, the file is not in the test
+    order, and scoring it would give a meaningless match rate: :class:`InputError`. Fewer are warned
+    about, with a count.
+    """
+    from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
+    from atomgenbench.benchmarks.atomgen.structures import StructureParseError, parse_poscar
+    from atomgenbench.core.output import log
+
+    data = load_benchmark(benchmark)
+    parsed, differ = 0, []
+    for key, text in structures.items():
+        try:
+            formula = parse_poscar(text).composition.reduced_formula if text else None
+        except StructureParseError:
+            formula = None
+        if formula is None:
+            continue
+        parsed += 1
+        want = data.structure(key).composition.reduced_formula
+        if formula != want:
+            differ.append((key, formula, want))
+    if not differ:
+        return 0
+    key, got, want = differ[0]
+    example = f"e.g. the structure mapped to {key} is {got}, that test crystal is {want}"
+    if len(differ) * 2 > parsed:
+        raise InputError(
+            f"{path}: --in-test-order maps structure i to test id i, but {len(differ)} of {parsed} parsed "
+            f"structures have another composition than their test id ({example}): the file is not in the "
+            f"test order of {benchmark} (`atomgenbench data export {benchmark} --split test` lists it)"
+        )
+    log.warning(
+        "%s: %d of %d structures mapped by --in-test-order have another composition than their test id (%s)",
+        path,
+        len(differ),
+        parsed,
+        example,
+    )
+    return len(differ)
 
 
 def _test_ids(benchmark: str) -> list[str]:
