@@ -106,3 +106,48 @@ def test_labels_of_names_and_pythons():
     assert byline("PerturbNet v1", "PerturbNet v1") == byline("PerturbNet v1", None) == "PerturbNet v1"
     assert python_label(LEADERBOARD_PYTHON) == f"python {LEADERBOARD_PYTHON}"
     assert python_label("3.11.7") == f"python 3.11.7 here (the leaderboard's CI runs python {LEADERBOARD_PYTHON})"
+
+
+def _small_csv(tmp_path):
+    from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
+
+    data = load_benchmark(BENCH)
+    path = tmp_path / "p.csv"
+    path.write_text("id,prediction\n" + "".join(f"{k},{data.text(k)}\n" for k in data.test_ids[:5]))
+    return path
+
+
+def test_evaluate_refuses_a_foreign_out_folder_unless_forced(tmp_path, mirror):
+    path, out = _small_csv(tmp_path), tmp_path / "out"
+    out.mkdir()
+    (out / "thesis.tex").write_text("mine")
+    args = ["evaluate", str(path), "-b", BENCH, "-j", "0", "--n-bootstrap", "0", "--no-figures", "--out", str(out)]
+    refused = invoke(*args)
+    assert refused.exit_code == 1 and "not written by atomgenbench evaluate" in refused.output
+    assert sorted(p.name for p in out.iterdir()) == ["thesis.tex"]
+    forced = invoke(*args, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert (out / "thesis.tex").read_text() == "mine" and (out / "metrics.json").is_file()
+
+
+def test_evaluate_clears_its_own_stale_files(tmp_path, mirror):
+    path, out = _small_csv(tmp_path), tmp_path / "out"
+    args = ["evaluate", str(path), "-b", BENCH, "-j", "0", "--n-bootstrap", "0", "--out", str(out)]
+    assert invoke(*args).exit_code == 0
+    assert (out / "lattice_histograms.png").is_file()
+    assert invoke(*args, "--no-figures").exit_code == 0  # the same folder again: no --force needed
+    assert not list(out.glob("*.png")) and (out / "metrics.json").is_file()
+    listed = json.loads((out / ".atomgenbench-outputs.json").read_text())
+    assert listed["command"] == "evaluate" and "metrics.json" in listed["files"]
+    assert not any(name.endswith(".png") for name in listed["files"])
+
+
+def test_a_second_command_into_a_busy_out_folder_fails_cleanly(tmp_path, mirror):
+    from atomgenbench.core.io import output_folder
+
+    path, out = _small_csv(tmp_path), tmp_path / "out"
+    args = ["evaluate", str(path), "-b", BENCH, "-j", "0", "--n-bootstrap", "0", "--no-figures", "--out", str(out)]
+    with output_folder(out, command="evaluate"):  # another run holds the folder
+        busy = invoke(*args)
+    assert busy.exit_code == 1 and "another atomgenbench command is writing there" in busy.output
+    assert invoke(*args).exit_code == 0

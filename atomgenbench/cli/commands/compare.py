@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from atomgenbench.cli.options import evaluation_options, executor_options, flatten, json_option, list_option
+from atomgenbench.cli.options import (
+    evaluation_options,
+    executor_options,
+    flatten,
+    force_option,
+    json_option,
+    list_option,
+)
 
 log = logging.getLogger("atomgenbench")
 
@@ -58,6 +65,7 @@ log = logging.getLogger("atomgenbench")
     help="The structures of PRED (or, given without a value, of every input) are in the benchmark's test order: "
     "structure i is the prediction for test id i. Repeat it to name several inputs.",
 )
+@force_option("files in a non-empty --out folder that atomgenbench did not write (its own are always replaced)")
 def compare(
     preds: tuple[Path, ...],
     benchmark: str | None,
@@ -70,6 +78,7 @@ def compare(
     table_format: str | None,
     as_json: bool,
     no_figures: bool,
+    force: bool,
 ) -> None:
     """Evaluate each PRED on the same benchmark and compare them.
 
@@ -83,13 +92,15 @@ def compare(
     rate and RMSE per leakage stratum (twin, seen-formula, unseen).
     """
     from atomgenbench.core.errors import UsageError
-    from atomgenbench.core.io import atomic_write_text
+    from atomgenbench.core.io import atomic_write_text, check_output_folder, output_folder
     from atomgenbench.workflows.evaluation import comparison_text, evaluate_many, resolve_benchmark, write_comparison
 
     if table_format and out.is_dir():
         raise UsageError(f"--out {out} is a folder; with --format, --out names the table file to write")
     if not table_format and out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; without --format, --out names a folder (or add --format)")
+    if not table_format:
+        check_output_folder(out, command="compare", force=force)  # before any work
     name = resolve_benchmark(preds[0], benchmark)
     names = _labels(preds, flatten(labels))
     inputs = dict(zip(names, preds))
@@ -114,7 +125,8 @@ def compare(
         comp, text = comparison_text(evaluations, settings, published=published)
     else:
         try:
-            comp, text = write_comparison(evaluations, out, settings, published=published, figures=not no_figures)
+            with output_folder(out, command="compare", force=force):
+                comp, text = write_comparison(evaluations, out, settings, published=published, figures=not no_figures)
         except OSError as exc:
             raise click.ClickException(f"{out}: cannot write outputs ({exc.strerror or exc})") from None
     if as_json:

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from atomgenbench.cli.options import evaluation_options, executor_options, in_test_order_option, json_option, note
+from atomgenbench.cli.options import (
+    evaluation_options,
+    executor_options,
+    force_option,
+    in_test_order_option,
+    json_option,
+    note,
+)
 
 log = logging.getLogger("atomgenbench")
 
@@ -32,6 +39,7 @@ log = logging.getLogger("atomgenbench")
 @evaluation_options
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
 @in_test_order_option
+@force_option("files in a non-empty --out folder that atomgenbench did not write (its own are always replaced)")
 def evaluate(
     pred: Path,
     benchmark: str | None,
@@ -41,6 +49,7 @@ def evaluate(
     settings,
     no_figures: bool,
     in_test_order: bool,
+    force: bool,
 ) -> None:
     """Score PRED against a benchmark's test set.
 
@@ -55,16 +64,20 @@ def evaluate(
     bootstrap 95% CIs and a breakdown by crystal system. Lattice-parameter files
     (…_a-dft_3d-test-mae.csv.zip) report the leaderboard MAE.
     """
+    from atomgenbench.core.io import check_output_folder, output_folder
     from atomgenbench.evaluator.reports.evaluation import dumps
     from atomgenbench.workflows.evaluation import evaluate_input, resolve_benchmark, write_evaluation
 
     name = resolve_benchmark(pred, benchmark)
     if as_json:
         executor = executor.with_progress(False)
+    if out is not None:
+        check_output_folder(out, command="evaluate", force=force)  # before any work
     evaluation = evaluate_input(pred, name, settings, executor, in_test_order=in_test_order)
     if out is not None:
         try:
-            write_evaluation(evaluation, out, figures=not no_figures)
+            with output_folder(out, command="evaluate", force=force):
+                write_evaluation(evaluation, out, figures=not no_figures)
         except OSError as exc:
             raise click.ClickException(f"{out}: cannot write outputs ({exc.strerror or exc})") from None
     if as_json:
