@@ -388,3 +388,29 @@ def test_in_test_order_on_compare_and_package(tmp_path, data):
     with zipfile.ZipFile(out / "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip") as zf:
         rows = list(csv.reader(io.StringIO(zf.read(zf.namelist()[0]).decode())))
     assert [r[0] for r in rows[1:]] == data.test_ids
+
+
+def test_a_samples_csv_of_any_name_is_read(tmp_path, data):
+    path = tmp_path / "my_k2_samples.csv"
+    rows = "".join(f"{k},{s},{data.text(k)}\n" for k in data.test_ids[:3] for s in (0, 1))
+    path.write_text("id,sample,prediction\n" + rows)
+    preds = load_predictions(path, BENCH)
+    assert preds.samples == 2 and sorted(preds.structures) == sorted(data.test_ids[:3])
+    assert set(preds.more_samples[1]) == set(data.test_ids[:3])
+
+
+def test_ase_database_ids_are_read_from_its_key_value_pairs(tmp_path, data):
+    from ase.db import connect
+
+    path = tmp_path / "generated.db"
+    db = connect(str(path))
+    keys = data.test_ids[:3]
+    db.write(AseAtomsAdaptor.get_atoms(data.structure(keys[0])), material_id=keys[0])
+    db.write(AseAtomsAdaptor.get_atoms(data.structure(keys[1])), name=keys[1])
+    db.write(AseAtomsAdaptor.get_atoms(data.structure(keys[2])), id_=keys[2])  # not an id key: no id
+    with pytest.raises(InputError, match=r"frame 3: no id"):
+        load_predictions(path, BENCH)
+    db.delete([3])
+    preds = load_predictions(path, BENCH)
+    assert sorted(preds.structures) == sorted(keys[:2])
+    _same_structures(preds, data, keys[:2])

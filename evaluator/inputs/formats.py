@@ -364,13 +364,28 @@ def extxyz_items(path: Path, problems: Problems) -> list[Item]:
     return items
 
 
+def _db_frames(path: Path) -> list:
+    """The rows of an ASE database, each with its key-value pairs (``material_id``, ``name``, ...) in ``info``.
+
+    ``ase.io.read`` drops them, so a database's ids would be lost.
+    """
+    from ase.db import connect
+
+    frames = []
+    for row in connect(str(path)).select():
+        atoms = row.toatoms()
+        atoms.info.update(row.key_value_pairs)
+        frames.append(atoms)
+    return frames
+
+
 def ase_items(path: Path, problems: Problems | None = None) -> list[Item]:
     """Frames of any other file ASE can read (``ase.io.read(path, index=":")``)."""
     from ase.io import read
     from ase.io.formats import UnknownFileTypeError
 
     try:
-        frames = read(str(path), index=":")
+        frames = _db_frames(path) if path.suffix.lower() == ".db" else read(str(path), index=":")
     except UnknownFileTypeError:
         raise InputError(
             f"{path}: unsupported input; expected a leaderboard .csv/.csv.zip, a predictions folder, a folder or "

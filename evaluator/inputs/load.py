@@ -26,6 +26,7 @@ import math
 import os
 from pathlib import Path
 
+from atomgenbench.benchmarks.atomgen.predictions import CSV_HEADER as SAMPLES_HEADER
 from atomgenbench.benchmarks.atomgen.predictions import CSV_NAME, JSON_NAME, Predictions, PredictionsFormatError
 from atomgenbench.evaluator.inputs import formats
 from atomgenbench.evaluator.inputs.formats import LEADERBOARD_HEADERS, STRUCTURE_SUFFIXES, InputError, Item, Problems
@@ -55,7 +56,7 @@ def load_predictions(path: str | Path, benchmark: str, *, in_test_order: bool = 
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     order = _test_ids(benchmark) if in_test_order else None
-    if (path.is_dir() and (path / CSV_NAME).is_file()) or path.name in (CSV_NAME, JSON_NAME):
+    if (path.is_dir() and (path / CSV_NAME).is_file()) or path.name in (CSV_NAME, JSON_NAME) or _samples_csv(path):
         return _read_standardized(path, benchmark, order)
     problems = Problems(path)
     noun, items = _read_items(path, problems)
@@ -181,6 +182,15 @@ def _read_items(path: Path, problems: Problems) -> tuple[str, list[Item]]:
     if name.endswith((".extxyz", ".xyz")):
         return "frame", formats.extxyz_items(path, problems)
     return "frame", formats.ase_items(path, problems)
+
+
+def _samples_csv(path: Path) -> bool:
+    """A ``.csv`` of any name whose header is the standardized samples header ``id,sample,prediction``."""
+    if path.suffix.lower() != ".csv" or not path.is_file():
+        return False
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        first = fh.readline(200).strip().lower()
+    return first == ",".join(SAMPLES_HEADER)
 
 
 def _read_standardized(path: Path, benchmark: str, order: list[str] | None) -> Predictions:
