@@ -364,3 +364,21 @@ def test_a_template_run_sh_is_a_warning(folder):
     data = json.loads(invoke("--no-scores", "--json", str(folder)).output)
     assert data["valid"] is True
     assert any("run.sh is still package's template" in w["message"] for w in data["warnings"]), data["warnings"]
+
+
+def test_a_forged_structure_target_is_a_warning(folder):
+    """The target column of a structure file must be the benchmark's POSCAR; another one is a warning."""
+
+    def forge(text: str) -> str:
+        lines = text.split("\n")
+        key, target, pred = lines[4].split(",")
+        lines[4] = ",".join((key, target.replace("1.0", "2.0", 1), pred))
+        return "\n".join(lines)
+
+    rewrite_csv(folder / RMSE, forge)
+    data = json.loads(invoke("--no-scores", "--json", str(folder)).output)
+    assert data["valid"] is True
+    found = [w for w in data["warnings"] if "target structures differ from the benchmark's" in w["message"]]
+    assert (
+        len(found) == 1 and found[0]["message"].startswith("1 target structures") and "(line 5)" in found[0]["message"]
+    )

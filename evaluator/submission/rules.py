@@ -14,7 +14,12 @@ from pathlib import Path
 
 from atomgenbench.benchmarks.atomgen.predictions import MAX_PROBLEMS_PER_KIND, CsvRow, parse_csv
 from atomgenbench.benchmarks.atomgen.registry import MAX_ATOMS, BenchmarkSpec, get_spec
-from atomgenbench.benchmarks.atomgen.structures import StructureParseError, jarvis_lattice_params, parse_poscar
+from atomgenbench.benchmarks.atomgen.structures import (
+    StructureParseError,
+    jarvis_lattice_params,
+    parse_poscar,
+    unescape,
+)
 from atomgenbench.evaluator.leaderboard.contribution import (
     ContributionError,
     decode_text,
@@ -129,6 +134,15 @@ def id_set_findings(label: str, rows: list[CsvRow], expected: list[str]) -> list
     return [Finding(label, row, "; ".join(parts))]
 
 
+def _same_poscar(given: str, benchmark: str) -> bool:
+    """Whether a target column holds the benchmark's POSCAR (line by line, surrounding spaces ignored)."""
+
+    def lines(text: str) -> list[str]:
+        return [line.strip() for line in unescape(str(text)).strip().splitlines()]
+
+    return given.strip() == str(benchmark).strip() or lines(given) == lines(benchmark)
+
+
 def check_structure_rows(
     label: str,
     rows: list[CsvRow],
@@ -143,6 +157,21 @@ def check_structure_rows(
     count_mismatch: list[str] = []
     placeholders: list[str] = []
     bad = _RowFindings(label, result)
+    forged = [
+        f"{row.id} (line {row.line})"
+        for row in rows
+        if isinstance(targets.get(row.id), str) and not _same_poscar(row.target, targets[row.id])
+    ]
+    if forged:
+        result.findings.append(
+            Finding(
+                label,
+                None,
+                f"{len(forged)} target structures differ from the benchmark's (the leaderboard scores "
+                f"against its own): {_examples(forged)}",
+                "warning",
+            )
+        )
     for row in rows:
         try:
             pred = parse_poscar(row.prediction, max_atoms=max_atoms)
