@@ -41,6 +41,9 @@ class MatchSettings:
     symmetry: bool = True  # crystal system of the target
     max_atoms: int = MAX_ATOMS
     time_limit_s: float = 60.0
+    #: spglib on a prediction: one 4-atom alex cell took 6 s to fail (docs/results.md); a prediction
+    #: over this bound gets no space group ("symmetry undetermined"), as a failing spglib call does
+    symmetry_time_limit_s: float = 2.0
     symprec: float = 0.1
     ltol: float = LTOL
     stol: float = STOL
@@ -158,8 +161,8 @@ def measure_pair(task: tuple) -> PairRecord:
     rec = PairRecord(id=key)
     notes: list[str] = []
 
-    def guard(fn, what: str):
-        return _guarded(fn, what, settings, notes)
+    def guard(fn, what: str, limit: float | None = None):
+        return _guarded(fn, what, settings, notes, limit)
 
     target = None
     if info is None:
@@ -266,7 +269,7 @@ def _fill_target(rec: PairRecord, info: TargetInfo) -> None:
 def _row_metrics(rec: PairRecord, pred, reduced, info: TargetInfo, settings: MatchSettings, guard) -> None:
     """Symmetry, AMD distance and validity of a parsed prediction."""
     if settings.symmetry:
-        found = guard(lambda: symmetry.analyse(pred, settings.symprec), "symmetry")
+        found = guard(lambda: symmetry.analyse(pred, settings.symprec), "symmetry", settings.symmetry_time_limit_s)
         rec.spacegroup_pred, rec.crystal_system_pred = found or (None, None)
     if settings.wants_ccrmsd and info.amd is not None:
         vector = guard(lambda: ccrmsd.amd_vector(pred, settings.amd_k, reduced=reduced), "AMD")
@@ -325,13 +328,15 @@ def _only_identity_relabelling(structure) -> bool:
     return len(set(amounts)) == len(amounts)
 
 
-def _guarded(fn, what: str, settings: MatchSettings, notes: list[str]):
-    """``fn()`` under the per-pair time limit; ``None`` (and a note) when it times out or fails."""
+def _guarded(fn, what: str, settings: MatchSettings, notes: list[str], limit: float | None = None):
+    """``fn()`` under the per-pair time limit (or the smaller ``limit``); ``None`` (and a note) when it
+    times out or fails."""
+    seconds = settings.time_limit_s if limit is None else min(limit, settings.time_limit_s or limit)
     try:
-        with _time_limit(settings.time_limit_s):
+        with _time_limit(seconds):
             return fn()
     except _PairTimeout:
-        notes.append(f"{what} exceeded the {settings.time_limit_s:g} s time limit")
+        notes.append(f"{what} undetermined: it exceeded the {seconds:g} s time limit")
     except Exception as exc:
         notes.append(f"{what} failed ({type(exc).__name__}: {exc})")
     return None
