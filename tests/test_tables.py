@@ -97,20 +97,20 @@ def test_latex_is_well_formed(table):
     assert r"\cmidrule(lr){6-11}" in text  # the Niggli MAE head spans the six MAE columns
 
 
-def _parse_cell(cell: str) -> tuple[str | None, str | None, bool]:
-    """(value, half-width, bold) of a LaTeX or Markdown cell."""
+def _parse_cell(cell: str) -> tuple[str | None, tuple[str, str] | None, bool]:
+    """(value, (CI low, CI high), bold) of a LaTeX or Markdown cell."""
     bold = r"\textbf{" in cell or "**" in cell
     numbers = re.findall(r"-?\d+\.\d+", cell)
     if not numbers:
         return None, None, False
-    return numbers[0], (numbers[1] if len(numbers) > 1 else None), bold
+    return numbers[0], (tuple(numbers[1:3]) if len(numbers) > 1 else None), bold
 
 
-def _expected(doc: dict, name: str) -> tuple[str, str | None]:
+def _expected(doc: dict, name: str) -> tuple[str, tuple[str, str] | None]:
     digits = tables.Column.of(name).digits
     ci = ci_of(doc, name)
-    half = None if ci is None else f"{(ci[1] - ci[0]) / 2:.{digits}f}"
-    return f"{lookup(doc, name):.{digits}f}", half
+    bounds = None if ci is None else (f"{ci[0]:.{digits}f}", f"{ci[1]:.{digits}f}")
+    return f"{lookup(doc, name):.{digits}f}", bounds
 
 
 @pytest.mark.parametrize("fmt", ["latex", "markdown"])
@@ -122,9 +122,10 @@ def test_table_numbers_are_the_metrics_json_values_and_the_best_is_bold(docs, ta
         rows = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()[2 : 2 + len(table.rows)]]
     assert [r[0].replace("\\_", "_") for r in rows] == [r.label for r in table.rows]
     parsed = {r[0].replace("\\_", "_"): [_parse_cell(c) for c in r[1:]] for r in rows}
+    assert "±" not in text and "pm" not in text  # asymmetric CIs are shown as [low, high], never ± half-width
     for label, doc in docs.items():
-        for name, (value, half, _) in zip(tables.HEADLINE, parsed[label]):
-            assert (value, half) == _expected(doc, name), (label, name)
+        for name, (value, bounds, _) in zip(tables.HEADLINE, parsed[label]):
+            assert (value, bounds) == _expected(doc, name), (label, name)
     for p in published_rows(BENCH):
         cells = dict(zip(tables.HEADLINE, parsed[f"published: {p['contribution']}"]))
         assert cells["rmse"][:2] == (f"{p['rmse']:.4f}", None)
@@ -145,7 +146,7 @@ def test_csv_holds_full_precision_values(docs, table):
         for name in tables.HEADLINE:
             assert float(row[name]) == lookup(doc, name), name
             ci = ci_of(doc, name)
-            assert float(row[f"{name}.ci95_halfwidth"]) == pytest.approx((ci[1] - ci[0]) / 2), name
+            assert (float(row[f"{name}.ci95_low"]), float(row[f"{name}.ci95_high"])) == tuple(ci), name
 
 
 def test_unknown_format_and_mixed_benchmarks_are_refused(docs):

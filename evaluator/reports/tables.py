@@ -2,8 +2,9 @@
 
 One row per model (from its ``metrics.json``), then optionally the leaderboard's published
 rows; the columns are :data:`HEADLINE` (match rate, RMSE, ccRMSD, structural validity and
-the six Niggli MAEs), labelled from the metric registry. A cell is ``value ± h`` with ``h``
-the half-width of the metric's bootstrap 95% CI, ``(high − low) / 2``; the best value of each
+the six Niggli MAEs), labelled from the metric registry. A cell is ``value [low, high]``, the
+metric's percentile bootstrap 95% CI (asymmetric as it comes: a ``± half-width`` would suggest
+a negative lower bound for a skewed MAE); the CSV keeps both bounds. The best value of each
 column (the registry's ``direction``, compared as printed) is bold. ``atomgenbench compare
 --format markdown|latex|csv --out FILE`` writes it; the LaTeX variant is a standalone document.
 """
@@ -52,10 +53,10 @@ class Column:
 
 @dataclass
 class Row:
-    """One model: ``{metric: (value, CI half-width)}``, ``None`` where there is none."""
+    """One model: ``{metric: (value, (CI low, CI high) or None)}``."""
 
     label: str
-    cells: dict[str, tuple[float | None, float | None]]
+    cells: dict[str, tuple[float | None, tuple[float, float] | None]]
     published: bool = False
 
 
@@ -69,11 +70,12 @@ class Table:
     notes: list[str] = field(default_factory=list)
 
     def text(self, row: Row, column: Column) -> tuple[str, str] | None:
-        """``(value, half-width)`` as printed (half-width ``""`` when there is no CI), ``None`` when empty."""
-        value, half = row.cells.get(column.name, (None, None))
+        """``(value, "[low, high]")`` as printed (``""`` when there is no CI), ``None`` when empty."""
+        value, ci = row.cells.get(column.name, (None, None))
         if value is None:
             return None
-        return f"{value:.{column.digits}f}", "" if half is None else f"{half:.{column.digits}f}"
+        d = column.digits
+        return f"{value:.{d}f}", "" if ci is None else f"[{ci[0]:.{d}f}, {ci[1]:.{d}f}]"
 
     def best(self, column: Column) -> set[int]:
         """Indices of the rows holding the column's best printed value (ties: all of them)."""
@@ -101,7 +103,7 @@ def headline(docs: dict[str, dict], *, published: list[dict] | None = None) -> T
     first = next(iter(docs.values()))
     s = first.get("settings") or {}
     notes = [
-        f"± is the half-width of the {s.get('n_bootstrap', 1000)}-resample percentile bootstrap 95% CI "
+        f"[low, high]: the {s.get('n_bootstrap', 1000)}-resample percentile bootstrap 95% CI "
         f"(seed {s.get('seed', 0)}); bold: the best value of each column.",
         "Denominators: "
         + "; ".join(f"{c.full_label}: {get(c.name).denominator}" for c in columns[:4])
@@ -142,7 +144,7 @@ def markdown(table: Table) -> str:
                 cells.append(DASH)
                 continue
             value = f"**{t[0]}**" if i in best[c.name] else t[0]
-            cells.append(f"{value} ± {t[1]}" if t[1] else value)
+            cells.append(f"{value} {t[1]}" if t[1] else value)
         lines.append(f"| {_md_escape(row.label)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in table.notes) + "\n"
 
@@ -178,7 +180,7 @@ def latex(table: Table) -> str:
                 cells.append("--")
                 continue
             value = rf"\textbf{{{t[0]}}}" if i in best[c.name] else t[0]
-            cells.append(rf"{value} $\pm$ {t[1]}" if t[1] else value)
+            cells.append(f"{value} {{{t[1]}}}" if t[1] else value)  # braces: a cell never starts an option
         body.append(" & ".join(cells) + r" \\")
     spec = "l" + "r" * len(table.columns)
     lines = [
@@ -231,15 +233,17 @@ def _groups(columns: list[Column]) -> list[tuple[int, str, list[Column]]]:
 
 
 def csv_text(table: Table) -> str:
-    """Machine-readable: ``model, source``, then each metric's value and CI half-width at full precision."""
+    """Machine-readable: ``model, source``, then each metric's value and both CI bounds at full precision."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["model", "source"] + [x for c in table.columns for x in (c.name, f"{c.name}.ci95_halfwidth")])
+    heads = [x for c in table.columns for x in (c.name, f"{c.name}.ci95_low", f"{c.name}.ci95_high")]
+    writer.writerow(["model", "source", *heads])
     for row in table.rows:
         cells = [row.label, "published" if row.published else "evaluated"]
         for c in table.columns:
-            value, half = row.cells.get(c.name, (None, None))
-            cells += ["" if value is None else repr(value), "" if half is None else repr(half)]
+            value, ci = row.cells.get(c.name, (None, None))
+            low, high = ci if ci is not None else ("", "")
+            cells += ["" if value is None else repr(value), repr(low) if ci else "", repr(high) if ci else ""]
         writer.writerow(cells)
     return buf.getvalue()
 
@@ -280,11 +284,11 @@ def _md_escape(text: str) -> str:
     return str(text).replace("|", "\\|")
 
 
-def _cell(doc: dict, name: str) -> tuple[float | None, float | None]:
+def _cell(doc: dict, name: str) -> tuple[float | None, tuple[float, float] | None]:
     value = lookup(doc, name)
     ci = ci_of(doc, name)
-    half = None if not ci or None in ci else (float(ci[1]) - float(ci[0])) / 2
-    return (None if value is None else float(value)), half
+    bounds = None if not ci or None in ci else (float(ci[0]), float(ci[1]))
+    return (None if value is None else float(value)), bounds
 
 
 def strata_markdown(docs: dict[str, dict]) -> str:
