@@ -6,8 +6,8 @@ For each benchmark: the labels of every test crystal's ``candidates`` templates 
 *measurement only*; then the scorer is fitted on the leave-one-out labels of the first ``n`` training
 crystals (the labels' fixed order, so each ``n`` holds the smaller ones) and its first choice (and
 its first 5) are looked up. ``n = 0`` is ``nearest``'s rule: no model, nearest's order. The scorer
-settings of each point are the ones the full cpu fit chose (``--settings`` of a checkpoint), so the
-curve shows the effect of the labels alone.
+settings and the gate (which kind of query the learned order decides) of each point are the ones the
+full cpu fit chose (read from its checkpoint), so the curve shows the effect of the labels alone.
 
     python scripts/bench_template.py --benchmarks dft_3d_Tc_supercon alex_supercon_Tc \\
         --points 0 100 300 1000 3000 -1 --checkpoint-dir /work/runs --out docs/results/template_labels.png
@@ -45,7 +45,7 @@ def test_labels(data, index: CandidateIndex, k: int, workers: int) -> dict[str, 
     return {t: (cands[t], np.array(y, dtype=int)) for t, y in zip(cands, found)}
 
 
-def curve(bench: str, points: list[int], k: int, settings: dict, workers: int) -> list[dict]:
+def curve(bench: str, points: list[int], k: int, settings: dict, gate: dict, workers: int) -> list[dict]:
     data = load_benchmark(bench)
     index = CandidateIndex(data)
     symmetry = labels_mod.spacegroup_table(data, workers=workers)
@@ -70,8 +70,7 @@ def curve(bench: str, points: list[int], k: int, settings: dict, workers: int) -
         at1 = at5 = 0
         for t, (cands, y) in truth.items():
             x = pair_features(cell_counts(data.structure(t)), cands, counts.view(None), vol)
-            scores = model.predict_proba(x)[:, 1] if model is not None else np.zeros(len(cands))
-            ranked = scorer.order(scores, x[:, scorer.RANK_COLUMN])
+            ranked = scorer.ranked(model, gate, x)
             at1 += int(y[ranked[0]]) if len(y) else 0
             at5 += int(y[ranked[:5]].any()) if len(y) else 0
         rows.append(
@@ -83,6 +82,7 @@ def curve(bench: str, points: list[int], k: int, settings: dict, workers: int) -
                 "match@5": at5,
                 "any@k": int(sum(y.any() for _, y in truth.values())),
                 "n_test": len(truth),
+                "gate": gate,
                 "seconds": round(time.perf_counter() - start, 1),
             }
         )
@@ -120,12 +120,19 @@ def main() -> None:
     ap.add_argument("--points", nargs="+", type=int, default=[0, 100, 300, 1000, 3000, -1])
     ap.add_argument("--checkpoint-dir", type=Path, required=True, help="holds template-<bench>/work/template.json")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--gate",
+        choices=["checkpoint", "off"],
+        default="checkpoint",
+        help="the checkpoint's gate (the runner's order), or off: the learned order decides every query",
+    )
     ap.add_argument("--out", type=Path, default=Path("docs/results/template_labels.png"))
     args = ap.parse_args()
     rows = []
     for bench in args.benchmarks:
         ck = json.loads((args.checkpoint_dir / f"template-{bench}" / "work" / "template.json").read_text())
-        rows += curve(bench, args.points, ck["candidates"], ck["settings"], args.workers)
+        gate = ck.get("gate", scorer.NO_GATE) if args.gate == "checkpoint" else scorer.NO_GATE
+        rows += curve(bench, args.points, ck["candidates"], ck["settings"], gate, args.workers)
     plot(rows, args.out)
     args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
     print("| benchmark | labelled training crystals | label pairs | match@1 | match@5 | any of k |")

@@ -7,12 +7,15 @@
 * the leave-one-out candidates of a training crystal never include the crystal itself, and equal
   nearest's candidates on the training split without it;
 * the model file is loaded without executing pickled code (skops), and the learned order differs from
-  nearest's somewhere.
+  nearest's somewhere;
+* the gate is chosen from the held-out crystals' counts (a tie keeps nearest's rule), and where it keeps
+  nearest's rule for every kind of query the predictions are nearest's.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 
 import numpy as np
 import pytest
@@ -22,7 +25,7 @@ import atomgenbench.runners.api as api
 from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData, load_benchmark
 from atomgenbench.benchmarks.atomgen.structures import to_poscar
 from atomgenbench.runners.baselines.common import cell_counts
-from atomgenbench.runners.template import scorer
+from atomgenbench.runners.template import holdout, scorer
 from atomgenbench.runners.template.candidates import CandidateIndex
 from atomgenbench.runners.template.runner import MODEL_FILE, TemplateRunner
 
@@ -37,7 +40,8 @@ def data() -> BenchmarkData:
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
     out = tmp_path_factory.mktemp("template") / "smoke"
-    return api.run("template", BENCH, "smoke", out, seed=0, progress=False, samples=3), out
+    # the gate off: the learned order decides every query (on 60 labelled crystals the gate keeps nearest's)
+    return api.run("template", BENCH, "smoke", out, seed=0, progress=False, samples=3, overrides={"gate": False}), out
 
 
 def _csv(out) -> bytes:
@@ -82,7 +86,8 @@ def test_test_structures_do_not_leak(smoke, data, tmp_path):
     scrambled = _scrambled(data)
     assert scrambled.structure(data.test_ids[0]).lattice != data.structure(data.test_ids[0]).lattice
     checkpoint = out / "work" / "template.json"
-    config = api.RunConfig("template", BENCH, "smoke", 0, params=runner.resolve_params("smoke"), samples=3)
+    params = {**runner.resolve_params("smoke"), "gate": False}
+    config = api.RunConfig("template", BENCH, "smoke", 0, params=params, samples=3)
     config.out_dir = out
     again = {(r.id, r.sample): r.structure or "" for r in runner.reconstruct(scrambled, checkpoint, config)}
     assert {k: again[(k, 0)] for k in data.test_ids} == preds.structures
@@ -100,3 +105,63 @@ def test_leave_one_out_candidates_are_nearest_on_the_rest(data):
         loo = full.ranked(test, 8, exclude=q)
         assert q not in [c.template_id for c in loo]
         assert [c.template_id for c in loo] == [c.template_id for c in rest.ranked(test, 8)]
+
+
+class _Fixed:
+    """A stand-in model whose probability is the feature column ``col``."""
+
+    def __init__(self, col: int):
+        self.col = col
+
+    def predict_proba(self, x):
+        return np.stack([1 - x[:, self.col], x[:, self.col]], axis=1)
+
+
+def _query(identical: list[int], score: list[float], label: list[int]) -> tuple:
+    x = np.zeros((len(label), 6))
+    x[:, 0] = score
+    x[:, scorer.RANK_COLUMN] = range(len(label))
+    x[:, scorer.IDENTICAL_COLUMN] = identical
+    return x, np.array(label)
+
+
+def test_the_gate_keeps_the_learned_order_only_where_it_won():
+    model = _Fixed(0)
+    groups = {
+        # seen: the rule picks the identical-formula candidate 0 (wrong), the model candidate 1 (right)
+        "a": _query([1, 0], [0.1, 0.9], [0, 1]),
+        "b": _query([1, 0, 0], [0.2, 0.1, 0.8], [0, 0, 1]),
+        # unseen: one win each, a tie, so nearest's rule stays
+        "c": _query([0, 0], [0.1, 0.9], [0, 1]),
+        "d": _query([0, 0], [0.1, 0.9], [1, 0]),
+    }
+    gate, report = holdout.choose_gate(model, groups)
+    # seen: the model's first choice wins 2 to 0; behind it both orders find every match (a tie: nearest's tail)
+    assert gate == {"seen": "scorer-first", "unseen": "nearest"}
+    assert report["seen"]["nearest_rule"] == 0 and report["seen"]["scorer"] == 2
+    assert report["seen"]["scorer@5"] == report["seen"]["scorer-first@5"] == 2
+    assert report["unseen"]["nearest_rule"] == report["unseen"]["scorer"] == 1
+    assert scorer.ranked(model, gate, groups["c"][0]) == [0, 1]  # gated: nearest's order
+    assert scorer.ranked(model, gate, groups["b"][0]) == [2, 0, 1]  # the model's first, then nearest's
+    assert scorer.ranked(model, {"seen": "scorer"}, groups["b"][0]) == [2, 0, 1]
+    assert scorer.ranked(model, {"seen": "scorer"}, groups["a"][0]) == [1, 0]
+
+    # a seen query whose only match is nearest's 7th candidate, the model's second choice
+    groups["e"] = _query([1, 0, 0, 0, 0, 0, 0], [0, 0.1, 0.1, 0.1, 0.1, 0.9, 0.8], [0, 0, 0, 0, 0, 0, 1])
+    gate, report = holdout.choose_gate(model, groups)
+    assert report["seen"]["scorer@5"] == 3 and report["seen"]["scorer-first@5"] == 2
+    assert gate["seen"] == "scorer"
+
+
+@pytest.mark.slow
+def test_the_smoke_gate_comes_from_held_out_crystals_and_gives_nearest_where_closed(tmp_path):
+    preds = api.run("template", BENCH, "smoke", tmp_path / "t", seed=0, progress=False, samples=3)
+    ck = json.loads((tmp_path / "t" / "work" / "template.json").read_text())
+    report = ck["held_out_validation"]
+    assert report["queries"] == ck["validation"]["validation_queries"] > 0
+    for kind in holdout.KINDS:
+        won = report[kind]["scorer"] > report[kind]["nearest_rule"]
+        assert ck["gate"][kind] == report[kind]["chosen"] == ("scorer" if won else "nearest")
+    assert ck["gate"] == {"seen": "nearest", "unseen": "nearest"}  # 60 labels: the rule won (7 to 4 of 11)
+    nearest = api.run("nearest", BENCH, "smoke", tmp_path / "n", progress=False, samples=3)
+    assert preds.structures == nearest.structures and preds.more_samples == nearest.more_samples

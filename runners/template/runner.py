@@ -4,7 +4,9 @@ For a test composition the runner takes ``nearest``'s ``candidates`` best protot
 count, same stoichiometry pattern first, ranked by nearest's Mendeleev-number cost), scores each
 (composition, template) pair with a gradient-boosting classifier trained on leave-one-out labels of
 the training split (:mod:`.labels`), and substitutes the query's species into the best-scored
-template with nearest's species map and element-volume scaling. Sample ``s`` of ``--samples K`` is
+template with nearest's species map and element-volume scaling. A gate chosen on held-out training
+crystals (:mod:`.holdout`) keeps nearest's order for the kind of query (formula seen in training or
+not) where the learned order did not do better. Sample ``s`` of ``--samples K`` is
 the ``(s+1)``-th best-scored template. With no labelled training query (``label_queries: 0``) the
 order is nearest's, and the predictions are nearest's.
 
@@ -29,8 +31,8 @@ from atomgenbench.core.io import atomic_write_text
 from atomgenbench.runners.base import Reconstruction, RunConfig, Runner
 from atomgenbench.runners.baselines.common import cell_counts, predict_each, read_checkpoint, write_checkpoint
 from atomgenbench.runners.baselines.nearest import element_volumes
+from atomgenbench.runners.template import holdout, scorer
 from atomgenbench.runners.template import labels as labels_mod
-from atomgenbench.runners.template import scorer
 from atomgenbench.runners.template.candidates import CandidateIndex
 from atomgenbench.runners.template.features import feature_names, pair_features
 
@@ -52,10 +54,11 @@ PRESETS: dict[str, dict] = {
             {"learning_rate": 0.1, "max_iter": 20, "max_leaf_nodes": 7, "min_samples_leaf": 5, "l2_regularization": 0.0}
         ],
         "val_fraction": 0.2,
+        "gate": True,
         "workers": 2,
     },
-    "cpu": {"candidates": 12, "label_queries": -1, "grid": _GRID, "val_fraction": 0.2, "workers": 2},
-    "paper": {"candidates": 12, "label_queries": -1, "grid": _GRID, "val_fraction": 0.2, "workers": 2},
+    "cpu": {"candidates": 12, "label_queries": -1, "grid": _GRID, "val_fraction": 0.2, "gate": True, "workers": 2},
+    "paper": {"candidates": 12, "label_queries": -1, "grid": _GRID, "val_fraction": 0.2, "gate": True, "workers": 2},
 }
 
 
@@ -74,7 +77,21 @@ class TemplateRunner(Runner):
         store = labels_mod.compute_labels(data, p["candidates"], workers=p["workers"], ids=queries)
         index = CandidateIndex(data)
         groups = training_groups(data, index, {q: store["labels"][q] for q in queries}, symmetry, volumes)
-        model, settings, report = scorer.fit_scorer(groups, p["grid"], p["val_fraction"], config.seed)
+        model, settings, report, val_model = scorer.fit_scorer(groups, p["grid"], p["val_fraction"], config.seed)
+        gate, gate_report = dict(scorer.NO_GATE), None
+        if model is not None and p["gate"]:
+            labelled = [q for q in queries if store["labels"][q]]
+            held = scorer.validation_ids(labelled, p["val_fraction"], config.seed)
+            held_groups = holdout.held_out_groups(
+                data,
+                {q: store["labels"][q] for q in queries},
+                held,
+                p["candidates"],
+                lambda index, lbls: TemplateCounts(data, index, symmetry, lbls).view(None),
+                _volume_fn(volumes),
+                p["workers"],
+            )
+            gate, gate_report = holdout.choose_gate(val_model, held_groups)
         model_path = config.work_dir / MODEL_FILE
         if model is not None:
             scorer.save(model, model_path)
@@ -97,20 +114,27 @@ class TemplateRunner(Runner):
                 "label_seconds_all_sessions": store["seconds"],
             },
             "validation": report,
+            "gate": gate,
+            "held_out_validation": gate_report,
             "fit_seconds_this_session": round(time.perf_counter() - start, 1),
         }
         return write_checkpoint(config, self.name, payload)
 
     def reconstruct_metadata(self, checkpoint: Path, config: RunConfig) -> dict:
         ck = read_checkpoint(checkpoint)
-        return {"candidates": ck["candidates"], "labels": ck["labels"], "settings": ck["settings"]}
+        return {
+            "candidates": ck["candidates"],
+            "labels": ck["labels"],
+            "settings": ck["settings"],
+            "gate": ck.get("gate", scorer.NO_GATE),
+        }
 
     def reconstruct(
         self, data: BenchmarkData, checkpoint: Path, config: RunConfig, ids: list[str] | None = None
     ) -> Iterator[Reconstruction]:
         ck = read_checkpoint(checkpoint)
         model = scorer.load(Path(checkpoint).parent / ck["model"]) if ck["model"] else None
-        volumes = ck["element_volumes"]
+        volumes, gate = ck["element_volumes"], ck.get("gate", scorer.NO_GATE)
         index = CandidateIndex(data)
         counts = TemplateCounts(data, index, ck["spacegroups"], _read_labels(Path(checkpoint).parent, ck))
         k = max(ck["candidates"], config.samples)
@@ -124,8 +148,7 @@ class TemplateRunner(Runner):
                 if not cands:
                     raise ValueError(f"no training crystal with {sum(test.values())} atoms to use as a prototype")
                 x = pair_features(test, cands, counts.view(None), _volume_fn(volumes))
-                scores = model.predict_proba(x)[:, 1] if model is not None else np.zeros(len(cands))
-                cache[key] = (test, [cands[i] for i in scorer.order(scores, x[:, scorer.RANK_COLUMN])])
+                cache[key] = (test, [cands[i] for i in scorer.ranked(model, gate, x)])
             test, ordered = cache[key]
             if sample >= len(ordered):
                 raise ValueError(f"only {len(ordered)} training prototype(s) with {sum(test.values())} atoms")

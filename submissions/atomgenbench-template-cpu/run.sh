@@ -11,6 +11,7 @@ cat > run-dft_3d_Tc_supercon.yaml <<'EOF'
 {
   "params": {
     "candidates": 12,
+    "gate": true,
     "grid": [
       {
         "l2_regularization": 1.0,
@@ -54,6 +55,7 @@ cat > run-alex_supercon_Tc.yaml <<'EOF'
 {
   "params": {
     "candidates": 12,
+    "gate": true,
     "grid": [
       {
         "l2_regularization": 1.0,
