@@ -44,7 +44,7 @@ def test_report_tables_and_figures(reproduced):
     assert "## dft_3d_Tc_supercon (105 test crystals)" in report
     # oracle row: everything matched with zero error; published rows labelled as such
     assert "| oracle | 105/105 | 105 | 1.000" in report
-    assert "| published: cdvae_invatoms | – | 44 | 0.419 | 0.3734" in report
+    assert "| published: cdvae_invatoms (leaderboard env) | – | 44 | 0.419 | 0.3734" in report
     assert "Hardware:" in report and "Command: `" in report
     for fig in ("kld_bars.png", "mae_bars.png", "rmse_bars.png"):
         assert (out / "report" / "dft_3d_Tc_supercon" / fig).stat().st_size > 1000

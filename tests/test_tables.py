@@ -188,3 +188,15 @@ def test_compare_format_writes_the_table_file(inputs, docs, tmp_path):
     assert res.exit_code == 2 and "--format" in res.output and "is a folder" in res.output
     res = CliRunner().invoke(cli, [*base, "--out", str(out)])
     assert res.exit_code == 2 and "is a file" in res.output
+
+
+def test_published_rows_take_count_and_rmse_from_one_environment():
+    """The report's published rows pair the leaderboard's RMSE with the leaderboard environment's count."""
+    from atomgenbench.evaluator.reports.summary import structure_table
+
+    dft = "\n".join(structure_table({}, "dft_3d_Tc_supercon"))
+    alex = "\n".join(structure_table({}, "alex_supercon_Tc"))
+    assert "| published: atomgpt_invatoms (leaderboard env) | – | 32 | 0.305 | 0.1095 |" in dft
+    assert "| published: atomgpt_invatoms (leaderboard env) | – | 420 | 0.509 | 0.0476 |" in alex
+    for p in published_rows("alex_supercon_Tc"):  # the headline table agrees
+        assert f"| {p['n_matched']} | {p['match_rate']:.3f} | {p['rmse']:.4f} |" in alex

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
 from atomgenbench.core.numbers import fmt, fmt_ci
-from atomgenbench.evaluator.leaderboard.published import PUBLISHED, PUBLISHED_SOURCE
+from atomgenbench.evaluator.leaderboard.published import PUBLISHED, PUBLISHED_SOURCE, published_rows
 from atomgenbench.evaluator.metrics.registry import SYMBOL, ci_of, get, lookup
 
 #: columns of the table of the field's other standard measurements
@@ -44,10 +44,11 @@ def structure_table(results: dict[str, dict], benchmark: str) -> list[str]:
             f"{fmt(r['match_rate'], 3)}{fmt_ci(r, 'match_rate_ci95', 3)} | {fmt(r['value'])}{fmt_ci(r, digits=3)} | "
             f"{anon_cell} | {_cell(r['penalised'])} |"
         )
-    for label, p in PUBLISHED.get(benchmark, {}).items():
+    # the count and the RMSE from one environment: the leaderboard's, where the published RMSE was computed
+    for p in published_rows(benchmark):
         lines.append(
-            f"| published: {label} | – | {p['n_matched']} | {p['n_matched'] / p['n_total']:.3f} | "
-            f"{fmt(p['rmse'])} | – | – |"
+            f"| published: {p['contribution']} (leaderboard env) | – | {p['n_matched']} | "
+            f"{p['n_matched'] / p['n_total']:.3f} | {fmt(p['rmse'])} | – | – |"
         )
     return lines
 
@@ -129,7 +130,8 @@ def benchmark_section(
         "",
         "Match rate = matched / all test ids (failures count as unmatched). RMSE is pymatgen's "
         "`get_rms_dist`, already divided by (V/N)^(1/3): dimensionless. The leaderboard shows the "
-        "matched-only mean rounded to 4 dp.",
+        "matched-only mean rounded to 4 dp. Published rows: the leaderboard's RMSE with the match count "
+        "of the same file in the leaderboard's pinned environment (docs/leaderboard-env.md).",
         "",
         "### Lattice MAE, Niggli-reduced cells (the paper's definition)",
         "",
