@@ -313,7 +313,10 @@ def test_existing_folder_needs_force_and_nothing_else_changes(repos, folder, tmp
     assert all("\tjarvis_leaderboard/contributions/cdvae_small/" in line for line in changed)
 
     again = submit(str(folder), "--fork", str(fork), "--upstream", str(upstream), "--branch", "b4", "--force")
-    assert again.exit_code == 1 and "branch 'b4' already exists on the fork" in again.output
+    assert again.exit_code == 0 and "found branch b4" in again.output and "not pushing again" in again.output
+    (folder / "README.md").write_text("changed\n")  # other content under the same branch name: refused
+    other = submit(str(folder), "--fork", str(fork), "--upstream", str(upstream), "--branch", "b4", "--force")
+    assert other.exit_code == 1 and "branch 'b4' already exists on the fork with other content" in other.output
 
 
 def test_usage_problems_exit_2_before_git(repos, folder, git_calls):
@@ -346,6 +349,16 @@ def test_api_errors_are_reported_with_the_token_redacted(repos, folder):
     assert "HTTP 422" in result.output and "A pull request already exists" in result.output
     assert TOKEN not in result.output and "***" in result.output
     assert "pushed jarvis_leaderboard/contributions/cdvae_small/ to branch b5" in result.output
+    assert "run the same command again (with --branch b5) to open the pull request" in result.output
+    state = refs(fork)
+    with Api() as api:  # the same command once the API answers: no second push, the pull request opens
+        again = submit(
+            str(folder), "--fork", str(fork), "--upstream", str(upstream), "--branch", "b5", "--pr",
+            "--api-url", api.url, "--upstream-slug", "o/r", "--fork-owner", "me",
+        )  # fmt: skip
+    assert again.exit_code == 0, again.output
+    assert "found branch b5" in again.output and "pull request: " in again.output and len(api.requests) == 1
+    assert json.loads(api.requests[0]["body"])["head"] == "me:b5" and refs(fork) == state
 
 
 def test_token_reaches_git_only_as_an_environment_header():

@@ -221,13 +221,23 @@ def build_commit(git: Git, plan: SubmitPlan, opts: SubmitOptions, index: Path) -
     return commit
 
 
-def check_fork(git: Git, plan: SubmitPlan, opts: SubmitOptions) -> None:
-    """The fork is reachable and has no branch of that name yet."""
+def check_fork(git: Git, plan: SubmitPlan, opts: SubmitOptions) -> str | None:
+    """The fork is reachable; the commit its branch of that name already points at, or ``None``."""
     proc = git("ls-remote", "--heads", git_location(opts.fork), f"refs/heads/{plan.branch}", check=False)
     if proc.returncode != 0:
         raise SubmitError(git.redact(f"cannot reach the fork {display_url(opts.fork)}: {proc.stderr.strip()}"))
-    if proc.stdout.strip():
-        raise SubmitError(f"branch {plan.branch!r} already exists on the fork; choose another with --branch")
+    found = proc.stdout.split()
+    return found[0] if found else None
+
+
+def same_folder_on_branch(git: Git, commit: str, plan: SubmitPlan, opts: SubmitOptions) -> bool:
+    """Whether the fork's existing branch holds exactly the folder of ``commit`` (an earlier push of it)."""
+    ref = f"refs/heads/{plan.branch}"
+    fetched = git("fetch", "--quiet", "--no-tags", "--depth", "1", git_location(opts.fork), ref, check=False)
+    if fetched.returncode != 0:
+        return False
+    theirs = git("rev-parse", "--verify", "--quiet", f"FETCH_HEAD:{plan.target}", check=False).stdout.strip()
+    return bool(theirs) and theirs == git("rev-parse", f"{commit}:{plan.target}").stdout.strip()
 
 
 def push_branch(git: Git, commit: str, plan: SubmitPlan, opts: SubmitOptions) -> None:

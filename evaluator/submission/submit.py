@@ -62,6 +62,7 @@ from atomgenbench.evaluator.submission.remote import (
     github_slug,
     identity,
     push_branch,
+    same_folder_on_branch,
     tls_problem,
     web_base,
 )
@@ -269,13 +270,25 @@ def execute(plan: SubmitPlan, opts: SubmitOptions, echo: Callable[[str], None]) 
         workdir.mkdir(parents=True, exist_ok=True)
         git = Git(workdir, redact, git_env(token, opts.fork), identity(meta))
         git("init", "--quiet")
-        check_fork(git, plan, opts)
+        existing = check_fork(git, plan, opts)
         commit = build_commit(git, plan, opts, workdir / ".git" / "atomgenbench-index")
-        push_branch(git, commit, plan, opts)
+        if existing is None:
+            push_branch(git, commit, plan, opts)
+        elif not same_folder_on_branch(git, commit, plan, opts):
+            raise SubmitError(
+                f"branch {plan.branch!r} already exists on the fork with other content; choose another with --branch"
+            )
     finally:
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    echo(f"pushed {plan.target}/ to branch {plan.branch} of {display_url(opts.fork)} (commit {commit[:12]})")
+    if existing is None:
+        echo(f"pushed {plan.target}/ to branch {plan.branch} of {display_url(opts.fork)} (commit {commit[:12]})")
+    else:  # a rerun after the pull request failed: the push is done, only the pull request is left
+        commit = existing
+        echo(
+            f"found branch {plan.branch} of {display_url(opts.fork)} already holding this {plan.target}/ "
+            f"(commit {commit[:12]}, an earlier push): not pushing again"
+        )
     result = SubmitResult(plan, commit)
     if plan.upstream_slug and plan.fork_owner:
         result.compare_url = f"{web_base(opts.api_url)}/{plan.upstream_slug}/compare/{plan.base}...{plan.head}?expand=1"
@@ -283,6 +296,12 @@ def execute(plan: SubmitPlan, opts: SubmitOptions, echo: Callable[[str], None]) 
     else:
         echo(f"open a pull request from {plan.branch} of your fork against {plan.base} of {display_url(opts.upstream)}")
     if opts.pr and token:
-        result.pr_url = create_pull_request(plan, opts, token, redact)
+        try:
+            result.pr_url = create_pull_request(plan, opts, token, redact)
+        except SubmitError as exc:
+            raise SubmitError(
+                f"{exc}\nThe branch {plan.branch} is on the fork; run the same command again (with --branch "
+                f"{plan.branch}) to open the pull request without pushing again."
+            ) from None
         echo(f"pull request: {result.pr_url}")
     return result
