@@ -30,6 +30,7 @@ import os
 import resource
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -104,16 +105,21 @@ def evaluate_case(path: Path, benchmark: str, workers: int, repeats: int = 1) ->
     print(f"target-side cache (built once per benchmark, or read): {time.perf_counter() - t0:.2f} s")
     # the floor: evaluate's matching alone (get_rms_dist with the cached target side, every other metric off)
     floor = MatchSettings(anonymous=False, lattice=False, symmetry=False, validity=False, ccrmsd=False)
-    floor_tasks = [(k, preds.structures.get(k, ""), str(t), floor, table.get(k)) for k, t in targets.items()]
-    t_naive, t_floor, times, values = [], [], {1: [], workers: []}, {}
-    for _ in range(repeats):  # interleaved: loop, matching alone, -j 1, -j N, then again
+    floors = {m: replace(floor, matcher=m) for m in ("fast", "pymatgen")}
+    floor_tasks = {
+        m: [(k, preds.structures.get(k, ""), str(t), fs, table.get(k)) for k, t in targets.items()]
+        for m, fs in floors.items()
+    }
+    t_naive, t_floor, times, values = [], {m: [] for m in floors}, {1: [], workers: []}, {}
+    for _ in range(repeats):  # interleaved: loop, matching alone (fast, pymatgen), -j 1, -j N, then again
         t0 = time.perf_counter()
         rms = naive_pairs(pairs)
         t_naive.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        floor_rms = [r.rms for r in score_pairs(floor_tasks, Executor.create("process", 1))]
-        t_floor.append(time.perf_counter() - t0)
-        assert floor_rms == rms, "matching alone must decide every pair as the loop does"
+        for m, tasks in floor_tasks.items():
+            t0 = time.perf_counter()
+            floor_rms = [r.rms for r in score_pairs(tasks, Executor.create("process", 1))]
+            t_floor[m].append(time.perf_counter() - t0)
+            assert _agree(floor_rms, rms), f"matching alone ({m}) must decide every pair as the loop does"
         for n in times:
             t0 = time.perf_counter()
             doc = evaluate_input(path, benchmark, executor=Executor.create("process", n), predictions=preds).metrics
@@ -122,13 +128,22 @@ def evaluate_case(path: Path, benchmark: str, workers: int, repeats: int = 1) ->
     n_naive = sum(r is not None for r in rms)
     print(f"{path.name} on {benchmark}: {len(pairs)} pairs; median of {repeats} interleaved runs (all runs)")
     print(f"naive loop (rmse only)        : {_median(t_naive):7.2f} s {_all(t_naive)} matched {n_naive}")
-    ratio = _median(t_naive) / _median(t_floor)
-    print(f"matching alone, -j 1          : {_median(t_floor):7.2f} s {_all(t_floor)} ({ratio:4.2f}x the loop)")
+    for m, t in t_floor.items():
+        ratio = _median(t_naive) / _median(t)
+        print(f"matching alone ({m:8}), -j 1: {_median(t):7.2f} s {_all(t)} ({ratio:4.2f}x the loop)")
     for n, t in times.items():
         ratio = _median(t_naive) / _median(t)
         print(f"evaluate, every metric, -j {n:<2} : {_median(t):7.2f} s {_all(t)} ({ratio:4.2f}x the loop) {values[n]}")
     print(f"load average at end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     return 0 if values[1] == values[workers] and values[1][1] == n_naive else 1
+
+
+def _agree(found: list, loop: list) -> bool:
+    """The same match decisions, and RMS values equal to 1e-9 relative (the fast matcher's guarantee)."""
+    return len(found) == len(loop) and all(
+        (a is None) == (b is None) and (a is None or abs(a - b) <= 1e-9 * max(abs(b), 1e-6) + 1e-12)
+        for a, b in zip(found, loop)
+    )
 
 
 def _median(values: list[float]) -> float:
@@ -173,9 +188,7 @@ def samples_case(k: int, workers: int, repeats: int = 1) -> int:
         line = {key: (_median(ts), found) for key, (ts, found) in line.items()}
         rows[label] = (n_pairs, line)
     same = all(line["process"][1] == line["dask"][1] for _, line in rows.values())
-    agree = all(
-        [r is None for r in line["naive"][1]] == [r is None for r in line["process"][1]] for _, line in rows.values()
-    )
+    agree = all(_agree(line["process"][1], line["naive"][1]) for _, line in rows.values())
     print(f"nearest --samples {k} on {bench}; {workers} workers; {os.cpu_count()} CPUs; median of {repeats} runs")
     print("| pairs | naive loop | process engine | dask engine (local cluster) | process / naive | dask / process |")
     print("|---|---|---|---|---|---|")

@@ -64,6 +64,18 @@ def contributions() -> Path:
     return CONTRIBUTIONS
 
 
+@pytest.fixture
+def valid_metadata() -> dict:
+    """metadata.json fields that validate without warnings of placeholders (a fresh copy per test)."""
+    return {
+        "model_name": "PerturbNet v1",
+        "author_email": "lab@uni-crystal.edu",
+        "project_url": "https://arxiv.org/abs/2110.06197",
+        "git_url": ["https://github.com/crystal-lab/perturbnet"],
+        "date_submitted": "01-31-2026",
+    }
+
+
 @pytest.fixture(scope="session")
 def package_cdvae_dft3d(contributions):
     """``make(out, meta, seconds)``: a valid 7-file dft_3d contribution at ``out`` from the CDVAE structure file."""

@@ -21,13 +21,6 @@ from atomgenbench.core.versions import LEADERBOARD_PYTHON, python_label
 from atomgenbench.evaluator.leaderboard.metadata import byline
 
 BENCH = "dft_3d_Tc_supercon"
-META = {
-    "model_name": "PerturbNet v1",
-    "author_email": "lab@uni-crystal.edu",
-    "project_url": "https://arxiv.org/abs/2110.06197",
-    "git_url": ["https://github.com/crystal-lab/perturbnet"],
-    "date_submitted": "01-31-2026",
-}
 
 
 def invoke(*args: str):
@@ -74,10 +67,10 @@ def test_a_run_folder_that_cannot_be_written_is_one_line(tmp_path, mirror):
     assert f"{blocker / 'run'}: cannot write the run folder (Not a directory)" in result.output
 
 
-def test_quiet_drops_the_wrote_and_next_notes(tmp_path, contributions, mirror):
+def test_quiet_drops_the_wrote_and_next_notes(tmp_path, contributions, mirror, valid_metadata):
     source = contributions / "cdvae_invatoms" / "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"
     meta = tmp_path / "meta.json"
-    meta.write_text(json.dumps(META))
+    meta.write_text(json.dumps(valid_metadata))
     args = ["package", "--dft-3d", str(source), "--metadata", str(meta)]
     loud = invoke(*args, "--out", str(tmp_path / "a"))
     quiet = invoke("-q", *args, "--out", str(tmp_path / "b"))
@@ -90,8 +83,8 @@ def test_quiet_drops_the_wrote_and_next_notes(tmp_path, contributions, mirror):
     assert "PerturbNet v1 on JARVIS-Leaderboard AtomGenBench." in readme and " by PerturbNet" not in readme
 
 
-def test_lattice_files_count_rows_not_matches(tmp_path, package_cdvae_dft3d, mirror):
-    folder = package_cdvae_dft3d(tmp_path / "c", META, 1.0)
+def test_lattice_files_count_rows_not_matches(tmp_path, package_cdvae_dft3d, mirror, valid_metadata):
+    folder = package_cdvae_dft3d(tmp_path / "c", valid_metadata, 1.0)
     result = invoke("validate", "-j", "1", str(folder))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()

@@ -30,13 +30,6 @@ from atomgenbench.evaluator.metrics.evaluate import evaluate
 from atomgenbench.evaluator.scoring import matching
 
 BENCH = "dft_3d_Tc_supercon"
-META = {
-    "model_name": "CDVAE",
-    "author_email": "me@example.org",
-    "project_url": "https://example.org",
-    "git_url": ["https://github.com/example/cdvae"],
-    "date_submitted": "01-31-2026",
-}
 HUGE = "Ti2Cu2\n1.0\n10000.0 0 0\n0 3.12 0\n0 0 3.12\nTi Cu\n2 2\ndirect\n0 0 0\n0.5 0.5 0\n0 0.5 0.5\n0.5 0 0.5\n"
 
 
@@ -87,10 +80,10 @@ def test_evaluate_records_the_huge_cell_as_a_failed_row_and_scores_the_rest(tmp_
     assert good not in m["failures"] and m["rmse"]["n_matched"] == 1
 
 
-def test_validate_names_the_file_and_row_of_the_huge_cell(tmp_path, package_cdvae_dft3d):
+def test_validate_names_the_file_and_row_of_the_huge_cell(tmp_path, package_cdvae_dft3d, valid_metadata):
     from atomgenbench.evaluator.submission.package import family_files
 
-    folder = package_cdvae_dft3d(tmp_path / "c", META, 1.0)
+    folder = package_cdvae_dft3d(tmp_path / "c", valid_metadata, 1.0)
     rmse = next(folder / f for f in family_files(BENCH) if f.endswith("rmse.csv.zip"))
     with zipfile.ZipFile(rmse) as zf:
         (member,) = zf.namelist()
