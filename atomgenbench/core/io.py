@@ -85,7 +85,6 @@ def output_folder(path: str | os.PathLike, *, command: str, force: bool = False)
     """
     import fcntl
     import json
-    import time
 
     folder = Path(path)
     try:
@@ -99,9 +98,11 @@ def output_folder(path: str | os.PathLike, *, command: str, force: bool = False)
         except OSError:
             raise OutputFolderError(f"{folder}: another atomgenbench command is writing there; wait for it") from None
         previous = _previous_outputs(folder, command, force)
-        start = time.time()
+        before = _identities(folder)
         yield folder
-        now = {p for p in _files(folder) if p.stat().st_mtime >= start - 1e-3}
+        # written by this run: new files, or files replaced (atomic writes give a new inode) or changed;
+        # compared by identity, not by time, so a file system's coarse mtime cannot hide a fresh output
+        now = {p for p, ident in _identities(folder).items() if before.get(p) != ident}
         for name in previous:
             stale = folder / name
             if stale.is_file() and stale not in now:
@@ -120,6 +121,15 @@ def check_output_folder(path: str | os.PathLike, *, command: str, force: bool = 
         _previous_outputs(folder, command, force)
     elif folder.exists():
         raise OutputFolderError(f"{folder}: not a folder")
+
+
+def _identities(folder: Path) -> dict[Path, tuple[int, int, int]]:
+    """(inode, size, mtime in ns) of every file below ``folder`` (the marker and the lock left out)."""
+    out = {}
+    for p in _files(folder):
+        st = p.stat()
+        out[p] = (st.st_ino, st.st_size, st.st_mtime_ns)
+    return out
 
 
 def _files(folder: Path) -> list[Path]:
