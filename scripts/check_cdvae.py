@@ -44,10 +44,15 @@ VARIANTS = {
 }
 
 
+def checkpoint(run: Path) -> Path:
+    """The run's checkpoint (``work/fit.json`` names it relative to ``work/``)."""
+    path = Path(json.loads((run / "work" / "fit.json").read_text())["checkpoint"])
+    return path if path.is_absolute() else run / "work" / path
+
+
 def decode(run: Path, data, params: dict, seed: int) -> Predictions:
-    record = json.loads((run / "work" / "fit.json").read_text())
     config = RunConfig("cdvae", data.name, "cpu", seed, params=params, out_dir=run, progress=False)
-    recs = list(CDVAERunner().reconstruct(data, Path(record["checkpoint"]), config))
+    recs = list(CDVAERunner().reconstruct(data, checkpoint(run), config))
     return Predictions(
         data.name, "cdvae", {r.id: r.structure or "" for r in recs}, {r.id: r.failure for r in recs if r.failure}
     )
@@ -65,8 +70,8 @@ def latent_use(run: Path, data) -> tuple[float, int, int]:
     from atomgenbench.runners.cdvae.data import crystal_record, fill_tc
     from atomgenbench.runners.cdvae.lightning import CDVAEModule
 
-    record = json.loads((run / "work" / "fit.json").read_text())
-    model = CDVAEModule.load_from_checkpoint(record["checkpoint"], map_location="cpu", weights_only=True).model.eval()
+    ckpt = str(checkpoint(run))
+    model = CDVAEModule.load_from_checkpoint(ckpt, map_location="cpu", weights_only=True).model.eval()
     records = [crystal_record(data.structure(i), data.tc.get(i, float("nan")), i) for i in data.test_ids]
     fill_tc(records, model.tc_stats[0])
     with torch.no_grad():
