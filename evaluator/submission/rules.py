@@ -143,6 +143,22 @@ def _same_poscar(given: str, benchmark: str) -> bool:
     return given.strip() == str(benchmark).strip() or lines(given) == lines(benchmark)
 
 
+def _forged_targets(label: str, rows: list[CsvRow], targets: dict[str, object]) -> list[Finding]:
+    """A warning listing the rows whose target column is not the benchmark's POSCAR."""
+    forged = [
+        f"{row.id} (line {row.line})"
+        for row in rows
+        if isinstance(targets.get(row.id), str) and not _same_poscar(row.target, targets[row.id])
+    ]
+    if not forged:
+        return []
+    message = (
+        f"{len(forged)} target structures differ from the benchmark's (the leaderboard scores against its own): "
+        f"{_examples(forged)}"
+    )
+    return [Finding(label, None, message, "warning")]
+
+
 def check_structure_rows(
     label: str,
     rows: list[CsvRow],
@@ -157,21 +173,7 @@ def check_structure_rows(
     count_mismatch: list[str] = []
     placeholders: list[str] = []
     bad = _RowFindings(label, result)
-    forged = [
-        f"{row.id} (line {row.line})"
-        for row in rows
-        if isinstance(targets.get(row.id), str) and not _same_poscar(row.target, targets[row.id])
-    ]
-    if forged:
-        result.findings.append(
-            Finding(
-                label,
-                None,
-                f"{len(forged)} target structures differ from the benchmark's (the leaderboard scores "
-                f"against its own): {_examples(forged)}",
-                "warning",
-            )
-        )
+    result.findings += _forged_targets(label, rows, targets)
     for row in rows:
         try:
             pred = parse_poscar(row.prediction, max_atoms=max_atoms)
