@@ -209,6 +209,13 @@ class Runner(ABC):
         (:func:`fixed_batches`).
         """
 
+    def snapshot_checkpoint(self, snapshot: Path, config: RunConfig) -> Path:
+        """The checkpoint that :meth:`reconstruct` reads for a learning-curve ``snapshot``
+        (a weights-only Lightning checkpoint written during :meth:`fit`, see
+        ``atomgenbench.runners.training.snapshots``), called after the fit has finished.
+        Default: the snapshot itself, for runners whose ``fit`` returns a Lightning checkpoint."""
+        return snapshot
+
     def reconstruct_metadata(self, checkpoint: Path, config: RunConfig) -> dict[str, Any]:
         """The runner's own settings for ``predictions.json`` ``extra`` (sampler, model size...).
 

@@ -1,6 +1,8 @@
-"""PyTorch Lightning plumbing shared by the AtomGPT, CDVAE and FlowMM runners.
+"""The training policy and Lightning plumbing shared by the AtomGPT, CDVAE and FlowMM runners.
 
-One function, :func:`fit_module`, trains any ``LightningModule`` with the
+The policy (one definition each): :func:`split_train_val` (the validation crystals,
+seeded by the run seed), :func:`truncate` (the ``max_train`` rule) and
+:func:`pick_device`. One function, :func:`fit_module`, trains any ``LightningModule`` with the
 toolkit's conventions: seeded and with torch's deterministic kernels (on CPU the backward
 of ``x[index]`` otherwise adds in thread order, so the same seed would not give the same
 weights), resumable from ``<work_dir>/checkpoints/last.ckpt``,
@@ -12,12 +14,17 @@ Parameters read from the runner's params dict (all optional):
 ``max_epochs`` (int), ``max_steps`` (int), ``max_minutes`` (float),
 ``patience`` (int, early-stopping patience in validation checks; 0 disables),
 ``grad_clip`` (float), ``grad_clip_algorithm`` ("norm" | "value"),
-``check_val_every_n_epoch`` (int), ``log_every_n_steps`` (int).
+``check_val_every_n_epoch`` (int), ``log_every_n_steps`` (int),
+``snapshot_minutes`` (list of training minutes at which a weights-only snapshot is saved
+for learning curves, see :class:`Snapshots`).
 """
 
 from __future__ import annotations
 
+import json
+import random
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +33,89 @@ from atomgenbench.core.output import progress_enabled
 from atomgenbench.runners.base import RunConfig
 
 FINAL_CHECKPOINT = "final.ckpt"
+SNAPSHOT_DIR = "snapshots"
+
+
+def split_train_val(ids: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """(train, validation) ids: a ``fraction`` of ``ids`` held out, chosen by the run ``seed``.
+
+    The choice depends only on the set of ids, the fraction and the seed (the ids are
+    sorted before the seeded shuffle), never on their order; both lists keep the order
+    of ``ids``. The validation set gets at least one id when there are two or more.
+    """
+    if fraction <= 0 or len(ids) < 2:
+        return list(ids), []
+    order = sorted(ids)
+    random.Random(int(seed)).shuffle(order)
+    n_val = min(max(1, int(round(fraction * len(order)))), len(order) - 1)
+    held = set(order[:n_val])
+    return [i for i in ids if i not in held], [i for i in ids if i in held]
+
+
+def truncate(train: list, val: list, max_train: int | None) -> tuple[list, list]:
+    """The ``max_train`` rule (0 or None: everything): the first ``max_train`` training
+    items and the first ``max(1, max_train // 8)`` validation items."""
+    if not max_train:
+        return train, val
+    n = int(max_train)
+    return train[:n], val[: max(1, n // 8)]
+
+
+def pick_device(config: RunConfig):
+    """The torch device of a runner's own (non-Lightning) work: CUDA when the run asks for
+    a GPU (``gpu``, ``cuda`` or ``auto``) and one is available, else the CPU."""
+    import torch
+
+    wants_gpu = config.trainer.accelerator in ("gpu", "cuda", "auto")
+    return torch.device("cuda" if wants_gpu and torch.cuda.is_available() else "cpu")
+
+
+def snapshot_dir(config: RunConfig) -> Path:
+    return checkpoint_dir(config) / SNAPSHOT_DIR
+
+
+def snapshots(config: RunConfig) -> list[Path]:
+    """The learning-curve snapshots of a run, in training order."""
+    return sorted(snapshot_dir(config).glob("minute-*.ckpt"), key=lambda p: float(p.stem.split("-", 1)[1]))
+
+
+def snapshot_callback(folder: Path, minutes: list[float]):
+    """A Lightning callback that saves ``folder/minute-<m>.ckpt`` (the format of
+    ``final.ckpt``, weights only) at the end of the first epoch after each of ``minutes``
+    of training time, with ``minute-<m>.json`` beside it (training seconds, epoch, step).
+
+    Training time is Lightning's ``Timer`` when the run has a wall-time budget (it
+    survives a resume), else this process's clock. Saving draws no random numbers, so a
+    run with snapshots trains the same weights as one without.
+    """
+    import pytorch_lightning as pl
+    from pytorch_lightning.callbacks import Timer
+
+    marks = sorted(float(m) for m in minutes)
+
+    class Snapshots(pl.Callback):
+        def __init__(self):
+            self.start = time.monotonic()
+
+        def on_train_start(self, trainer, pl_module):
+            self.start = time.monotonic()
+
+        def on_train_epoch_end(self, trainer, pl_module):
+            timers = [cb for cb in trainer.callbacks if isinstance(cb, Timer)]
+            seconds = timers[0].time_elapsed("train") if timers else time.monotonic() - self.start
+            for mark in marks:
+                path = folder / f"minute-{mark:g}.ckpt"
+                if seconds / 60.0 >= mark and not path.exists():
+                    folder.mkdir(parents=True, exist_ok=True)
+                    tmp = path.with_suffix(".tmp")
+                    trainer.save_checkpoint(tmp, weights_only=True)
+                    if trainer.is_global_zero:
+                        when = {"minutes": mark, "train_seconds": round(seconds, 1), "epoch": trainer.current_epoch}
+                        when["step"] = trainer.global_step
+                        path.with_suffix(".json").write_text(json.dumps(when) + "\n", encoding="utf-8")
+                        tmp.replace(path)
+
+    return Snapshots()
 
 
 def checkpoint_dir(config: RunConfig) -> Path:
@@ -59,6 +149,8 @@ def make_trainer(config: RunConfig, params: dict[str, Any], callbacks: list | No
     patience = int(params.get("patience", 0) or 0)
     if patience > 0:
         cbs.append(EarlyStopping(monitor="val_loss", mode="min", patience=patience))
+    if params.get("snapshot_minutes"):
+        cbs.append(snapshot_callback(snapshot_dir(config), list(params["snapshot_minutes"])))
     show_bar = progress_bar_wanted(config)
     if show_bar:
         cbs.append(TQDMProgressBar(refresh_rate=max(1, int(params.get("progress_refresh", 10)))))

@@ -13,7 +13,7 @@ from atomgenbench.benchmarks.atomgen.structures import parse_poscar  # noqa: E40
 from atomgenbench.runners.flowmm.data import collate, composition_query, crystal_from_structure  # noqa: E402
 from atomgenbench.runners.flowmm.flow import VelocityModel, euler_sample  # noqa: E402
 from atomgenbench.runners.flowmm.geometry import ANGLE_LO, ANGLE_SPAN, phi_to_angles, wrap  # noqa: E402
-from atomgenbench.runners.flowmm.runner import FlowMMRunner, decode_sample, split_train_val  # noqa: E402
+from atomgenbench.runners.flowmm.runner import FlowMMRunner, decode_sample  # noqa: E402
 
 BENCH = "dft_3d_Tc_supercon"
 
@@ -129,13 +129,6 @@ def test_decode_sample_valid_and_failures():
     assert "non-positive" in reason
     _, reason = decode_sample([29], np.zeros((1, 3)), np.array([3.0, 3, 3, 20.0, 20.0, 20.0]))
     assert "do not form a cell" in reason
-
-
-def test_split_is_deterministic_and_disjoint(data):
-    tr, va = split_train_val(data.train_ids, 0.1)
-    assert split_train_val(data.train_ids, 0.1) == (tr, va)
-    assert not set(tr) & set(va) and len(tr) + len(va) == len(data.train_ids)
-    assert len(va) == round(0.1 * len(data.train_ids))
 
 
 def test_composition_query_keeps_species(data):

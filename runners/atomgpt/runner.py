@@ -21,7 +21,6 @@ validation loss and early stopping.
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -46,6 +45,7 @@ _COMMON: dict[str, Any] = {
     "loss_on_prompt": True,
     "max_seq_length": 1024,
     "max_train": 0,
+    "snapshot_minutes": [],
     "val_fraction": 0.05,
     "batch_size": 16,
     "lr": 2e-4,
@@ -92,6 +92,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "max_epochs": 60,
         "max_minutes": 14.0,
         "patience": 6,
+        "snapshot_minutes": [0.5, 1, 2, 4, 8],
         "gen_batch_size": 64,
     },
     # the paper's intent (§3.6/§6): 4-bit Mistral-7B + LoRA, lr 2e-4, 2 epochs, max_seq 2048; needs a GPU
@@ -141,15 +142,6 @@ class AtomGPTRunner(Runner):
             out[key] = (self.prompt(params, counts, data.tc.get(key)), schema.encode_structure(s))
         return out
 
-    @staticmethod
-    def split_ids(ids: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
-        """Seeded (train, val) split of training ids; at least one val id."""
-        order = sorted(ids)
-        random.Random(seed).shuffle(order)
-        n_val = max(1, int(round(fraction * len(order))))
-        val = set(order[:n_val])
-        return [i for i in ids if i not in val], [i for i in ids if i in val]
-
     # ------------------------------------------------------------------ fit
     def fit(self, data: BenchmarkData, config: RunConfig) -> Path:
         import torch
@@ -157,7 +149,7 @@ class AtomGPTRunner(Runner):
         from atomgenbench.runners.atomgpt.lightning import CausalLMModule, make_loader, tokenize_example
         from atomgenbench.runners.atomgpt.model import build_model, is_scratch, save_model
         from atomgenbench.runners.atomgpt.tokenizer import load_tokenizer, train_tokenizer
-        from atomgenbench.runners.training import fit_module
+        from atomgenbench.runners.training import fit_module, split_train_val, truncate
 
         params = {**self.presets[config.preset], **config.params}
         work = config.work_dir
@@ -165,10 +157,8 @@ class AtomGPTRunner(Runner):
         if (export / META_NAME).is_file():
             return export
         texts = self.training_texts(data, params)
-        train_ids, val_ids = self.split_ids(list(texts), float(params["val_fraction"]), config.seed)
-        if params["max_train"]:
-            train_ids = train_ids[: int(params["max_train"])]
-            val_ids = val_ids[: max(1, int(params["max_train"]) // 8)]
+        split = split_train_val(list(texts), float(params["val_fraction"]), config.seed)
+        train_ids, val_ids = truncate(*split, params["max_train"])
         scratch = is_scratch(params["base_model"])
         tok_dir = work / "tokenizer"
         if not scratch:
@@ -222,6 +212,31 @@ class AtomGPTRunner(Runner):
         tmp.replace(export)
         return export
 
+    def snapshot_checkpoint(self, snapshot: Path, config: RunConfig) -> Path:
+        """A learning-curve snapshot exported beside it as a model folder like ``work/model``."""
+        import torch
+
+        from atomgenbench.runners.atomgpt.lightning import CausalLMModule
+        from atomgenbench.runners.atomgpt.model import build_model, is_scratch, save_model
+        from atomgenbench.runners.atomgpt.tokenizer import load_tokenizer
+
+        dest = snapshot.with_suffix("")
+        if (dest / META_NAME).is_file():
+            return dest
+        params = self._params(config)
+        export = config.work_dir / "model"
+        tokenizer = load_tokenizer(export)
+        model = build_model(params, tokenizer, max_positions=int(params["max_seq_length"]))
+        module = CausalLMModule(model, trainable_only=bool(params["lora"]))
+        state = torch.load(snapshot, map_location="cpu", weights_only=True)["state_dict"]
+        module.load_state_dict(state, strict=module.strict_loading)
+        tmp = dest.with_suffix(".tmp")
+        save_model(module.model, tokenizer, tmp, merge_lora=is_scratch(params["base_model"]))
+        meta = {**json.loads((export / META_NAME).read_text(encoding="utf-8")), "lightning_checkpoint": str(snapshot)}
+        (tmp / META_NAME).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(dest)
+        return dest
+
     # ---------------------------------------------------------- reconstruct
     def _params(self, config: RunConfig) -> dict[str, Any]:
         return {**self.presets[config.preset], **config.params}
@@ -249,15 +264,16 @@ class AtomGPTRunner(Runner):
         from atomgenbench.runners.atomgpt.decoding import OutputGrammar, generate_outputs
         from atomgenbench.runners.atomgpt.model import load_saved_model
         from atomgenbench.runners.atomgpt.tokenizer import load_tokenizer, token_strings
+        from atomgenbench.runners.training import pick_device
 
         params = self._params(config)
         checkpoint = Path(checkpoint)
         meta = json.loads((checkpoint / META_NAME).read_text(encoding="utf-8"))
         tokenizer = load_tokenizer(checkpoint)
         model = load_saved_model(checkpoint, params)
-        wants_gpu = config.trainer.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available()
-        if wants_gpu and not getattr(model, "is_loaded_in_4bit", False):
-            model = model.to("cuda")
+        device = pick_device(config)
+        if device.type == "cuda" and not getattr(model, "is_loaded_in_4bit", False):
+            model = model.to(device)
         ids = list(data.test_ids if ids is None else ids)
         wanted = set(ids)
         cond = conditioning_for(data.name)

@@ -1,9 +1,8 @@
-"""pymatgen structures <-> torch-geometric ``Data`` records for CDVAE, and the train/val split."""
+"""pymatgen structures <-> torch-geometric ``Data`` records for CDVAE."""
 
 from __future__ import annotations
 
 import math
-import random
 
 import numpy as np
 import torch
@@ -13,8 +12,14 @@ from torch_geometric.data import Data
 from atomgenbench.runners.cdvae.encoder import MAX_Z
 
 
-def crystal_record(structure: Structure, tc: float = float("nan"), identifier: str = "") -> Data:
-    """One crystal as a ``Data`` (frac coords in [0,1), Z, lengths Å, angles °, T_c)."""
+def crystal_record(structure: Structure, tc: float = float("nan"), identifier: str = "", niggli: bool = False) -> Data:
+    """One crystal as a ``Data`` (frac coords in [0,1), Z, lengths Å, angles °, T_c).
+
+    ``niggli``: in its Niggli-reduced cell (as upstream CDVAE prepares its data), so that
+    the six lattice parameters are a function of the crystal, not of the cell a file chose.
+    """
+    if niggli:
+        structure = structure.get_reduced_structure()
     zs = [site.specie.Z for site in structure]
     if max(zs) > MAX_Z:
         raise ValueError(f"{identifier}: element Z={max(zs)} is beyond the model's range (Z ≤ {MAX_Z})")
@@ -28,14 +33,6 @@ def crystal_record(structure: Structure, tc: float = float("nan"), identifier: s
         tc=torch.tensor([tc if tc is not None and math.isfinite(tc) else float("nan")], dtype=torch.float32),
         num_nodes=len(zs),
     )
-
-
-def split_train_val(ids: list[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """Seeded shuffle of ``ids`` into (train, val); val gets at least one id when possible."""
-    order = list(ids)
-    random.Random(seed).shuffle(order)
-    n_val = min(max(1, int(round(val_fraction * len(order)))), len(order) - 1) if len(order) > 1 else 0
-    return order[n_val:], order[:n_val]
 
 
 def fill_tc(records: list[Data], mean: float) -> None:

@@ -4,7 +4,11 @@ A compact stand-in for CDVAE's DimeNet++: atom-type embeddings updated by
 ``num_blocks`` interaction blocks whose messages depend only on the two atoms'
 features and their distance (Gaussian radial basis times a cosine envelope), so
 the latent is invariant to rotations, translations and the choice of periodic
-images. Readout is the mean over atoms (as in CDVAE).
+images. Readout is the mean over atoms (as in CDVAE). With ``cell_dim > 0`` the
+crystal's (standardised) cell parameters join the pooled features before the latent
+projection: the distances to at most ``max_neighbors`` neighbours within the cutoff do
+not determine the cell's shape, which DimeNet++'s angles and image-aware edges in
+upstream CDVAE let it see.
 """
 
 from __future__ import annotations
@@ -88,6 +92,7 @@ class Encoder(nn.Module):
         cutoff: float = 7.0,
         max_neighbors: int = 20,
         num_rbf: int = 32,
+        cell_dim: int = 0,
     ):
         super().__init__()
         self.cutoff, self.max_neighbors = cutoff, max_neighbors
@@ -95,8 +100,10 @@ class Encoder(nn.Module):
         self.edges = EdgeFeatures(cutoff, num_rbf)
         self.blocks = nn.ModuleList(InteractionBlock(hidden, num_rbf, max_neighbors / 2) for _ in range(num_blocks))
         self.readout = mlp([hidden, hidden, hidden])
-        self.fc_mu = nn.Linear(hidden, latent_dim)
-        self.fc_logvar = nn.Linear(hidden, latent_dim)
+        self.cell = mlp([cell_dim, hidden, hidden]) if cell_dim else None
+        width = 2 * hidden if cell_dim else hidden
+        self.fc_mu = nn.Linear(width, latent_dim)
+        self.fc_logvar = nn.Linear(width, latent_dim)
 
     def forward(
         self,
@@ -105,11 +112,15 @@ class Encoder(nn.Module):
         lattice: torch.Tensor,
         num_atoms: torch.Tensor,
         batch: torch.Tensor,
+        cell: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mu, logvar); ``cell`` is the (B, cell_dim) cell features when ``cell_dim > 0``."""
         graph = periodic_radius_graph(frac, lattice, num_atoms, self.cutoff, self.max_neighbors)
         rbf = self.edges(graph)
         h = self.embed(atom_types)
         for block in self.blocks:
             h = block(h, graph, rbf)
         pooled = scatter(self.readout(h), batch, dim=0, dim_size=len(num_atoms), reduce="mean")
+        if self.cell is not None:
+            pooled = torch.cat([pooled, self.cell(cell)], -1)
         return self.fc_mu(pooled), self.fc_logvar(pooled)

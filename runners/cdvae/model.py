@@ -59,6 +59,8 @@ class CDVAEConfig:
     sigma_features: bool = True
     predict_property: bool = False
     condition_tc: bool = False
+    encode_cell: bool = False
+    lattice_in_val_loss: bool = False
     weights: dict = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
     def to_dict(self) -> dict:
@@ -85,7 +87,8 @@ class CDVAE(nn.Module):
         super().__init__()
         self.config, self.scaler, self.tc_stats = config, scaler, tc_stats
         c = config
-        self.encoder = Encoder(c.hidden, c.latent_dim, c.enc_blocks, c.cutoff, c.max_neighbors, c.num_rbf)
+        cell_dim = 6 if c.encode_cell else 0
+        self.encoder = Encoder(c.hidden, c.latent_dim, c.enc_blocks, c.cutoff, c.max_neighbors, c.num_rbf, cell_dim)
         self.decoder = Decoder(
             c.latent_dim,
             c.hidden,
@@ -107,7 +110,8 @@ class CDVAE(nn.Module):
     def encode(self, batch, sample: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(z, mu, logvar); z = mu when ``sample`` is False."""
         lattice = params_to_matrix(batch.lengths, batch.angles)
-        mu, logvar = self.encoder(batch.frac_coords, batch.atom_types, lattice, batch.num_atoms, batch.batch)
+        cell = self.scaler.transform(batch.lengths, batch.angles, batch.num_atoms) if self.config.encode_cell else None
+        mu, logvar = self.encoder(batch.frac_coords, batch.atom_types, lattice, batch.num_atoms, batch.batch, cell)
         logvar = logvar.clamp(-20.0, 10.0)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if sample else mu
         return z, mu, logvar
@@ -174,4 +178,6 @@ class CDVAE(nn.Module):
         )
         out["loss"] = sum(w[k] * v for k, v in out.items())
         out["val_loss"] = w["coord"] * out["coord"] + w["type"] * out["type"]
+        if c.lattice_in_val_loss:  # the checkpoint is then chosen for its cells as well
+            out["val_loss"] = out["val_loss"] + w["lattice"] * out["lattice"]
         return out

@@ -40,10 +40,11 @@ from torch_geometric.data import Batch
 from atomgenbench.benchmarks.atomgen.dataset import BenchmarkData
 from atomgenbench.benchmarks.atomgen.structures import to_poscar
 from atomgenbench.runners.base import Reconstruction, RunConfig, Runner, batch_seed, fixed_batches, sample_seed
-from atomgenbench.runners.cdvae.data import crystal_record, fill_tc, split_train_val, to_structure
+from atomgenbench.runners.cdvae.data import crystal_record, fill_tc, to_structure
 from atomgenbench.runners.cdvae.lattice import LatticeScaler, params_to_matrix, usable
 from atomgenbench.runners.cdvae.model import CDVAEConfig
 from atomgenbench.runners.cdvae.sampling import SamplerSettings, composition_types, langevin
+from atomgenbench.runners.training import pick_device, split_train_val, truncate
 
 _MODEL = {
     "hidden": 128,
@@ -63,6 +64,9 @@ _MODEL = {
     "sigma_features": True,
     "predict_property": False,
     "condition_tc": False,
+    "encode_cell": True,
+    "lattice_in_val_loss": True,
+    "niggli": True,
 }
 _TRAIN = {
     "batch_size": 64,
@@ -81,6 +85,7 @@ _TRAIN = {
     "val_fraction": 0.1,
     "max_train": 0,
     "log_every_n_steps": 10,
+    "snapshot_minutes": [],
 }
 _SAMPLE = {"force_types": True, "n_step_each": 20, "step_lr": 1e-4, "min_sigma": 0.0, "recon_batch_size": 128}
 
@@ -106,7 +111,7 @@ PRESETS = {
         "max_train": 128,
         "n_step_each": 2,
     },
-    "cpu": {**_MODEL, **_TRAIN, **_SAMPLE},
+    "cpu": {**_MODEL, **_TRAIN, **_SAMPLE, "snapshot_minutes": [0.5, 1, 2, 4, 8]},
     "paper": {
         **_MODEL,
         **_TRAIN,
@@ -130,11 +135,6 @@ def model_config(params: dict) -> dict:
     return {k: params[k] for k in CDVAEConfig.__dataclass_fields__ if k in params}
 
 
-def pick_device(config: RunConfig) -> torch.device:
-    wants_gpu = config.trainer.accelerator in ("gpu", "cuda", "auto")
-    return torch.device("cuda" if wants_gpu and torch.cuda.is_available() else "cpu")
-
-
 class CDVAERunner(Runner):
     name = "cdvae"
     conditioning = "structure"
@@ -149,13 +149,10 @@ class CDVAERunner(Runner):
 
         p = config.params
         ids = [i for i in data.train_ids if len(data.structure(i)) <= p["max_atoms"]]
-        train_ids, val_ids = split_train_val(ids, p["val_fraction"], config.seed)
-        if p.get("max_train"):
-            train_ids = train_ids[: int(p["max_train"])]
-            val_ids = val_ids[: max(1, int(p["max_train"]) // 8)]
-        tc = data.tc
-        train = [crystal_record(data.structure(i), tc.get(i, float("nan")), i) for i in train_ids]
-        val = [crystal_record(data.structure(i), tc.get(i, float("nan")), i) for i in val_ids]
+        train_ids, val_ids = truncate(*split_train_val(ids, p["val_fraction"], config.seed), p.get("max_train"))
+        tc, niggli = data.tc, bool(p["niggli"])
+        train = [crystal_record(data.structure(i), tc.get(i, float("nan")), i, niggli) for i in train_ids]
+        val = [crystal_record(data.structure(i), tc.get(i, float("nan")), i, niggli) for i in val_ids]
         torch.manual_seed(int(config.seed))  # the initial weights: the same seed trains the same model
         module = build_module(train, p)
         fill_tc(train + val, module.hparams.tc_stats[0])
@@ -186,7 +183,7 @@ class CDVAERunner(Runner):
                 if sample:  # a posterior draw per (seed, id, sample), then Langevin with its own noise
                     noise = [torch.Generator().manual_seed(sample_seed(config.seed, key, sample)) for key in chunk]
                 try:
-                    results = decode_chunk(model, data, chunk, settings, bool(p["force_types"]), device, gen, noise)
+                    results = decode_chunk(model, data, chunk, settings, p, device, gen, noise)
                 except Exception as exc:  # a failed decode is a failure row per id, never a missing row
                     results = {i: ("", f"decode failed: {type(exc).__name__}: {exc}") for i in chunk}
                 for key in chunk:
@@ -243,7 +240,7 @@ def decode_chunk(
     data: BenchmarkData,
     ids: list[str],
     settings: SamplerSettings,
-    force_types: bool,
+    params: dict,
     device: torch.device,
     gen: torch.Generator,
     latent_noise: list[torch.Generator] | None = None,
@@ -251,10 +248,11 @@ def decode_chunk(
     """Encode and decode the crystals ``ids``; return ``{id: (poscar, failure reason or None)}``.
 
     ``z`` is the posterior mean, or with ``latent_noise`` (one generator per id) a draw
-    ``mu + σ ε`` from the posterior (the samples > 0 of ``run --samples K``).
+    ``mu + σ ε`` from the posterior (the samples > 0 of ``run --samples K``). ``params``
+    gives ``force_types`` and ``niggli`` (the cell the test crystal is encoded in).
     """
-    tc = data.tc
-    records = [crystal_record(data.structure(i), tc.get(i, float("nan")), i) for i in ids]
+    tc, force_types = data.tc, bool(params["force_types"])
+    records = [crystal_record(data.structure(i), tc.get(i, float("nan")), i, bool(params["niggli"])) for i in ids]
     fill_tc(records, model.tc_stats[0])
     batch = Batch.from_data_list(records).to(device)
     z, mu, logvar = model.encode(batch, sample=False)

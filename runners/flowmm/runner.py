@@ -25,9 +25,11 @@ from atomgenbench.runners.base import Reconstruction, RunConfig, Runner, fixed_b
 #: parameters shared by all presets. Model: hidden, time_dim (default hidden // 2), layers, num_freqs,
 #: use_tc (T_c conditioning, off = the paper's setting). Training: lr, weight_decay, eta_min (cosine
 #: floor), cost_coord : cost_lattice (published 400 : 1), grad_clip (by value 0.5), ema_decay,
-#: val_fraction (held out of the training split), stats_passes (sweeps for the standardisation
-#: statistics), train_steps (if set, max_epochs = ceil(train_steps / batches per epoch)), max_atoms
-#: (larger training crystals are skipped). Sampling: steps (Euler), anneal_slope / anneal_offset
+#: val_fraction (held out of the training split, runners.training.split_train_val), max_train
+#: (0: all; else runners.training.truncate), snapshot_minutes (learning-curve snapshots), stats_passes
+#: (sweeps for the standardisation statistics), train_steps (if set, max_epochs = ceil(train_steps /
+#: batches per epoch)), max_atoms (larger training crystals are skipped). Sampling: steps (Euler),
+#: anneal_slope / anneal_offset
 #: (coordinate velocity x (1 + slope * relu(t - offset)); 2.0 = the AtomBench run), sample_batch_size.
 _COMMON = dict(
     time_dim=None,
@@ -41,6 +43,8 @@ _COMMON = dict(
     grad_clip_algorithm="value",
     ema_decay=0.999,
     val_fraction=0.1,
+    max_train=0,
+    snapshot_minutes=[],
     stats_passes=10,
     train_steps=None,
     max_steps=-1,
@@ -82,6 +86,7 @@ PRESETS = {
         "max_minutes": 15.0,
         "patience": 10,
         "check_val_every_n_epoch": 5,
+        "snapshot_minutes": [0.25, 0.5, 1, 2],
         "steps": 200,
         "lr": 1e-3,
     },
@@ -99,16 +104,6 @@ PRESETS = {
         "steps": 1000,
     },
 }
-
-
-def split_train_val(ids: list[str], fraction: float) -> tuple[list[str], list[str]]:
-    """Deterministic train/validation split of the training ids (independent of the run seed)."""
-    rng = np.random.default_rng(20240601)
-    order = rng.permutation(len(ids))
-    n_val = max(1, int(round(fraction * len(ids)))) if fraction > 0 and len(ids) > 1 else 0
-    val = sorted(order[:n_val])
-    train = sorted(order[n_val:])
-    return [ids[i] for i in train], [ids[i] for i in val]
 
 
 def decode_sample(species: list[str], frac: np.ndarray, lattice_vec: np.ndarray) -> tuple[str, str | None]:
@@ -188,7 +183,7 @@ class FlowMMRunner(Runner):
         from atomgenbench.runners.flowmm.flow import estimate_statistics
         from atomgenbench.runners.flowmm.geometry import LatticeBase
         from atomgenbench.runners.flowmm.lightning import EMACallback, FlowMMModule
-        from atomgenbench.runners.training import final_checkpoint, fit_module
+        from atomgenbench.runners.training import final_checkpoint, fit_module, split_train_val, truncate
 
         params = self._params(config)
         final = final_checkpoint(config)
@@ -198,7 +193,8 @@ class FlowMMRunner(Runner):
             missing = [i for i in data.train_ids if i not in data.tc]
             if missing:
                 raise ValueError(f"use_tc: no T_c for {len(missing)} training ids, e.g. {missing[:3]}")
-        train_ids, val_ids = split_train_val(data.train_ids, float(params["val_fraction"]))
+        split = split_train_val(data.train_ids, float(params["val_fraction"]), config.seed)
+        train_ids, val_ids = truncate(*split, params.get("max_train"))
         train, val = self._crystals(data, train_ids, params), self._crystals(data, val_ids, params)
         if not train:
             raise ValueError(f"{data.name}: no training crystals with <= {params['max_atoms']} atoms")
@@ -232,6 +228,7 @@ class FlowMMRunner(Runner):
         from atomgenbench.runners.flowmm.data import collate, composition_query
         from atomgenbench.runners.flowmm.flow import euler_sample
         from atomgenbench.runners.flowmm.lightning import FlowMMModule
+        from atomgenbench.runners.training import pick_device
 
         params = self._params(config)
         ids = list(data.test_ids if ids is None else ids)
@@ -241,9 +238,7 @@ class FlowMMRunner(Runner):
         module.load_state_dict(state["state_dict"])
         model = module.ema.eval()
         use_tc = bool(module.hparams.use_tc)
-        device = (
-            "cuda" if config.trainer.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available() else "cpu"
-        )
+        device = pick_device(config)
         model.to(device)
         order = []  # the sampled ids of the whole test set: batches are cut from this fixed order
         for key in dict.fromkeys([*data.test_ids, *ids]):
