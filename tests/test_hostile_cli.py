@@ -144,3 +144,33 @@ def test_a_second_command_into_a_busy_out_folder_fails_cleanly(tmp_path, mirror)
         busy = invoke(*args)
     assert busy.exit_code == 1 and "another atomgenbench command is writing there" in busy.output
     assert invoke(*args).exit_code == 0
+
+
+def test_ctrl_c_after_the_command_finished_is_never_a_silent_kill(tmp_path):
+    """SIGINT while the process exits (the outputs already written): exit 0, or 130 with one line;
+    never killed by the signal with nothing said (what the default handler did during clean-up)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    sub = Path(__file__).resolve().parents[1] / "submissions" / "atomgenbench-nearest-cpu"
+    src = sub / "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"
+    code = "import sys; from atomgenbench.cli.main import main; main(sys.argv[1:])"
+    for k, delay in enumerate((0.05, 0.15, 0.3)):
+        out = tmp_path / f"eval{k}"
+        args = [sys.executable, "-c", code, "evaluate", str(src), "-b", BENCH, "-j", "2", "--n-bootstrap", "10"]
+        proc = subprocess.Popen([*args, "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for line in proc.stdout:
+            if line.startswith("wrote"):
+                time.sleep(delay)
+                proc.send_signal(signal.SIGINT)
+                break
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode in (0, 130), (delay, proc.returncode, err)
+        assert "Traceback" not in err
+        if proc.returncode == 130:
+            assert "interrupted" in err.splitlines()[-1]
+        assert (out / "metrics.json").is_file() and os.path.getsize(out / "metrics.json") > 0

@@ -8,8 +8,10 @@ commands that need it.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
+import signal
 import sys
 import traceback
 
@@ -242,9 +244,25 @@ def run_cli(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _interrupted_on_exit(signum, frame) -> None:
+    """Ctrl-C after the command returned (while pools and threads shut down): one line, exit 130."""
+    sys.stderr.write("interrupted (after the command had finished: its outputs are complete)\n")
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
-    sys.exit(run_cli(argv))
+    """Console-script entry point.
+
+    A Ctrl-C after the command returned gets one line and exit 130 while Python can still run
+    a handler (threads and pools shutting down), and is ignored from the moment the interpreter
+    starts its final clean-up (atexit), where the default handler would kill the process with
+    no message although every output is already complete.
+    """
+    code = run_cli(argv)
+    signal.signal(signal.SIGINT, _interrupted_on_exit)
+    atexit.register(signal.signal, signal.SIGINT, signal.SIG_IGN)  # runs first: atexit is last-in, first-out
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,6 +16,13 @@ cutoff 7 Å, ≤ 16 neighbours, 10 levels 10 → 0.01 Å, 20 Langevin steps per 
 100 epochs, patience 5, batch 64; upstream widths; 50 noise levels, 100 steps per
 level, teacher forcing 20 epochs, property head on — meant for GPUs).
 
+Deviations from upstream in every preset (``encode_cell``, ``lattice_in_val_loss``, ``niggli``,
+added after the diagnosis in docs/results.md): the crystals are encoded in their Niggli-reduced
+cells, whose parameters also join the encoder's pooled features (the compact encoder sees
+only neighbour distances, which do not fix a cell's shape: without them the lattice head
+memorised the training cells and predicted the average cell for new crystals), and the
+validation loss that picks the checkpoint includes the lattice term.
+
 Deviation in ``cpu``: the decoder is trained in the ground-truth cell throughout
 (``teacher_forcing_max_epoch`` larger than any run): in a 15-minute budget the
 lattice head is not yet accurate, and denoising in a wrong cell only teaches the
