@@ -136,3 +136,29 @@ def plot(result: dict, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     plt.close(fig)
+
+
+def markdown(results: list[dict]) -> str:
+    """One table row per point of each curve: time, epoch, match count (all, per stratum), MAE, val loss."""
+    head = "| model | benchmark | checkpoint | training min | epoch | matched | twin | seen-formula | unseen |"
+    head += " Niggli MAE a (Å) | MAE α (°) | val loss |\n|" + "---|" * 12 + "\n"
+    rows = []
+    for res in results:
+        for p in res["points"]:
+            minutes = p["train_seconds"] / 60 if p.get("train_seconds") is not None else p["minutes"]
+            strata = [f"{p['strata'][s]['n_matched']}/{p['strata'][s]['n']}" for s in STRATA]
+            val = f"{p['val_loss']:.3g}" if p.get("val_loss") is not None else "–"
+            epoch = "–" if p.get("epoch") is None else str(p["epoch"])
+            cells = [res["model"], res["benchmark"], p["checkpoint"], f"{minutes:.1f}", epoch]
+            cells += [f"{p['n_matched']}/{p['n_total']}", *strata]
+            cells += [f"{p['niggli_mae']['a']:.3f}", f"{p['niggli_mae']['alpha']:.2f}", val]
+            rows.append("| " + " | ".join(cells) + " |")
+    return head + "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Print the learning-curve table of curve JSON files.")
+    ap.add_argument("files", nargs="+", type=Path)
+    print(markdown([json.loads(f.read_text(encoding="utf-8")) for f in ap.parse_args().files]), end="")

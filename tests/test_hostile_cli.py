@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import socket
 
+import pytest
+
 from click.testing import CliRunner
 
 from atomgenbench.cli import cli
@@ -146,6 +148,7 @@ def test_a_second_command_into_a_busy_out_folder_fails_cleanly(tmp_path, mirror)
     assert invoke(*args).exit_code == 0
 
 
+@pytest.mark.slow
 def test_ctrl_c_after_the_command_finished_is_never_a_silent_kill(tmp_path):
     """SIGINT while the process exits (the outputs already written): exit 0, or 130 with one line;
     never killed by the signal with nothing said (what the default handler did during clean-up)."""

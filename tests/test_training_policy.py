@@ -47,6 +47,7 @@ def _final_weights(out: Path) -> dict:
     return torch.load(out / "work" / fit["checkpoint"], map_location="cpu", weights_only=True)["state_dict"]
 
 
+@pytest.mark.slow
 def test_snapshots_are_saved_and_do_not_change_training(tmp_path):
     sets = {"max_steps": 6, "max_epochs": 3}
     run("cdvae", "dft_3d_Tc_supercon", "smoke", tmp_path / "plain", overrides=sets, progress=False)
