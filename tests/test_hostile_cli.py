@@ -15,7 +15,6 @@ import json
 import socket
 
 import pytest
-
 from click.testing import CliRunner
 
 from atomgenbench.cli import cli
