@@ -15,7 +15,8 @@ Parameters read from the runner's params dict (all optional):
 ``patience`` (int, early-stopping patience in validation checks; 0 disables),
 ``grad_clip`` (float), ``grad_clip_algorithm`` ("norm" | "value"),
 ``check_val_every_n_epoch`` (int), ``log_every_n_steps`` (int),
-``snapshot_minutes`` (list of training minutes at which a weights-only snapshot is saved
+``final_weights`` ("best": the best validation weights, the default; "last": the weights at the
+end of training), ``snapshot_minutes`` (list of training minutes at which a weights-only snapshot is saved
 for learning curves, see :class:`Snapshots`).
 """
 
@@ -198,7 +199,7 @@ def fit_module(
     last = checkpoint_dir(config) / "last.ckpt"
     trainer.fit(module, train_loader, val_loader, ckpt_path=str(last) if last.is_file() else None)
     best = checkpoint_dir(config) / "best.ckpt"
-    if best.is_file():
+    if params.get("final_weights", "best") == "best" and best.is_file():
         state = torch.load(best, map_location="cpu", weights_only=True)
         module.load_state_dict(state["state_dict"])
     tmp = final.with_suffix(".tmp")

@@ -101,3 +101,17 @@ def test_cdvae_encoder_sees_the_cell_and_niggli_records():
     mu_a, _ = enc(*args, cell=torch.zeros(1, 6))
     mu_b, _ = enc(*args, cell=torch.ones(1, 6))
     assert not torch.allclose(mu_a, mu_b)  # the same atoms and distances, another cell: another latent
+
+
+@pytest.mark.slow
+def test_final_weights_last_keeps_the_end_of_training(tmp_path):
+    """FlowMM's cpu preset takes the last weights (its flow loss stops tracking matches); "best" is the default."""
+    from atomgenbench.runners.flowmm.runner import PRESETS
+
+    assert PRESETS["cpu"]["final_weights"] == "last" and PRESETS["smoke"]["final_weights"] == "best"
+    sets = {"final_weights": "last", "max_epochs": 3, "check_val_every_n_epoch": 1}
+    run("flowmm", "dft_3d_Tc_supercon", "smoke", tmp_path / "run", overrides=sets, progress=False)
+    ckpts = tmp_path / "run" / "work" / "checkpoints"
+    final = torch.load(ckpts / "final.ckpt", map_location="cpu", weights_only=True)["state_dict"]
+    last = torch.load(ckpts / "last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
+    assert all(torch.equal(final[k], last[k]) for k in final)

@@ -26,7 +26,8 @@ from atomgenbench.runners.base import Reconstruction, RunConfig, Runner, fixed_b
 #: use_tc (T_c conditioning, off = the paper's setting). Training: lr, weight_decay, eta_min (cosine
 #: floor), cost_coord : cost_lattice (published 400 : 1), grad_clip (by value 0.5), ema_decay,
 #: val_fraction (held out of the training split, runners.training.split_train_val), max_train
-#: (0: all; else runners.training.truncate), snapshot_minutes (learning-curve snapshots), stats_passes
+#: (0: all; else runners.training.truncate), snapshot_minutes (learning-curve snapshots), final_weights
+#: ("best" validation or "last"; cpu: last, because the flow loss stops tracking matches), stats_passes
 #: (sweeps for the standardisation statistics), train_steps (if set, max_epochs = ceil(train_steps /
 #: batches per epoch)), max_atoms (larger training crystals are skipped). Sampling: steps (Euler),
 #: anneal_slope / anneal_offset
@@ -45,6 +46,7 @@ _COMMON = dict(
     val_fraction=0.1,
     max_train=0,
     snapshot_minutes=[],
+    final_weights="best",
     stats_passes=10,
     train_steps=None,
     max_steps=-1,
@@ -82,11 +84,12 @@ PRESETS = {
         "max_atoms": 24,
         "batch_size": 32,
         "max_epochs": 300,
-        "train_steps": 8000,
+        "train_steps": 40000,
         "max_minutes": 15.0,
-        "patience": 10,
+        "patience": 0,
+        "final_weights": "last",
         "check_val_every_n_epoch": 5,
-        "snapshot_minutes": [0.25, 0.5, 1, 2],
+        "snapshot_minutes": [0.5, 1, 2, 4, 8],
         "steps": 200,
         "lr": 1e-3,
     },
