@@ -45,6 +45,12 @@ VARIANTS = {
 }
 
 
+def _niggli(run: Path) -> bool:
+    """Whether the run encoded crystals in their Niggli-reduced cells (runs before the fix did not)."""
+    meta = json.loads((run / "predictions.json").read_text(encoding="utf-8"))
+    return bool(meta["extra"]["params"].get("niggli", False))
+
+
 def checkpoint(run: Path) -> Path:
     """The run's checkpoint (``work/fit.json`` names it relative to ``work/``)."""
     path = Path(json.loads((run / "work" / "fit.json").read_text())["checkpoint"])
@@ -73,7 +79,8 @@ def latent_use(run: Path, data) -> tuple[float, int, int]:
 
     ckpt = str(checkpoint(run))
     model = CDVAEModule.load_from_checkpoint(ckpt, map_location="cpu", weights_only=True).model.eval()
-    records = [crystal_record(data.structure(i), data.tc.get(i, float("nan")), i) for i in data.test_ids]
+    niggli = _niggli(run)
+    records = [crystal_record(data.structure(i), data.tc.get(i, float("nan")), i, niggli) for i in data.test_ids]
     fill_tc(records, model.tc_stats[0])
     with torch.no_grad():
         _, mu, logvar = model.encode(Batch.from_data_list(records), sample=False)
@@ -97,7 +104,7 @@ def heads_vs_baselines(run: Path, data, n_train: int = 400, draws: int = 20) -> 
     model = CDVAEModule.load_from_checkpoint(str(checkpoint(run)), map_location="cpu", weights_only=True).model.eval()
 
     def batch(ids):
-        records = [crystal_record(data.structure(i), data.tc.get(i, float("nan")), i) for i in ids]
+        records = [crystal_record(data.structure(i), data.tc.get(i, float("nan")), i, _niggli(run)) for i in ids]
         fill_tc(records, model.tc_stats[0])
         return Batch.from_data_list(records)
 
