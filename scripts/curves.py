@@ -125,6 +125,8 @@ def plot(result: dict, out: Path) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
     left.plot(minutes, [p["match_rate"] for p in pts], "o-", color="black", label="all")
     for stratum in STRATA:
+        if not pts or not pts[0]["strata"].get(stratum, {}).get("n"):
+            continue  # no test crystal in this stratum (alex has no twins)
         rates = [p["strata"][stratum]["n_matched"] / max(1, p["strata"][stratum]["n"]) for p in pts]
         left.plot(minutes, rates, ".--", label=stratum)
     left.set(xlabel="training wall time (min)", ylabel="match rate, k = 1", ylim=(0, 1))
