@@ -144,9 +144,11 @@ def make_trainer(config: RunConfig, params: dict[str, Any], callbacks: list | No
     ckpt_dir = checkpoint_dir(config)
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     cbs: list = list(callbacks or [])
-    cbs.append(
-        ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_loss", mode="min", save_last=True, save_top_k=1)
-    )
+    cbs.append(ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_loss", mode="min", save_top_k=1))
+    # last.ckpt at every epoch end, for resuming: Lightning's save_last only writes it when a
+    # best checkpoint is written, so a run whose validation stopped improving resumed from there
+    last = ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1, enable_version_counter=False)
+    cbs.append(last)
     patience = int(params.get("patience", 0) or 0)
     if patience > 0:
         cbs.append(EarlyStopping(monitor="val_loss", mode="min", patience=patience))

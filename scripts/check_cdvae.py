@@ -103,8 +103,10 @@ def heads_vs_baselines(run: Path, data, n_train: int = 400, draws: int = 20) -> 
 
     model = CDVAEModule.load_from_checkpoint(str(checkpoint(run)), map_location="cpu", weights_only=True).model.eval()
 
+    niggli = _niggli(run)
+
     def batch(ids):
-        records = [crystal_record(data.structure(i), data.tc.get(i, float("nan")), i, _niggli(run)) for i in ids]
+        records = [crystal_record(data.structure(i), data.tc.get(i, float("nan")), i, niggli) for i in ids]
         fill_tc(records, model.tc_stats[0])
         return Batch.from_data_list(records)
 

@@ -18,17 +18,17 @@ from pathlib import Path
 from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
 from atomgenbench.benchmarks.atomgen.predictions import Predictions
 from atomgenbench.benchmarks.atomgen.registry import LATTICE_PARAMS
+from atomgenbench.benchmarks.atomgen.strata import STRATA
 from atomgenbench.core.executors import Executor
+from atomgenbench.runners.api import RUN_CONFIG_NAME
 from atomgenbench.runners.base import RunConfig
 from atomgenbench.runners.registry import get_runner
 from atomgenbench.runners.training import snapshots
 
-STRATA = ("twin", "seen-formula", "unseen")
-
 
 def run_config(run_dir: Path) -> RunConfig:
     """The :class:`RunConfig` a finished ``atomgenbench run`` folder was made with."""
-    saved = json.loads((run_dir / "work" / "run_config.json").read_text(encoding="utf-8"))
+    saved = json.loads((run_dir / "work" / RUN_CONFIG_NAME).read_text(encoding="utf-8"))
     return RunConfig(
         model=saved["model"],
         benchmark=saved["benchmark"],

@@ -103,15 +103,47 @@ def test_cdvae_encoder_sees_the_cell_and_niggli_records():
     assert not torch.allclose(mu_a, mu_b)  # the same atoms and distances, another cell: another latent
 
 
-@pytest.mark.slow
-def test_final_weights_last_keeps_the_end_of_training(tmp_path):
-    """FlowMM's cpu preset takes the last weights (its flow loss stops tracking matches); "best" is the default."""
+def _rising_validation_module():
+    """A one-weight module whose training moves the weight and whose validation loss rises every
+    epoch, so the best-validation weights (epoch 0) and the last weights always differ."""
+    import pytorch_lightning as pl
+
+    class Rising(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def training_step(self, batch, batch_idx):
+            return ((self.w - 1.0) ** 2).sum()
+
+        def validation_step(self, batch, batch_idx):
+            self.log("val_loss", float(self.current_epoch))
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    return Rising()
+
+
+@pytest.mark.parametrize("choice", ["best", "last"])
+def test_final_weights_chooses_best_or_last(tmp_path, choice):
+    """fit_module's final.ckpt holds the best-validation weights by default and the last with "last"
+    (FlowMM's cpu preset, whose flow loss stops tracking the match count)."""
+    from torch.utils.data import DataLoader
+
     from atomgenbench.runners.flowmm.runner import PRESETS
+    from atomgenbench.runners.training import fit_module
 
     assert PRESETS["cpu"]["final_weights"] == "last" and PRESETS["smoke"]["final_weights"] == "best"
-    sets = {"final_weights": "last", "max_epochs": 3, "check_val_every_n_epoch": 1}
-    run("flowmm", "dft_3d_Tc_supercon", "smoke", tmp_path / "run", overrides=sets, progress=False)
-    ckpts = tmp_path / "run" / "work" / "checkpoints"
-    final = torch.load(ckpts / "final.ckpt", map_location="cpu", weights_only=True)["state_dict"]
-    last = torch.load(ckpts / "last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
-    assert all(torch.equal(final[k], last[k]) for k in final)
+    config = RunConfig("toy", "dft_3d_Tc_supercon", out_dir=tmp_path, progress=False)
+    loader = DataLoader([torch.zeros(1)] * 4, batch_size=2)
+    final = fit_module(_rising_validation_module(), loader, loader, config, {"max_epochs": 4, "final_weights": choice})
+
+    def weight(name: str) -> float:
+        state = torch.load(final.parent / f"{name}.ckpt", map_location="cpu", weights_only=True)
+        return float(state["state_dict"]["w"][0])
+
+    weights = {name: weight(name) for name in ("final", "last", "best")}
+    assert weights["best"] == pytest.approx(1 - 0.8**2)  # epoch 0 (two SGD steps toward w = 1)
+    assert weights["last"] == pytest.approx(1 - 0.8**8), weights  # last.ckpt: the end of training, for resuming
+    assert weights["final"] == weights["last" if choice == "last" else "best"], weights

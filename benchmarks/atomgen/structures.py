@@ -103,6 +103,15 @@ def _unsupported_dialect(raw: str) -> str | None:
     return None
 
 
+def niggli_cell(structure: Structure) -> Structure:
+    """Niggli-reduced copy of ``structure`` (the same atoms, a canonical cell), as the model
+    runners train on; the input itself if pymatgen cannot reduce it (some degenerate cells)."""
+    try:
+        return structure.get_reduced_structure("niggli")
+    except Exception:
+        return structure
+
+
 def to_poscar(structure: Structure, comment: str = "System") -> str:
     """jarvis-tools POSCAR text (real newlines) for a pymatgen structure.
 

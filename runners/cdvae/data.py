@@ -9,6 +9,7 @@ import torch
 from pymatgen.core import Lattice, Structure
 from torch_geometric.data import Data
 
+from atomgenbench.benchmarks.atomgen.structures import niggli_cell
 from atomgenbench.runners.cdvae.encoder import MAX_Z
 
 
@@ -19,7 +20,7 @@ def crystal_record(structure: Structure, tc: float = float("nan"), identifier: s
     the six lattice parameters are a function of the crystal, not of the cell a file chose.
     """
     if niggli:
-        structure = structure.get_reduced_structure()
+        structure = niggli_cell(structure)
     zs = [site.specie.Z for site in structure]
     if max(zs) > MAX_Z:
         raise ValueError(f"{identifier}: element Z={max(zs)} is beyond the model's range (Z ≤ {MAX_Z})")

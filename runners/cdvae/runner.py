@@ -183,6 +183,7 @@ class CDVAERunner(Runner):
         ids = list(data.test_ids if ids is None else ids)
         wanted = set(ids)
         for index, chunk in fixed_batches(ids, data.test_ids, int(p["recon_batch_size"])):
+            batch = None  # the chunk's crystals, parsed and reduced once for all its samples
             for sample in range(config.samples):
                 seed = sample_seed(config.seed, f"batch{index}", sample) if sample else batch_seed(config.seed, index)
                 gen = torch.Generator(device=device).manual_seed(seed)
@@ -190,7 +191,8 @@ class CDVAERunner(Runner):
                 if sample:  # a posterior draw per (seed, id, sample), then Langevin with its own noise
                     noise = [torch.Generator().manual_seed(sample_seed(config.seed, key, sample)) for key in chunk]
                 try:
-                    results = decode_chunk(model, data, chunk, settings, p, device, gen, noise)
+                    batch = batch if batch is not None else chunk_batch(model, data, chunk, bool(p["niggli"]), device)
+                    results = decode_chunk(model, batch, chunk, settings, bool(p["force_types"]), device, gen, noise)
                 except Exception as exc:  # a failed decode is a failure row per id, never a missing row
                     results = {i: ("", f"decode failed: {type(exc).__name__}: {exc}") for i in chunk}
                 for key in chunk:
@@ -241,27 +243,31 @@ def build_module(train: list, p: dict):
     )
 
 
+def chunk_batch(model, data: BenchmarkData, ids: list[str], niggli: bool, device: torch.device) -> Batch:
+    """The crystals ``ids`` as one batch on ``device`` (in their Niggli cells with ``niggli``), unknown T_c filled."""
+    tc = data.tc
+    records = [crystal_record(data.structure(i), tc.get(i, float("nan")), i, niggli) for i in ids]
+    fill_tc(records, model.tc_stats[0])
+    return Batch.from_data_list(records).to(device)
+
+
 @torch.no_grad()
 def decode_chunk(
     model,
-    data: BenchmarkData,
+    batch: Batch,
     ids: list[str],
     settings: SamplerSettings,
-    params: dict,
+    force_types: bool,
     device: torch.device,
     gen: torch.Generator,
     latent_noise: list[torch.Generator] | None = None,
 ) -> dict[str, tuple[str, str | None]]:
-    """Encode and decode the crystals ``ids``; return ``{id: (poscar, failure reason or None)}``.
+    """Encode and decode the crystals ``ids`` (``batch``, :func:`chunk_batch`); return
+    ``{id: (poscar, failure reason or None)}``.
 
     ``z`` is the posterior mean, or with ``latent_noise`` (one generator per id) a draw
-    ``mu + σ ε`` from the posterior (the samples > 0 of ``run --samples K``). ``params``
-    gives ``force_types`` and ``niggli`` (the cell the test crystal is encoded in).
+    ``mu + σ ε`` from the posterior (the samples > 0 of ``run --samples K``).
     """
-    tc, force_types = data.tc, bool(params["force_types"])
-    records = [crystal_record(data.structure(i), tc.get(i, float("nan")), i, bool(params["niggli"])) for i in ids]
-    fill_tc(records, model.tc_stats[0])
-    batch = Batch.from_data_list(records).to(device)
     z, mu, logvar = model.encode(batch, sample=False)
     if latent_noise is not None:
         eps = torch.stack([torch.randn(mu.shape[1], generator=g) for g in latent_noise]).to(device)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from pymatgen.core import Structure
 
+from atomgenbench.benchmarks.atomgen.structures import niggli_cell
 from atomgenbench.runners.flowmm.geometry import params_to_vector
 
 NUM_ELEMENTS = 100  #: atom types are Z - 1 in [0, 100)
@@ -36,17 +37,9 @@ class Crystal:
         return len(self.types)
 
 
-def canonical(structure: Structure) -> Structure:
-    """Niggli-reduced copy of ``structure`` (same atoms); the input itself if reduction fails."""
-    try:
-        return structure.get_reduced_structure("niggli")
-    except Exception:  # pymatgen raises on some degenerate cells
-        return structure
-
-
 def crystal_from_structure(identifier: str, structure: Structure, tc: float = 0.0) -> Crystal:
     """A :class:`Crystal` from a pymatgen structure (Niggli-canonical cell)."""
-    s = canonical(structure)
+    s = niggli_cell(structure)
     types = np.array([site.specie.Z - 1 for site in s], dtype=np.int64)
     if types.min() < 0 or types.max() >= NUM_ELEMENTS:
         raise ValueError(f"{identifier}: element outside Z = 1..{NUM_ELEMENTS}")
