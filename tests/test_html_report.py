@@ -231,6 +231,21 @@ def test_no_console_error_and_no_request_leaves_the_file(page, results):
     assert external_requests(urls, results["page"]) == []
 
 
+def test_external_requests_keeps_what_leaves_the_file(tmp_path):
+    """Other files and the network count; the page itself, inline data and Chromium's own pages do not."""
+    page = tmp_path / "report.html"
+    own, other = page.resolve().as_uri(), (tmp_path / "x.js").resolve().as_uri()
+    urls = [
+        own,
+        own + "#crystal",
+        "data:image/png;base64,AA",
+        "chrome://favicon2/?size=24",
+        other,
+        "https://cdn.plot.ly/p.js",
+    ]
+    assert external_requests(urls, page) == [other, "https://cdn.plot.ly/p.js"]
+
+
 def test_screenshot_is_written(page, results):
     out = results["root"] / "report.png"
     page.find_element("css selector", "#crystal-table tbody tr").click()

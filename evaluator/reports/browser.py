@@ -78,10 +78,15 @@ def requested_urls(driver) -> list[str]:
     return out
 
 
+#: schemes that never leave the machine: inline data, and Chromium's own pages (its new-tab page
+#: loads chrome://favicon2/... now and then; a web page cannot load chrome:// URLs at all)
+LOCAL_SCHEMES = ("data:", "blob:", "about:", "chrome:", "chrome-untrusted:", "chrome-extension:", "devtools:")
+
+
 def external_requests(urls: list[str], page: str | Path) -> list[str]:
-    """The URLs of ``urls`` that are not the page file itself or inline (data:, blob:, about:)."""
+    """The URLs of ``urls`` that are not the page file itself, inline, or Chromium's own (:data:`LOCAL_SCHEMES`)."""
     own = Path(page).resolve().as_uri()
-    return [u for u in urls if u.split("#")[0] != own and not u.startswith(("data:", "blob:", "about:"))]
+    return [u for u in urls if u.split("#")[0] != own and not u.startswith(LOCAL_SCHEMES)]
 
 
 def console_errors(driver) -> list[str]:
