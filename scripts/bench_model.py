@@ -83,6 +83,10 @@ def main() -> None:
         "(e.g. docs/results/curve_cdvae_dft_3d_Tc_supercon)",
     )
     args = ap.parse_args()
+    if args.quiet:
+        from atomgenbench.core.output import quiet_dependencies
+
+        quiet_dependencies()  # as the CLI does: no Hugging Face bars when snapshots are exported
     if args.threads > 0:
         import torch
 
