@@ -15,14 +15,15 @@ from typing import Any
 import yaml
 
 from atomgenbench.core.errors import ConfigError
+from atomgenbench.core.yaml_text import YAMLAliasError, load_yaml
 from atomgenbench.runners.base import RunConfig
 
 
 def parse_scalar(text: str) -> Any:
     """A ``--set`` value as a YAML scalar (``3`` -> int, ``1e-3`` -> float, ``true`` -> bool, ``null`` -> None)."""
     try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        value = load_yaml(text)
+    except (yaml.YAMLError, YAMLAliasError) as exc:
         raise ConfigError(f"cannot parse value {text!r} as YAML ({exc})") from None
     if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string; numbers should be numbers
         try:
@@ -48,11 +49,13 @@ def load_yaml_overrides(path: str | Path) -> dict[str, Any]:
     """Parameter overrides from a YAML file (flat mapping, or nested under ``params:``)."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, YAMLAliasError) as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML (nested too deeply)") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

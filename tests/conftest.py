@@ -20,6 +20,12 @@ REPO = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("ATOMGENBENCH_DATA") or (REPO.parent / "shared" / "data")).resolve()
 CONTRIBUTIONS = MIRROR / "jarvis_leaderboard" / "contributions"
 LEGACY = MIRROR / "legacy_2023" / "jarvis_leaderboard"
+# One BLAS/OpenMP thread per test process, set before any test imports torch. Two xdist workers
+# on two cores with torch's default of one thread per core oversubscribe the machine, and the
+# many small tensor operations of the model tests then wait on each other: the CDVAE Langevin
+# test took 313 s beside a busy core with two threads, 13.5 s with one. A value the caller
+# sets wins; subprocesses of the tests inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 TEST_CACHE = Path(
     os.environ.get("ATOMGENBENCH_TEST_CACHE") or Path(platformdirs.user_cache_dir("atomgenbench")) / "tests"
 )

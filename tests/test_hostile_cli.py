@@ -68,6 +68,39 @@ def test_a_run_folder_that_cannot_be_written_is_one_line(tmp_path, mirror):
     assert f"{blocker / 'run'}: cannot write the run folder (Not a directory)" in result.output
 
 
+def test_deeply_nested_json_is_one_line(tmp_path, mirror):
+    """Python's JSON parser raises RecursionError, not a decode error, on deep nesting (was exit 3)."""
+    path = tmp_path / "p.json"
+    path.write_text("[" * 200_000 + "]" * 200_000)
+    result = invoke("evaluate", str(path), "-b", BENCH, "--out", str(tmp_path / "o"))
+    assert result.exit_code == 1 and f"{path}: invalid JSON (nested too deeply)" in result.output
+
+
+def laughs(levels: int) -> str:
+    """Metadata YAML whose description is 9**levels strings once its aliases are expanded."""
+    lines = ["author_email: lab@uni-crystal.edu", "project_url: https://arxiv.org/abs/2110.06197"]
+    lines += ["model_name: &a0 lol"] + [f"l{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels + 1)]
+    return "\n".join([*lines, f"description: *a{levels}"]) + "\n"
+
+
+def test_yaml_aliases_are_refused_before_they_expand(tmp_path, contributions):
+    """Nine levels took package to 23 GB; five are enough to show that aliases no longer get through."""
+    from atomgenbench.core.errors import ConfigError
+    from atomgenbench.runners.config import load_yaml_overrides
+
+    meta = tmp_path / "meta.yaml"
+    meta.write_text(laughs(5))
+    official = contributions / "cdvae_invatoms" / "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"
+    out = tmp_path / "c"
+    result = invoke("package", "--dft-3d", str(official), "--metadata", str(meta), "--out", str(out))
+    assert result.exit_code == 1 and not out.exists()
+    assert f"{meta}: cannot read metadata (line 4: YAML aliases (*a0) are not allowed here)" in result.output
+    params = tmp_path / "params.yaml"
+    params.write_text("base: &b [1, 2]\nmore: *b\n")
+    with pytest.raises(ConfigError, match=r"line 2: YAML aliases \(\*b\) are not allowed"):
+        load_yaml_overrides(params)
+
+
 def test_quiet_drops_the_wrote_and_next_notes(tmp_path, contributions, mirror, valid_metadata):
     source = contributions / "cdvae_invatoms" / "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"
     meta = tmp_path / "meta.json"

@@ -132,6 +132,8 @@ class Predictions:
                 meta = json.loads(json_path.read_text(encoding="utf-8"))
             except json.JSONDecodeError as exc:
                 raise PredictionsFormatError(f"{json_path}: invalid JSON ({exc})") from None
+            except RecursionError:
+                raise PredictionsFormatError(f"{json_path}: invalid JSON (nested too deeply)") from None
             except UnicodeDecodeError as exc:
                 raise PredictionsFormatError(f"{json_path}: not UTF-8 text ({exc})") from None
             if not isinstance(meta, dict):

@@ -70,6 +70,8 @@ def read_json(path: Path) -> dict:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ReportError(f"{path}: cannot read it as JSON ({exc})") from None
+    except RecursionError:
+        raise ReportError(f"{path}: cannot read it as JSON (nested too deeply)") from None
     if not isinstance(doc, dict):
         raise ReportError(f"{path}: expected a JSON object, found {type(doc).__name__}")
     return doc

@@ -126,6 +126,8 @@ def _from_out_inv(path: Path, data: BenchmarkData, test_csv: Path | None) -> tup
         entries = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
         raise ImportFormatError(f"{path}: invalid JSON ({exc})") from None
+    except RecursionError:
+        raise ImportFormatError(f"{path}: invalid JSON (nested too deeply)") from None
     if not isinstance(entries, list) or not all(isinstance(e, dict) and "atoms" in e for e in entries):
         raise ImportFormatError(f"{path}: expected a list of {{prompt, atoms}} objects (out_inv.json)")
     ids = read_test_csv_ids(test_csv) if test_csv else data.test_ids

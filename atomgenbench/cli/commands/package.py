@@ -21,9 +21,9 @@ def _load_metadata_file(path: Path) -> dict:
         if path.suffix.lower() == ".json":
             data = json.loads(text)
         else:
-            import yaml
+            from atomgenbench.core.yaml_text import load_yaml
 
-            data = yaml.safe_load(text)
+            data = load_yaml(text)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise PackageError(f"{path}: cannot read metadata ({exc})") from None
     except Exception as exc:  # yaml syntax errors
