@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from atomgenbench.core.errors import ConfigError
-from atomgenbench.core.yaml_text import YAMLAliasError, load_yaml
+from atomgenbench.core.yaml_text import YAMLInputError, load_yaml
 from atomgenbench.runners.base import RunConfig
 
 
@@ -23,7 +23,7 @@ def parse_scalar(text: str) -> Any:
     """A ``--set`` value as a YAML scalar (``3`` -> int, ``1e-3`` -> float, ``true`` -> bool, ``null`` -> None)."""
     try:
         value = load_yaml(text)
-    except (yaml.YAMLError, YAMLAliasError) as exc:
+    except (yaml.YAMLError, YAMLInputError) as exc:
         raise ConfigError(f"cannot parse value {text!r} as YAML ({exc})") from None
     if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string; numbers should be numbers
         try:
@@ -52,7 +52,7 @@ def load_yaml_overrides(path: str | Path) -> dict[str, Any]:
         data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
-    except (yaml.YAMLError, YAMLAliasError) as exc:
+    except (yaml.YAMLError, YAMLInputError) as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
     except RecursionError:
         raise ConfigError(f"{path}: not valid YAML (nested too deeply)") from None

@@ -122,6 +122,9 @@ def files(root: Path) -> dict[str, Path]:
     put("nested.json", "[" * 200_000 + "]" * 200_000)
     put("big-p1.cif", cif_p1(200_000))
     put("laughs.yaml", yaml_bomb())
+    (cifs2 := root / "cif-symmetry").mkdir()
+    (cifs2 / f"{data.test_ids[0]}.cif").write_text(cif_general(100), encoding="utf-8")
+    out["cif-symmetry"] = cifs2
     put("deep.yaml", "a: " + "[" * 100_000 + "]" * 100_000 + "\n")
     report = root / "report-nested"
     report.mkdir()
@@ -162,6 +165,14 @@ def yaml_bomb(levels: int = 9) -> str:
         lines.append(f"l{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
     lines.append(f"description: *a{levels}")
     return "\n".join(lines) + "\n"
+
+
+def cif_general(n: int) -> str:
+    """``n`` sites at general positions of Fm-3m (192 operations): 192 n atoms once expanded."""
+    text = cif_p1(n).replace("'P 1'", "'F m -3 m'")
+    head, rows = text.split("_atom_site_fract_z\n")
+    coords = [f"Cu{i} Cu {0.0137 * i % 0.25:.5f} {0.0291 * i % 0.25:.5f} {0.0413 * i % 0.25:.5f}" for i in range(n)]
+    return head + "_atom_site_fract_z\n" + "\n".join(coords) + "\n"
 
 
 def cif_p1(n: int) -> str:
@@ -211,6 +222,7 @@ def cases(f: dict[str, Path], out: Path) -> list[Case]:
             ("evaluate-nested-json", "nested.json", "200,000 nested JSON lists"),
             ("evaluate-big-cif", "big-p1.cif", "one CIF of 200,000 atoms"),
             ("evaluate-cif-folder", "cif-folder", "a folder with that CIF named by a test id"),
+            ("evaluate-cif-symmetry", "cif-symmetry", "100 general sites of Fm-3m (19,200 atoms; once 21 s)"),
             ("evaluate-big-extxyz", "big-frame.extxyz", "one extxyz frame of 300,000 atoms"),
         )
     ]

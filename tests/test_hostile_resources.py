@@ -145,3 +145,48 @@ def test_the_worker_memory_setting_is_read_and_checked(monkeypatch):
     monkeypatch.setenv(MEMORY_ENV, "lots")
     with pytest.raises(AtomGenBenchError, match=f"{MEMORY_ENV}='lots' is not a number"):
         worker_memory_bytes()
+
+
+def _cif(group: str, sites: list[tuple[float, float, float]], side: float = 40.0) -> str:
+    head = [
+        "data_hostile",
+        f"_symmetry_space_group_name_H-M '{group}'",
+        *(f"_cell_length_{x} {side}" for x in "abc"),
+        *(f"_cell_angle_{x} 90" for x in ("alpha", "beta", "gamma")),
+        "loop_",
+        *(f"_atom_site_{k}" for k in ("label", "type_symbol", "fract_x", "fract_y", "fract_z")),
+    ]
+    return "\n".join(head + [f"Cu{i} Cu {x:.5f} {y:.5f} {z:.5f}" for i, (x, y, z) in enumerate(sites)]) + "\n"
+
+
+def test_cifs_that_expand_past_the_site_limit_are_refused_before_pymatgen_builds_them(tmp_path, data):
+    """100 general sites of Fm-3m (19,200 atoms) took pymatgen 21 s; 200,000 P1 sites never finished."""
+    from atomgenbench.benchmarks.atomgen.limits import MAX_CIF_SITES
+
+    general = [(0.0137 * i % 0.25, 0.0291 * i % 0.25, 0.0413 * i % 0.25) for i in range(100)]
+    folder = tmp_path / "cifs"
+    folder.mkdir()
+    key, good = data.test_ids[:2]
+    (folder / f"{key}.cif").write_text(_cif("F m -3 m", general))
+    (folder / f"{good}.cif").write_text(_cif("P 1", general[:4], side=6.0))
+    preds = load_predictions(folder, BENCH)
+    assert preds.failures[key].startswith(
+        f"file {key}.cif: CIF of 100 atom sites × 192 symmetry operations: over the limit of {MAX_CIF_SITES:,}"
+    )
+    assert preds.structures[good] and good not in preds.failures
+    single = tmp_path / "big.cif"
+    single.write_text(_cif("P 1", [(i / 12000, 0.5, 0.5) for i in range(12000)], side=300.0))
+    result = CliRunner().invoke(cli, ["evaluate", str(single), "-b", BENCH, "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{single}: data block 'data_hostile': CIF of 12,000 atom sites × 1 symmetry operations" in result.output
+
+
+def test_yaml_over_the_size_or_depth_limit_is_refused():
+    """PyYAML's scanner took 30 s on brackets nested 100,000 deep (200 KB)."""
+    from atomgenbench.core.yaml_text import MAX_YAML_BYTES, YAMLInputError, load_yaml
+
+    assert load_yaml("a: [[1, {b: [2]}]]\n") == {"a": [[1, {"b": [2]}]]}
+    with pytest.raises(YAMLInputError, match="nested more than 64 deep"):
+        load_yaml("a: " + "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(YAMLInputError, match="byte limit"):
+        load_yaml("a: '" + "x" * MAX_YAML_BYTES + "'")

@@ -55,3 +55,48 @@ def cell_problem(lattice: np.ndarray, n_atoms: int, limits: CellLimits = LIMITS)
     if flatness < limits.min_flatness:
         return f"nearly flat cell (volume / (a b c) = {flatness:.3g}, limit {limits.min_flatness:g})"
     return None
+
+
+#: atom sites a CIF may ask pymatgen to build: listed sites × symmetry operations, an upper bound
+#: on the cell after symmetry expansion. pymatgen's CIF reader is quadratic in the sites it builds:
+#: 8,000 listed P1 sites took 9 s, 100 general sites of Fm-3m (19,200 atoms) 21 s, and one CIF of
+#: 200,000 sites did not finish in 3 minutes. Real predictions have at most a few hundred atoms
+#: (``--max-atoms`` refuses more than 200 after parsing anyway).
+MAX_CIF_SITES = 10_000
+_CIF_OPERATION_KEYS = (
+    "_symmetry_equiv_pos_as_xyz",
+    "_space_group_symop_operation_xyz",
+    "_space_group_symop.operation_xyz",
+    "_symmetry_equiv_pos_as_xyz_",
+)
+_CIF_GROUP_KEYS = ("_symmetry_space_group_name_H-M", "_space_group_name_H-M_alt", "_symmetry_space_group_name_H-M_")
+
+
+def _cif_operations(data: dict) -> int:
+    """Symmetry operations a CIF block applies (listed, else of its named group; 192 if unknown)."""
+    for key in _CIF_OPERATION_KEYS:
+        if key in data:
+            value = data[key]
+            return len(value) if isinstance(value, list) else 1
+    name = next((data[k] for k in _CIF_GROUP_KEYS if k in data), None)
+    if name is None:
+        return 1  # pymatgen then reads the block as P1
+    from pymatgen.symmetry.groups import SpaceGroup
+
+    try:
+        return len(SpaceGroup(str(name).strip("'\" ")).symmetry_ops)
+    except Exception:  # noqa: BLE001 - an unknown symbol: assume the largest group
+        return 192
+
+
+def cif_site_problem(data: dict, limit: int = MAX_CIF_SITES) -> str | None:
+    """Why a CIF block (``CifBlock.data``) is refused before pymatgen builds it; ``None``: within the limit."""
+    sites = data.get("_atom_site_fract_x", data.get("_atom_site_Cartn_x", []))
+    rows = len(sites) if isinstance(sites, list) else 1
+    operations = _cif_operations(data)
+    if rows * operations > limit:
+        return (
+            f"CIF of {rows:,} atom sites × {operations} symmetry operations: over the limit of {limit:,} sites "
+            "(docs/inputs.md, Input limits)"
+        )
+    return None

@@ -19,6 +19,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from atomgenbench.benchmarks.atomgen.limits import cif_site_problem
 from atomgenbench.benchmarks.atomgen.predictions import LEADERBOARD_HEADERS, parse_csv
 from atomgenbench.benchmarks.atomgen.structures import to_poscar, unescape
 from atomgenbench.core.archives import MAX_MEMBER_BYTES, ArchiveTooLarge, read_member, read_members
@@ -214,6 +215,9 @@ def _cif_item(where: str, key: str, text: str, problems: Problems) -> Item | Non
             "give one structure per file, named by its id",
         )
         return None
+    too_big = cif_site_problem(blocks[with_atoms[0]].data) if with_atoms else None
+    if too_big:
+        return Item(where, key, "", too_big)
     with warnings.catch_warnings(record=True) as caught:  # pymatgen gives its reasons as warnings
         warnings.simplefilter("always")
         try:
@@ -381,11 +385,27 @@ def _db_frames(path: Path) -> list:
     return frames
 
 
+def _check_cif_sizes(path: Path) -> None:
+    """Refuse a CIF file with a data block over the site limit before ASE builds its frames."""
+    from pymatgen.io.cif import CifFile
+
+    try:
+        blocks = CifFile.from_str(path.read_text(encoding="utf-8", errors="replace")).data
+    except Exception:  # noqa: BLE001 - let ASE give its own reason for a malformed CIF
+        return
+    for name, block in blocks.items():
+        problem = cif_site_problem(block.data)
+        if problem:
+            raise InputError(f"{path}: data block 'data_{name}': {problem}")
+
+
 def ase_items(path: Path, problems: Problems | None = None) -> list[Item]:
     """Frames of any other file ASE can read (``ase.io.read(path, index=":")``)."""
     from ase.io import read
     from ase.io.formats import UnknownFileTypeError
 
+    if path.suffix.lower() == ".cif":
+        _check_cif_sizes(path)
     try:
         frames = _db_frames(path) if path.suffix.lower() == ".db" else read(str(path), index=":")
     except UnknownFileTypeError:
