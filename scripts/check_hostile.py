@@ -202,12 +202,9 @@ def extxyz(n: int) -> str:
     )
 
 
-def cases(f: dict[str, Path], out: Path) -> list[Case]:
+def _evaluate_cases(f: dict[str, Path], out: Path) -> list[Case]:
     ev = ["evaluate", "-b", BENCH, "-j", "2", "--n-bootstrap", "50", "--force", "-o"]
-    official = REPO.parent / "shared" / "data"  # only for the compare partner below
-    partner = Path(os.environ.get("ATOMGENBENCH_DATA", official)) / "jarvis_leaderboard" / "contributions"
-    partner = partner / "cdvae_invatoms" / RMSE
-    got = [
+    return [
         Case(name, what, [*ev, str(out / name), str(f[key])])
         for name, key, what in (
             ("evaluate-huge-cell", "huge-cell.csv", "one 10,000 Å lattice vector (once 70 s, 15 GB)"),
@@ -226,115 +223,46 @@ def cases(f: dict[str, Path], out: Path) -> list[Case]:
             ("evaluate-big-extxyz", "big-frame.extxyz", "one extxyz frame of 300,000 atoms"),
         )
     ]
-    got += [
-        Case(
-            "compare-bomb",
-            "the zip bomb beside an official file",
-            [
-                "compare",
-                "-b",
-                BENCH,
-                "-j",
-                "2",
-                "--force",
-                "-o",
-                str(out / "compare-bomb"),
-                str(f["bomb.csv.zip"]),
-                str(partner),
-            ],
-        ),
-        Case(
-            "compare-huge-cell",
-            "the huge cell beside an official file",
-            [
-                "compare",
-                "-b",
-                BENCH,
-                "-j",
-                "2",
-                "--force",
-                "-o",
-                str(out / "compare-huge"),
-                str(f["huge-cell.csv"]),
-                str(partner),
-            ],
-        ),
-        Case(
-            "validate-huge-cell",
-            "committed folder, one row a huge cell",
-            ["validate", "-j", "2", str(f["folder-huge-cell"])],
-        ),
-        Case(
-            "validate-bomb",
-            "committed folder, structure file a zip bomb",
-            ["validate", "-j", "2", str(f["folder-bomb"])],
-        ),
-        Case(
-            "validate-huge-metadata",
-            "committed folder, 60 MB metadata.json",
-            ["validate", "--no-scores", str(f["folder-huge-metadata"])],
-        ),
-        Case(
-            "submit-dry-run-huge-cell",
-            "submit --dry-run of the huge-cell folder",
-            ["submit", "--dry-run", "-j", "2", "--fork", str(out / "no-fork"), str(f["folder-huge-cell"])],
-        ),
-        Case(
-            "package-huge-cell",
-            "package predictions with a huge cell",
-            [
-                "package",
-                "--dft-3d",
-                str(f["huge-cell.csv"]),
-                "--model-name",
-                "Hostile",
-                "--author-email",
-                "lab@uni-crystal.edu",
-                "--project-url",
-                "https://arxiv.org/abs/2110.06197",
-                "--out",
-                str(out / "pkg"),
-            ],
-        ),
-        Case(
-            "package-many-atoms",
-            "package predictions with 100,000-atom rows",
-            [
-                "package",
-                "--dft-3d",
-                str(f["many-atoms.csv"]),
-                "--model-name",
-                "Hostile",
-                "--author-email",
-                "lab@uni-crystal.edu",
-                "--project-url",
-                "https://arxiv.org/abs/2110.06197",
-                "--out",
-                str(out / "pkg2"),
-            ],
-        ),
-        Case(
-            "package-yaml-bomb",
-            "metadata YAML of a billion laughs",
-            ["package", "--dft-3d", str(partner), "--metadata", str(f["laughs.yaml"]), "--out", str(out / "pkg3")],
-        ),
-        Case(
-            "package-deep-yaml",
-            "metadata YAML nested 100,000 deep",
-            ["package", "--dft-3d", str(partner), "--metadata", str(f["deep.yaml"]), "--out", str(out / "pkg4")],
-        ),
-        Case(
-            "report-nested-json",
-            "a result folder whose metrics.json nests 200,000 deep",
-            ["report", str(f["report-nested"]), "-o", str(out / "report.html")],
-        ),
-        Case(
-            "import-atomgpt-bomb",
-            "import atomgpt of the zip bomb",
-            ["import", "atomgpt", str(f["bomb.csv.zip"]), "-b", BENCH, "--out", str(out / "imp")],
-        ),
-    ]
-    return got  # fmt: skip
+
+
+def _package_args(predictions: Path, out: Path) -> list[str]:
+    who = ["--model-name", "Hostile", "--author-email", "lab@uni-crystal.edu"]
+    return ["package", "--dft-3d", str(predictions), *who, "--project-url", "https://arxiv.org/abs/2110.06197",
+            "--out", str(out)]  # fmt: skip
+
+
+def cases(f: dict[str, Path], out: Path) -> list[Case]:
+    official = REPO.parent / "shared" / "data"  # only for the compare partner below
+    partner = Path(os.environ.get("ATOMGENBENCH_DATA", official)) / "jarvis_leaderboard" / "contributions"
+    partner = partner / "cdvae_invatoms" / RMSE
+    cmp = ["compare", "-b", BENCH, "-j", "2", "--force", "-o"]
+    meta = ["package", "--dft-3d", str(partner), "--metadata"]
+    return _evaluate_cases(f, out) + [
+        Case("compare-bomb", "the zip bomb beside an official file",
+             [*cmp, str(out / "compare-bomb"), str(f["bomb.csv.zip"]), str(partner)]),
+        Case("compare-huge-cell", "the huge cell beside an official file",
+             [*cmp, str(out / "compare-huge"), str(f["huge-cell.csv"]), str(partner)]),
+        Case("validate-huge-cell", "committed folder, one row a huge cell",
+             ["validate", "-j", "2", str(f["folder-huge-cell"])]),
+        Case("validate-bomb", "committed folder, structure file a zip bomb",
+             ["validate", "-j", "2", str(f["folder-bomb"])]),
+        Case("validate-huge-metadata", "committed folder, 60 MB metadata.json",
+             ["validate", "--no-scores", str(f["folder-huge-metadata"])]),
+        Case("submit-dry-run-huge-cell", "submit --dry-run of the huge-cell folder",
+             ["submit", "--dry-run", "-j", "2", "--fork", str(out / "no-fork"), str(f["folder-huge-cell"])]),
+        Case("package-huge-cell", "package predictions with a huge cell",
+             _package_args(f["huge-cell.csv"], out / "pkg")),
+        Case("package-many-atoms", "package predictions with 100,000-atom rows",
+             _package_args(f["many-atoms.csv"], out / "pkg2")),
+        Case("package-yaml-bomb", "metadata YAML of a billion laughs",
+             [*meta, str(f["laughs.yaml"]), "--out", str(out / "pkg3")]),
+        Case("package-deep-yaml", "metadata YAML nested 100,000 deep",
+             [*meta, str(f["deep.yaml"]), "--out", str(out / "pkg4")]),
+        Case("report-nested-json", "a result folder whose metrics.json nests 200,000 deep",
+             ["report", str(f["report-nested"]), "-o", str(out / "report.html")]),
+        Case("import-atomgpt-bomb", "import atomgpt of the zip bomb",
+             ["import", "atomgpt", str(f["bomb.csv.zip"]), "-b", BENCH, "--out", str(out / "imp")]),
+    ]  # fmt: skip
 
 
 def measure(args: list[str]) -> dict:
