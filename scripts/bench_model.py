@@ -83,10 +83,11 @@ def main() -> None:
         "(e.g. docs/results/curve_cdvae_dft_3d_Tc_supercon)",
     )
     args = ap.parse_args()
-    if args.quiet:
-        from atomgenbench.core.output import quiet_dependencies
+    from atomgenbench.core.output import configure
 
-        quiet_dependencies()  # as the CLI does: no Hugging Face bars when snapshots are exported
+    # as the CLI does: dependencies log warnings only (no Lightning tips or "GPU available" lines,
+    # no Hugging Face bars when snapshots are exported); --quiet also turns progress bars off
+    configure(verbosity=-1 if args.quiet else 0, progress=not args.quiet)
     if args.threads > 0:
         import torch
 
