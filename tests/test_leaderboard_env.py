@@ -124,20 +124,21 @@ def test_validate_leaderboard_env_json_on_the_official_atomgpt_folder(contributi
 
 
 @pytest.mark.slow
-def test_evaluate_leaderboard_env_on_our_atomgpt_submission(tmp_path):
-    """Our cpu AtomGPT file: 0.1856 here, 0.1926 on the leaderboard (JVASP-37614, a borderline row)."""
-    repo = Path(__file__).resolve().parents[1]
-    path = repo / "submissions" / "atomgenbench-atomgpt-cpu" / STRUCTURE["dft_3d_Tc_supercon"]
+def test_evaluate_leaderboard_env_on_one_file(tmp_path, contributions):
+    """The official AtomGPT dft_3d file through ``evaluate``: 0.1001 here, 0.1095 on the leaderboard,
+    where JVASP-53430 (a borderline row) matches only in the leaderboard's pymatgen."""
+    path = contributions / "atomgpt_invatoms" / STRUCTURE["dft_3d_Tc_supercon"]
     out = tmp_path / "eval"
     args = ["evaluate", str(path), "--leaderboard-env", "--n-bootstrap", "0", "--no-figures", "-j", "2"]
     result = CliRunner().invoke(cli, [*args, "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "leaderboard will show 0.1926 (43/105 matched" in result.output
-    assert "current environment  0.1856 (42/105 matched" in result.output
+    assert "leaderboard will show 0.1095 (32/105 matched" in result.output
+    assert "current environment  0.1001 (31/105 matched" in result.output
     section = json.loads((out / "metrics.json").read_text())["leaderboard_env"]
-    assert [d["id"] for d in section["differences"]] == ["JVASP-37614"]
-    assert section["differences"][0]["leaderboard_rms"] == pytest.approx(0.48604, abs=1e-5)
-    assert "JVASP-37614" in [r["id"] for r in section["borderline"]["rows"]]
+    assert [d["id"] for d in section["differences"]] == ["JVASP-53430"]
+    assert section["differences"][0]["current_rms"] is None
+    assert section["differences"][0]["leaderboard_rms"] == pytest.approx(0.40142, abs=1e-5)
+    assert "JVASP-53430" in [r["id"] for r in section["borderline"]["rows"]]
     assert "What the leaderboard will show" not in (out / "report.md").read_text()
     assert "leaderboard will show (pymatgen 2024.3.1" in (out / "report.md").read_text()
 
