@@ -35,6 +35,7 @@ from pathlib import Path
 import psutil
 
 from atomgenbench.benchmarks.atomgen.dataset import load_benchmark
+from atomgenbench.benchmarks.atomgen.sources import mirror_dir
 from atomgenbench.benchmarks.atomgen.structures import escape
 from atomgenbench.core.archives import MAX_MEMBER_BYTES
 
@@ -232,9 +233,8 @@ def _package_args(predictions: Path, out: Path) -> list[str]:
 
 
 def cases(f: dict[str, Path], out: Path) -> list[Case]:
-    official = REPO.parent / "shared" / "data"  # only for the compare partner below
-    partner = Path(os.environ.get("ATOMGENBENCH_DATA", official)) / "jarvis_leaderboard" / "contributions"
-    partner = partner / "cdvae_invatoms" / RMSE
+    data = mirror_dir() or REPO.parent / "shared" / "data"  # the project's own reading of ATOMGENBENCH_DATA
+    partner = data / "jarvis_leaderboard" / "contributions" / "cdvae_invatoms" / RMSE
     cmp = ["compare", "-b", BENCH, "-j", "2", "--force", "-o"]
     meta = ["package", "--dft-3d", str(partner), "--metadata"]
     return _evaluate_cases(f, out) + [
