@@ -35,23 +35,29 @@ def test_console_entry_point_runs():
     assert out.returncode == 0 and "fetch" in out.stdout and "check" in out.stdout
 
 
-def _dependency_output(verbosity: int) -> str:
-    code = (
-        "from atomgenbench.core.output import configure, bar\n"
-        f"configure(verbosity={verbosity})\n"
-        "import pytorch_lightning\n"
-        "from pytorch_lightning.utilities.rank_zero import rank_zero_info\n"
-        "rank_zero_info('GPU available: False, used: False')\n"
-        "list(bar(range(3), desc='work'))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    return out.stdout + out.stderr
+def _dependency_output(*verbosities: int) -> list[str]:
+    """What a process shows, in a pipe, of Lightning's INFO lines and our bars at each verbosity in turn
+    (one interpreter: importing Lightning takes seconds)."""
+    code = "import sys\nfrom atomgenbench.core.output import configure, bar\n"
+    for level in verbosities:
+        code += (
+            f"configure(verbosity={level})\n"
+            "import pytorch_lightning\n"
+            "from pytorch_lightning.utilities.rank_zero import rank_zero_info\n"
+            "rank_zero_info('GPU available: False, used: False')\n"
+            "list(bar(range(3), desc='work'))\n"
+            "sys.stdout.flush(); sys.stderr.write('@@@\\n'); sys.stderr.flush()\n"
+        )
+    out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert out.returncode == 0, out.stdout
+    parts = out.stdout.split("@@@\n")
+    assert len(parts) == len(verbosities) + 1 and parts[-1] == "", out.stdout
+    return parts[:-1]
 
 
 @pytest.mark.slow
 def test_dependency_info_and_bars_stay_out_of_a_pipe():
     """Lightning's INFO lines (tips, "GPU available") stop at our root handler; no tqdm bar in a pipe."""
-    quiet = _dependency_output(0)
+    quiet, verbose = _dependency_output(0, 2)
     assert "GPU available" not in quiet and "\r" not in quiet and "work" not in quiet
-    assert "GPU available" in _dependency_output(2)  # -vv: dependency logs too
+    assert "GPU available" in verbose  # -vv: dependency logs too

@@ -45,7 +45,12 @@ def _children() -> set[int]:
 @pytest.mark.slow
 def test_dask_local_cluster_equals_process_engine_and_cleans_up(tasks):
     before = _children()
-    ours = score_pairs(tasks, executor=Executor.create("dask", 2))
+    dask = Executor.create("dask", 2)
+    with dask.session():  # one cluster for every map of the block (the CLI opens one per command)
+        ours = score_pairs(tasks, executor=dask)
+        cluster = _children() - before  # two workers and their helpers
+        assert score_pairs(tasks[:8], executor=dask) == ours[:8] and _children() - before == cluster
+        assert len(cluster) >= 4
     reference = score_pairs(tasks, executor=Executor.create("process", 2))
     assert [r.__dict__ for r in ours] == [r.__dict__ for r in reference]
     assert sum(r.rms is not None for r in ours) == 44  # the published CDVAE dft_3d match count

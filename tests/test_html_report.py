@@ -21,8 +21,8 @@ from atomgenbench.cli import cli
 from atomgenbench.evaluator.reports import browser as html_browser
 from atomgenbench.evaluator.reports.browser import BrowserError, console_errors, external_requests, requested_urls
 
-# slow: the tests share a ~12 s fixture of real evaluations and drive a browser
-pytestmark = pytest.mark.slow
+# slow: the tests share a ~12 s fixture of real evaluations (built in one xdist worker) and drive a browser
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("html_report")]
 
 BENCH = "dft_3d_Tc_supercon"
 RMSE = "AI-AtomGen-Tc_supercon-dft_3d-test-rmse.csv.zip"

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from atomgenbench.cli import cli
 
-# slow: every test drives reproduce end to end (a shared ~20 s session fixture)
-pytestmark = pytest.mark.slow
+# slow: every test drives reproduce end to end (a shared ~20 s module fixture, built in one xdist worker)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reproduce")]
 
 
 @pytest.fixture(scope="module")

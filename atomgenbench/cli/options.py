@@ -136,8 +136,9 @@ def executor_options(
             from atomgenbench.core.executors import Executor
             from atomgenbench.core.output import progress_enabled
 
-            kwargs["executor"] = Executor.create(engine, workers, scheduler, progress=progress_enabled())
-            return func(*args, **kwargs)
+            executor = Executor.create(engine, workers, scheduler, progress=progress_enabled())
+            with executor.session():  # one Dask cluster per command, however many maps it runs
+                return func(*args, executor=executor, **kwargs)
 
         wrapped = workers_option(minimum=minimum, help_extra=help_extra)(wrapper)
         return engine_options(wrapped) if engine else wrapped

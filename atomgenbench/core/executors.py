@@ -20,13 +20,14 @@ order.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -191,6 +192,80 @@ def scheduler_address(scheduler: str | None) -> str | None:
     return scheduler or os.environ.get(SCHEDULER_ENV) or None
 
 
+class DaskSession:
+    """One Dask client for many maps: our own ``LocalCluster`` (started on entry, closed on exit, also
+    on Ctrl-C and errors), or a connection to the scheduler at ``address``.
+
+    Starting a local cluster costs seconds (worker processes, then each worker's helper process
+    imports the scoring code), so a command that maps several times (``compare``: every input
+    file, the strata, the samples) enters one session for all of them (:meth:`Executor.session`).
+    """
+
+    def __init__(self, workers: int, scheduler: str | None = None) -> None:
+        self.workers = max(1, workers)
+        self.address = scheduler_address(scheduler)
+        self.cluster = None
+        self.client = None
+
+    def __enter__(self) -> DaskSession:
+        distributed = _dask_modules()
+        if self.address is None:
+            import dask
+
+            # non-daemonic workers may start the helper; an unlimited saturation queues tasks on the
+            # workers, so a worker never waits for the scheduler between two chunks
+            config = {"distributed.worker.daemon": False, "distributed.scheduler.worker-saturation": "inf"}
+            with dask.config.set(config):
+                self.cluster = distributed.LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    # CRITICAL, not ERROR: a worker's heartbeat to the closing scheduler logs a traceback
+                    # at shutdown; a real failure still reaches us through the chunk's future
+                    silence_logs=logging.CRITICAL,
+                )
+        try:
+            self.client = _connect(distributed, self.cluster, self.address)
+        except BaseException:
+            self._close_cluster()
+            raise
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        try:
+            if self.client is not None:
+                if self.cluster is not None and exc_type is None:
+                    self.client.run(_close_helper)  # our own workers: stop their helpers before the cluster closes
+                self.client.close()
+        finally:
+            self.client = None
+            self._close_cluster()
+
+    def _close_cluster(self) -> None:
+        if self.cluster is not None:
+            cluster, self.cluster = self.cluster, None
+            cluster.close()
+
+    def map(
+        self, fn: Callable[[T], R], items: Sequence[T], *, progress: bool, desc: str, unit: str, chunk: int | None
+    ) -> list[R]:
+        """``[fn(x) for x in items]`` on this session's cluster, in order, in chunks."""
+        distributed = _dask_modules()
+        chunk = chunk or chunk_size(len(items), self.workers, target_chunks_per_worker=8, cap=256)
+        chunks = [list(items[i : i + chunk]) for i in range(0, len(items), chunk)]
+        futures = self.client.map(_run_chunk, [fn] * len(chunks), chunks, pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        results: list[list[R] | None] = [None] * len(chunks)
+        with bar(total=len(items), progress=progress, desc=desc, unit=unit, leave=False) as pbar:
+            for future in distributed.as_completed(futures, loop=self.client.loop):
+                part = future.result()
+                results[index[future.key]] = part
+                pbar.update(len(part))
+        return [r for part in results for r in part]  # type: ignore[union-attr]
+
+
 def map_dask(
     fn: Callable[[T], R],
     items: Sequence[T],
@@ -201,47 +276,17 @@ def map_dask(
     desc: str = "matching",
     chunk: int | None = None,
     unit: str = "pair",
+    session: DaskSession | None = None,
 ) -> list[R]:
-    """``[fn(x) for x in items]`` on a Dask cluster, in order (see the module docstring)."""
-    distributed = _dask_modules()
-    address = scheduler_address(scheduler)
-    chunk = chunk or chunk_size(len(items), workers, target_chunks_per_worker=8, cap=256)
-    chunks = [list(items[i : i + chunk]) for i in range(0, len(items), chunk)]
-    if address is None:
-        import dask
+    """``[fn(x) for x in items]`` on a Dask cluster, in order (see the module docstring).
 
-        # non-daemonic workers may start the helper; an unlimited saturation queues tasks on the workers,
-        # so a worker never waits for the scheduler between two chunks
-        with dask.config.set({"distributed.worker.daemon": False, "distributed.scheduler.worker-saturation": "inf"}):
-            cluster = distributed.LocalCluster(
-                n_workers=max(1, workers),
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-                # CRITICAL, not ERROR: a worker's heartbeat to the closing scheduler logs a traceback at
-                # shutdown; a real failure still reaches us through the chunk's future
-                silence_logs=logging.CRITICAL,
-            )
-    else:
-        cluster = None
-    try:
-        client_cm = _connect(distributed, cluster, address)
-        with client_cm as client:
-            futures = client.map(_run_chunk, [fn] * len(chunks), chunks, pure=False)
-            index = {f.key: i for i, f in enumerate(futures)}
-            results: list[list[R] | None] = [None] * len(chunks)
-            with bar(total=len(items), progress=progress, desc=desc, unit=unit, leave=False) as pbar:
-                for future in distributed.as_completed(futures, loop=client.loop):
-                    part = future.result()
-                    results[index[future.key]] = part
-                    pbar.update(len(part))
-            if cluster is not None:  # our own workers: stop their helpers before the cluster closes
-                client.run(_close_helper)
-            return [r for part in results for r in part]  # type: ignore[union-attr]
-    finally:
-        if cluster is not None:
-            cluster.close()
+    With ``session`` the work goes to that open session's cluster; without, a session is opened
+    for this call alone (a local cluster is started and closed again).
+    """
+    if session is not None and session.client is not None:
+        return session.map(fn, items, progress=progress, desc=desc, unit=unit, chunk=chunk)
+    with DaskSession(workers, scheduler) as own:
+        return own.map(fn, items, progress=progress, desc=desc, unit=unit, chunk=chunk)
 
 
 #: seconds to wait for a remote Dask scheduler before giving up with one clear line
@@ -286,6 +331,8 @@ class Executor:
     workers: int = 1
     scheduler: str | None = None
     progress: bool = False
+    #: the open Dask session of :meth:`session`, shared by copies (:meth:`with_progress`); never compared
+    _open: _OpenSession = field(default_factory=lambda: _OpenSession(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", ExecutorKind(self.kind))
@@ -314,6 +361,21 @@ class Executor:
         """Whether items run in this process (no pool, no per-item time limit)."""
         return self.kind is ExecutorKind.INLINE
 
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Executor]:
+        """Within the block, every :meth:`map` of a Dask executor uses one cluster (or one connection):
+        the CLI opens it around each command. Outside a session each map starts its own. Other
+        kinds need no session; nested sessions reuse the outer one."""
+        if self.kind is not ExecutorKind.DASK or self._open.session is not None:
+            yield self
+            return
+        with DaskSession(self.workers, self.scheduler) as session:
+            self._open.session = session
+            try:
+                yield self
+            finally:
+                self._open.session = None
+
     def with_progress(self, progress: bool) -> Executor:
         """The same executor with progress bars on or off."""
         return dataclasses.replace(self, progress=progress)
@@ -334,7 +396,18 @@ class Executor:
             progress=self.progress,
             desc=desc,
             unit=unit,
+            session=self._open.session,
         )
+
+
+class _OpenSession:
+    """A mutable slot for the frozen :class:`Executor`'s open :class:`DaskSession` (pickled empty)."""
+
+    def __init__(self) -> None:
+        self.session: DaskSession | None = None
+
+    def __reduce__(self):
+        return (_OpenSession, ())
 
 
 #: one worker process, no progress bars: the default of library calls (per-pair time limits hold)
