@@ -10,11 +10,17 @@ Tests of the cache itself point ``ATOMGENBENCH_CACHE`` at their own folder.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 import pytest
+from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("ATOMGENBENCH_DATA") or (REPO.parent / "shared" / "data")).resolve()
@@ -98,3 +104,58 @@ def package_cdvae_dft3d(contributions):
         return out
 
     return make
+
+
+#: the learned runners whose default smoke runs (dft_3d, seed 0) the suite shares
+SMOKE_MODELS = ("atomgpt", "cdvae", "flowmm")
+
+
+@dataclass(frozen=True)
+class SmokeRuns:
+    """The default ``smoke`` runs of :data:`SMOKE_MODELS` on dft_3d_Tc_supercon (seed 0), made once.
+
+    ``output`` is everything the three ``atomgenbench run`` commands printed, stdout and stderr
+    together, in a pipe; ``returncode`` the worst exit code. Tests read the run folders and copy
+    them (:meth:`copy`) before they write anything."""
+
+    root: Path
+    output: str
+    returncode: int
+
+    models = SMOKE_MODELS
+
+    def folder(self, model: str) -> Path:
+        return self.root / model
+
+    def copy(self, model: str, dest: Path) -> Path:
+        shutil.copytree(self.folder(model), dest)
+        return dest
+
+
+@pytest.fixture(scope="session")
+def smoke_runs(tmp_path_factory, worker_id) -> SmokeRuns:
+    """One set of smoke runs per test session, shared by the xdist workers through their common
+    temporary folder and a lock: the first worker that asks makes them, the others wait and read.
+
+    The three runs share one interpreter (torch and Lightning import once) and run as a user runs
+    them, with no TQDM_DISABLE or PYTHONWARNINGS, so ``output`` shows any noise that a run prints
+    in a pipe (tests/test_runner_contract.py)."""
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent
+    root, record = shared / "smoke-runs", shared / "smoke-runs.json"
+    with FileLock(str(shared / "smoke-runs.lock")):
+        if not record.is_file():
+            runs = [["run", m, "-b", "dft_3d_Tc_supercon", "-p", "smoke", "-o", str(root / m)] for m in SMOKE_MODELS]
+            code = "import sys\nfrom atomgenbench.cli.main import run_cli\n"
+            code += f"sys.exit(max(run_cli(a) for a in {runs!r}))\n"
+            env = {k: v for k, v in os.environ.items() if k not in ("TQDM_DISABLE", "PYTHONWARNINGS")}
+            proc = subprocess.run(
+                [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=600
+            )
+            done = {"output": proc.stdout.decode("utf-8"), "returncode": proc.returncode}
+            tmp = record.with_suffix(".tmp")
+            tmp.write_text(json.dumps(done), encoding="utf-8")
+            tmp.replace(record)
+    done = json.loads(record.read_text(encoding="utf-8"))
+    return SmokeRuns(root, done["output"], done["returncode"])

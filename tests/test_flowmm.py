@@ -142,11 +142,12 @@ def test_unknown_parameter_is_rejected():
         FlowMMRunner().resolve_params("cpu", {"hiddn": 3})
 
 
-def test_smoke_run_all_rows(tmp_path, data):
-    from atomgenbench.runners.api import run
+@pytest.mark.slow  # the shared smoke runs of the three models (tests/conftest.py)
+def test_smoke_run_all_rows(tmp_path, data, smoke_runs):
+    from atomgenbench.benchmarks.atomgen.predictions import Predictions
 
-    out = tmp_path / "smoke"
-    preds = run("flowmm", BENCH, "smoke", out, progress=False)
+    out = smoke_runs.copy("flowmm", tmp_path / "smoke")  # `run flowmm -p smoke`, made once per session
+    preds = Predictions.read(out)
     assert list(preds.structures) == data.test_ids
     for key, text in preds.structures.items():
         if text:

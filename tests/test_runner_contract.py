@@ -13,9 +13,6 @@ smoke runs print nothing but their summary line in a pipe.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from importlib.metadata import EntryPoint
 
 import pytest
@@ -126,20 +123,14 @@ def test_a_record_holds_a_structure_or_a_reason():
 # --- quiet output ---------------------------------------------------------------------------------------
 
 
-MODELS = ("atomgpt", "cdvae", "flowmm")
-
-
 @pytest.mark.slow
-def test_model_smoke_runs_are_quiet_in_a_pipe(tmp_path):
+def test_model_smoke_runs_are_quiet_in_a_pipe(smoke_runs):
     """No Lightning tips, loading bars, dependency warnings or carriage returns: just one summary line
-    per run. The three runs share one interpreter (torch and Lightning import once), so a message that
-    a dependency prints once per process shows up in whichever run triggers it first."""
-    env = {k: v for k, v in os.environ.items() if k not in ("TQDM_DISABLE", "PYTHONWARNINGS")}
-    runs = [["run", name, "-b", BENCH, "-p", "smoke", "-o", str(tmp_path / name)] for name in MODELS]
-    code = f"import sys\nfrom atomgenbench.cli.main import run_cli\nsys.exit(max(run_cli(a) for a in {runs!r}))\n"
-    proc = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    text = proc.stdout.decode("utf-8")
-    assert proc.returncode == 0, text
-    assert "\r" not in text and text.count("\n") == len(MODELS), text
-    for name, line in zip(MODELS, text.splitlines()):
+    per run (the suite's shared smoke runs, tests/conftest.py: three `atomgenbench run` in one
+    interpreter, in a pipe, so a message that a dependency prints once per process shows up in
+    whichever run triggers it first)."""
+    text = smoke_runs.output
+    assert smoke_runs.returncode == 0, text
+    assert "\r" not in text and text.count("\n") == len(smoke_runs.models), text
+    for name, line in zip(smoke_runs.models, text.splitlines()):
         assert line.startswith(f"{name} on {BENCH}: ") and "105 predictions" in line, text

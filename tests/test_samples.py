@@ -257,8 +257,8 @@ def test_structure_files_and_frames_carry_several_samples_per_id(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["cdvae", "atomgpt"])
-def test_learned_runners_draw_distinct_samples_and_keep_sample_0(model, tmp_path):
-    one = api.run(model, BENCH, "smoke", tmp_path / "one", progress=False)
+def test_learned_runners_draw_distinct_samples_and_keep_sample_0(model, tmp_path, smoke_runs):
+    one = Predictions.read(smoke_runs.folder(model))  # the plain smoke run, made once per session
     two = api.run(model, BENCH, "smoke", tmp_path / "two", samples=2, progress=False)
     assert two.structures == one.structures and two.failures == one.failures  # sample 0 is unchanged
     assert len((tmp_path / "two" / "predictions.csv").read_text().splitlines()) == 1 + 2 * 105
