@@ -107,6 +107,23 @@ def test_leave_one_out_candidates_are_nearest_on_the_rest(data):
         assert [c.template_id for c in loo] == [c.template_id for c in rest.ranked(test, 8)]
 
 
+@pytest.mark.slow
+def test_labels_are_the_same_with_the_fast_matcher_and_pymatgens(data):
+    """The labels' matcher (issue 30: fast by default) decides every pair as pymatgen's own steps do:
+    24 training crystals x 12 candidates here; every label of both datasets in scripts/check_template_labels.py."""
+    from atomgenbench.runners.template import labels as labels_mod
+
+    index = CandidateIndex(data)
+    ids = labels_mod.label_order(data.train_ids)[:24]
+    decided = {}
+    for implementation in ("pymatgen", "fast"):
+        tasks, _ = labels_mod._tasks(data, index, ids, 12, implementation)
+        decided[implementation] = [labels_mod._label_query(task) for task in tasks]
+    assert decided["fast"] == decided["pymatgen"]
+    positives = sum(map(sum, decided["fast"]))
+    assert 0 < positives < 24 * 12  # both decisions occur
+
+
 class _Fixed:
     """A stand-in model whose probability is the feature column ``col``."""
 

@@ -4,9 +4,9 @@ Each training crystal ``q`` plays the test crystal: its ``k`` candidates come fr
 training split (:class:`CandidateIndex` with ``exclude=q``), each is given ``q``'s species by
 ``nearest``'s substitution, and its label is whether it matches ``q`` under the leaderboard's matcher
 (pymatgen ``StructureMatcher`` ltol 0.3, stol 0.5, angle_tol 10, volume rescaled), computed with the
-project's :func:`atomgenbench.evaluator.rms.rms_dist` (the query's reduced cell is made once) in the
-project's process pool (:class:`atomgenbench.core.executors.Executor`). A matcher call over the
-time limit counts as no match.
+project's fast ``get_rms_dist`` (the query's reduced cell is made once; pymatgen's own steps with
+``matcher="pymatgen"``) in the project's process pool (:class:`atomgenbench.core.executors.Executor`).
+A matcher call over the time limit counts as no match.
 
 Labels are cached per benchmark file (sha256), candidate count and matcher settings under
 ``<cache dir>/template_labels/``, as JSON, in chunks: an interrupted computation resumes.
@@ -50,7 +50,7 @@ def label_order(ids: list[str]) -> list[str]:
 
 def _label_query(task: tuple) -> list[bool]:
     """In a worker: match each substituted template against the query structure."""
-    query, preds = task
+    query, preds, implementation = task
     matcher = StructureMatcher(ltol=LTOL, stol=STOL, angle_tol=ANGLE_TOL)
     try:
         reduced = rms.as_cell(rms.reduce_for_matcher(matcher, query))
@@ -60,7 +60,7 @@ def _label_query(task: tuple) -> list[bool]:
     for pred in preds:
         try:
             with _time_limit(PAIR_TIME_LIMIT_S):
-                out.append(_matches(matcher, pred, query, reduced))
+                out.append(_matches(matcher, pred, query, reduced, implementation))
         except _PairTimeout:
             out.append(False)
         except Exception:
@@ -68,12 +68,16 @@ def _label_query(task: tuple) -> list[bool]:
     return out
 
 
-def _matches(matcher: StructureMatcher, pred, query, reduced: rms.Cell) -> bool:
-    """Whether ``get_rms_dist(pred, query)`` finds a match; stops at the first mapping under ``stol``.
+def _matches(matcher: StructureMatcher, pred, query, reduced: rms.Cell, implementation: str = "fast") -> bool:
+    """Whether ``get_rms_dist(pred, query)`` finds a match.
 
-    The matcher keeps a mapping whose RMS is below ``stol``, so "some mapping is below ``stol``" is the
-    same test with ``break_on_match`` on or off; on is faster for the matching pairs.
+    ``fast``: the project's vectorised ``get_rms_dist`` (:mod:`atomgenbench.evaluator.scoring.fastmatch`,
+    pymatgen's decisions). ``pymatgen``: pymatgen's own steps, stopping at the first mapping under
+    ``stol``: the matcher keeps a mapping whose RMS is below ``stol``, so "some mapping is below
+    ``stol``" is the same test with ``break_on_match`` on or off; on is faster for the matching pairs.
     """
+    if implementation == "fast":
+        return rms.rms_dist(matcher, pred, query, reduced, implementation="fast") is not None
     if not rms._has_steps():
         return rms.rms_dist(matcher, pred, query, reduced) is not None
     s1 = rms.reduce_for_matcher(matcher, pred)
@@ -81,23 +85,33 @@ def _matches(matcher: StructureMatcher, pred, query, reduced: rms.Cell) -> bool:
     return matcher._match(s1, s2, fu, s1_supercell, use_rms=True, break_on_match=True) is not None
 
 
-def _tasks(data: BenchmarkData, index: CandidateIndex, ids: list[str], k: int) -> tuple[list, list]:
+def _tasks(
+    data: BenchmarkData, index: CandidateIndex, ids: list[str], k: int, implementation: str
+) -> tuple[list, list]:
     tasks, cands = [], []
     for q in ids:
         query = data.structure(q)
         test = cell_counts(query)
         ranked = index.ranked(test, k, exclude=q)
         cands.append([c.template_id for c in ranked])
-        tasks.append((query, [index.substituted(test, c) for c in ranked]))
+        tasks.append((query, [index.substituted(test, c) for c in ranked], implementation))
     return tasks, cands
 
 
 def compute_labels(
-    data: BenchmarkData, k: int, *, workers: int = 2, progress: bool = False, ids: list[str] | None = None
+    data: BenchmarkData,
+    k: int,
+    *,
+    workers: int = 2,
+    progress: bool = False,
+    ids: list[str] | None = None,
+    matcher: str = "fast",
 ) -> dict:
     """``{"labels": {query id: [[template id, 0/1], ...]}, "seconds": s}`` for every training crystal.
 
     Read from the cache and completed there; ``ids`` restricts the computation to some queries.
+    ``matcher`` is the ``get_rms_dist`` implementation, ``fast`` or ``pymatgen``: the same decisions
+    (scripts/check_template_labels.py compares them), so a cache made with either serves both.
     """
     from atomgenbench.core.executors import Executor
     from atomgenbench.evaluator.scoring.matching import _warm_imports
@@ -110,7 +124,7 @@ def compute_labels(
     for start in range(0, len(wanted), CHUNK_QUERIES):
         t0 = time.perf_counter()
         chunk = wanted[start : start + CHUNK_QUERIES]
-        tasks, cands = _tasks(data, index, chunk, k)
+        tasks, cands = _tasks(data, index, chunk, k, matcher)
         results = Executor.create("process", workers, progress=progress).map(
             _label_query, tasks, desc="labels", unit="query"
         )
