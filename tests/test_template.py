@@ -109,7 +109,7 @@ def test_leave_one_out_candidates_are_nearest_on_the_rest(data):
 
 @pytest.mark.slow
 def test_labels_are_the_same_with_the_fast_matcher_and_pymatgens(data):
-    """The labels' matcher (issue 30: fast by default) decides every pair as pymatgen's own steps do:
+    """The fast get_rms_dist (issue 30) decides every label as pymatgen's early-stopping steps do:
     24 training crystals x 12 candidates here; every label of both datasets in scripts/check_template_labels.py."""
     from atomgenbench.runners.template import labels as labels_mod
 

@@ -3,10 +3,12 @@
 Each training crystal ``q`` plays the test crystal: its ``k`` candidates come from the rest of the
 training split (:class:`CandidateIndex` with ``exclude=q``), each is given ``q``'s species by
 ``nearest``'s substitution, and its label is whether it matches ``q`` under the leaderboard's matcher
-(pymatgen ``StructureMatcher`` ltol 0.3, stol 0.5, angle_tol 10, volume rescaled), computed with the
-project's fast ``get_rms_dist`` (the query's reduced cell is made once; pymatgen's own steps with
-``matcher="pymatgen"``) in the project's process pool (:class:`atomgenbench.core.executors.Executor`).
-A matcher call over the time limit counts as no match.
+(pymatgen ``StructureMatcher`` ltol 0.3, stol 0.5, angle_tol 10, volume rescaled), computed with
+pymatgen's own steps, stopping at the first mapping under ``stol`` (the query's reduced cell is made
+once), in the project's process pool (:class:`atomgenbench.core.executors.Executor`). A matcher call
+over the time limit counts as no match. The fast ``get_rms_dist`` (``matcher="fast"``) decides every
+label the same way but searches every mapping, and for a yes/no answer on substituted templates,
+which mostly match at the first mapping, it is slower (docs/results.md, "Fast StructureMatcher").
 
 Labels are cached per benchmark file (sha256), candidate count and matcher settings under
 ``<cache dir>/template_labels/``, as JSON, in chunks: an interrupted computation resumes.
@@ -68,7 +70,7 @@ def _label_query(task: tuple) -> list[bool]:
     return out
 
 
-def _matches(matcher: StructureMatcher, pred, query, reduced: rms.Cell, implementation: str = "fast") -> bool:
+def _matches(matcher: StructureMatcher, pred, query, reduced: rms.Cell, implementation: str = "pymatgen") -> bool:
     """Whether ``get_rms_dist(pred, query)`` finds a match.
 
     ``fast``: the project's vectorised ``get_rms_dist`` (:mod:`atomgenbench.evaluator.scoring.fastmatch`,
@@ -105,7 +107,7 @@ def compute_labels(
     workers: int = 2,
     progress: bool = False,
     ids: list[str] | None = None,
-    matcher: str = "fast",
+    matcher: str = "pymatgen",
 ) -> dict:
     """``{"labels": {query id: [[template id, 0/1], ...]}, "seconds": s}`` for every training crystal.
 
