@@ -197,6 +197,7 @@ def test_ctrl_c_after_the_command_finished_is_never_a_silent_kill(tmp_path):
     for k, delay in enumerate((0.05, 0.15, 0.3)):
         out = tmp_path / f"eval{k}"
         args = [sys.executable, "-c", code, "evaluate", str(src), "-b", BENCH, "-j", "2", "--n-bootstrap", "10"]
+        args.append("--no-figures")  # the exit path is the same; the figures took a second and a half a run
         proc = subprocess.Popen([*args, "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for line in proc.stdout:
             if line.startswith("wrote"):
