@@ -125,6 +125,8 @@ class SmokeRuns:
     models = SMOKE_MODELS
 
     def folder(self, model: str) -> Path:
+        if self.returncode != 0:  # say why, not that a folder is missing
+            pytest.fail(f"the shared smoke runs failed (exit {self.returncode}):\n{self.output}")
         return self.root / model
 
     def copy(self, model: str, dest: Path) -> Path:
