@@ -47,6 +47,7 @@ def test_dask_local_cluster_equals_process_engine_and_cleans_up(tasks):
     before = _children()
     dask = Executor.create("dask", 2)
     with dask.session():  # one cluster for every map of the block (the CLI opens one per command)
+        assert _children() - before == set()  # started by the first map, not before
         ours = score_pairs(tasks, executor=dask)
         cluster = _children() - before  # two workers and their helpers
         assert score_pairs(tasks[:8], executor=dask) == ours[:8] and _children() - before == cluster

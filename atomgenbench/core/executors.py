@@ -363,18 +363,22 @@ class Executor:
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Executor]:
-        """Within the block, every :meth:`map` of a Dask executor uses one cluster (or one connection):
-        the CLI opens it around each command. Outside a session each map starts its own. Other
-        kinds need no session; nested sessions reuse the outer one."""
-        if self.kind is not ExecutorKind.DASK or self._open.session is not None:
+        """Within the block, every :meth:`map` of a Dask executor uses one cluster (or one connection),
+        started by the first map and closed when the block ends: the CLI opens a session around each
+        command, so a command that fails before it maps starts nothing. Outside a session each map
+        starts its own. Other kinds need no session; nested sessions reuse the outer one."""
+        slot = self._open
+        if self.kind is not ExecutorKind.DASK or slot.active:
             yield self
             return
-        with DaskSession(self.workers, self.scheduler) as session:
-            self._open.session = session
-            try:
-                yield self
-            finally:
-                self._open.session = None
+        slot.active = True
+        try:
+            yield self
+        except BaseException as exc:
+            slot.close(type(exc))
+            raise
+        else:
+            slot.close(None)
 
     def with_progress(self, progress: bool) -> Executor:
         """The same executor with progress bars on or off."""
@@ -396,15 +400,29 @@ class Executor:
             progress=self.progress,
             desc=desc,
             unit=unit,
-            session=self._open.session,
+            session=self._open.started(self.workers, self.scheduler),
         )
 
 
 class _OpenSession:
-    """A mutable slot for the frozen :class:`Executor`'s open :class:`DaskSession` (pickled empty)."""
+    """A mutable slot for the frozen :class:`Executor`'s :meth:`~Executor.session` (pickled empty)."""
 
     def __init__(self) -> None:
+        self.active = False
         self.session: DaskSession | None = None
+
+    def started(self, workers: int, scheduler: str | None) -> DaskSession | None:
+        """Inside a session: its Dask session, started now if this is the first map; else ``None``."""
+        if self.active and self.session is None:
+            session = DaskSession(workers, scheduler)
+            session.__enter__()
+            self.session = session
+        return self.session
+
+    def close(self, exc_type: type[BaseException] | None) -> None:
+        session, self.session, self.active = self.session, None, False
+        if session is not None:
+            session.__exit__(exc_type, None, None)
 
     def __reduce__(self):
         return (_OpenSession, ())
