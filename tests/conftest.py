@@ -135,7 +135,7 @@ class SmokeRuns:
 
 
 @pytest.fixture(scope="session")
-def smoke_runs(tmp_path_factory, worker_id) -> SmokeRuns:
+def smoke_runs(tmp_path_factory) -> SmokeRuns:
     """One set of smoke runs per test session, shared by the xdist workers through their common
     temporary folder and a lock: the first worker that asks makes them, the others wait and read.
 
@@ -143,7 +143,7 @@ def smoke_runs(tmp_path_factory, worker_id) -> SmokeRuns:
     them, with no TQDM_DISABLE or PYTHONWARNINGS, so ``output`` shows any noise that a run prints
     in a pipe (tests/test_runner_contract.py)."""
     shared = tmp_path_factory.getbasetemp()
-    if worker_id != "master":
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # an xdist worker: its siblings share the parent folder
         shared = shared.parent
     root, record = shared / "smoke-runs", shared / "smoke-runs.json"
     with FileLock(str(shared / "smoke-runs.lock")):
