@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from atomgenbench.core.executors import Executor
+from atomgenbench.evaluator.reports.env_report import README_HEADING
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -62,6 +63,9 @@ def test_results_md_equals_leaderboard_scores(folder):
         cells = _row(section.split("### Lattice MAE")[0], label)
         assert int(cells[2]) == score.n_matched
         assert float(cells[4].split()[0]) == pytest.approx(score.value, abs=5e-5)
+        # the folder's README carries what the leaderboard will show, beside this environment's RMSE
+        readme = _row((folder / "README.md").read_text(encoding="utf-8").split(README_HEADING)[1], bench)
+        assert (readme[3], readme[4]) == (f"{score.value:.4f}", f"{score.n_matched}/{score.n_total}"), folder.name
         raw = section.split("raw jarvis cells")[1]
         a_file = (
             name.replace("-test-rmse", "-test-mae")

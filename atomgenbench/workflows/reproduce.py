@@ -365,6 +365,8 @@ def _leaderboard_env(cfg: ReproduceConfig) -> dict:
             for lab in packaged
         }
         sections = score_files(files, cfg.executor.with_progress(False), pinned=True)
+        for lab in packaged:  # each folder carries what the leaderboard will show (its README.md)
+            _write_readme_section(cfg.submission_dir(lab), sections[cfg.submission_dir(lab).name])
     else:
         sections = {
             cfg.submission_dir(lab).name: {
@@ -375,6 +377,13 @@ def _leaderboard_env(cfg: ReproduceConfig) -> dict:
         }
     atomic_write_text(cfg.out / LEADERBOARD_ENV_FILE, json.dumps(sections, indent=2) + "\n")
     return {"pinned": cfg.leaderboard_env, "files": sum(len(v) for v in sections.values())}
+
+
+def _write_readme_section(folder: Path, by_bench: dict[str, dict]) -> None:
+    from atomgenbench.evaluator.reports.env_report import readme_with_section
+
+    readme = folder / "README.md"
+    atomic_write_text(readme, readme_with_section(readme.read_text(encoding="utf-8"), by_bench))
 
 
 def _report(cfg: ReproduceConfig) -> dict:

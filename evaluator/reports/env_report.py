@@ -121,3 +121,48 @@ def files_lines(sections: dict[str, dict[str, dict]]) -> list[str]:
                 f"{cur['n_matched']}/{cur['n_total']} | {diffs if lb else '–'} |"
             )
     return lines + [""]
+
+
+#: the heading of a packaged folder's README section written by :func:`readme_with_section`
+README_HEADING = "## RMSE the leaderboard will show"
+
+
+def readme_section(by_bench: dict[str, dict]) -> list[str]:
+    """A contribution folder's README section: what the leaderboard will show for each of its structure
+    files, beside this environment's RMSE, from the pinned sections of ``score_files(..., pinned=True)``."""
+    from atomgenbench.core.versions import PINS
+
+    first = next(iter(by_bench.values()))
+    env, here = first["leaderboard"]["environment"], first["current"]["environment"]
+    others = ", ".join(f"{k} {v}" for k, v in PINS.items() if k != "pymatgen")
+    ours = ", ".join(f"{k} {here[k]}" for k in ("pymatgen", "pymatgen-core") if here.get(k))
+    lines = [
+        README_HEADING,
+        "",
+        f"The leaderboard scores the two structure files with pymatgen {PINS['pymatgen']} (its CI pins: {others}). "
+        "`atomgenbench validate --leaderboard-env` computed both columns (pinned environment on "
+        f"python {env.get('python')}; this project's environment: {ours}).",
+        "",
+        "| benchmark | leaderboard will show | matched | this project's environment | matched | ids that differ |",
+        "|---|---|---|---|---|---|",
+    ]
+    for bench, sec in by_bench.items():
+        cur, lb = sec["current"], sec["leaderboard"]
+        diffs = ", ".join(
+            f"`{d['id']}` ({_na(d['current_rms'])} here, {_na(d['leaderboard_rms'])} there)"
+            for d in sec["differences"] or []
+        )
+        lines.append(
+            f"| {bench} | {_na(lb['value'])} | {lb['n_matched']}/{lb['n_total']} | {_na(cur['value'])} | "
+            f"{cur['n_matched']}/{cur['n_total']} | {diffs or 'none'} |"
+        )
+    return lines
+
+
+def readme_with_section(readme: str, by_bench: dict[str, dict]) -> str:
+    """``readme`` with its :data:`README_HEADING` section replaced by a new one (the sections after it
+    kept), or with the new section appended."""
+    head, found, rest = readme.partition("\n" + README_HEADING + "\n")
+    after = rest.partition("\n## ")[2] if found else ""
+    text = head.rstrip("\n") + "\n\n" + "\n".join(readme_section(by_bench)) + "\n"
+    return text + ("\n## " + after if after else "")
