@@ -118,6 +118,9 @@ def compute_labels(
     from atomgenbench.core.executors import Executor
     from atomgenbench.evaluator.scoring.matching import _warm_imports
 
+    if matcher not in ("fast", "pymatgen"):
+        raise ValueError(f"matcher must be 'fast' or 'pymatgen', not {matcher!r}")
+
     path = cache_path(data.name, k)
     store = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"labels": {}, "seconds": 0.0}
     wanted = [q for q in label_order(data.train_ids if ids is None else ids) if q not in store["labels"]]
