@@ -39,7 +39,12 @@ def test_labels(data, index: CandidateIndex, k: int, workers: int) -> dict[str, 
     """Per test id: (its candidates, whether each substituted template matches the test crystal)."""
     cands = {t: index.ranked(cell_counts(data.structure(t)), k) for t in data.test_ids}
     tasks = [
-        (data.structure(t), [index.substituted(cell_counts(data.structure(t)), c) for c in cands[t]]) for t in cands
+        (
+            data.structure(t),
+            [index.substituted(cell_counts(data.structure(t)), c) for c in cands[t]],
+            labels_mod.DEFAULT_MATCHER,
+        )
+        for t in cands
     ]
     found = Executor.create("process", workers, progress=False).map(labels_mod._label_query, tasks, desc="test labels")
     return {t: (cands[t], np.array(y, dtype=int)) for t, y in zip(cands, found)}

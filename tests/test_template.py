@@ -124,6 +124,28 @@ def test_labels_are_the_same_with_the_fast_matcher_and_pymatgens(data):
     assert 0 < positives < 24 * 12  # both decisions occur
 
 
+def test_held_out_labels_not_known_leave_one_out_are_matched(data):
+    """A held-out crystal whose candidates from the smaller pool were never labelled gets them matched
+    (a full cpu fit needs this; the smoke fit's held-out candidates are mostly labelled already)."""
+    from atomgenbench.runners.template.runner import TemplateCounts
+
+    held = set(data.train_ids[:3])
+    symmetry = {i: [1, "triclinic"] for i in data.train_ids}
+    groups = holdout.held_out_groups(
+        data,
+        {q: [] for q in held},  # nothing known: every candidate is matched here
+        held,
+        4,
+        lambda index, lbls: TemplateCounts(data, index, symmetry, lbls).view(None),
+        lambda counts: float(sum(counts.values())),
+        1,
+    )
+    assert set(groups) == held
+    for q, (x, y) in groups.items():
+        assert len(x) == len(y) == 4 and set(y) <= {0, 1}
+    assert any(y.any() for _, y in groups.values())  # a real match among them
+
+
 class _Fixed:
     """A stand-in model whose probability is the feature column ``col``."""
 

@@ -55,7 +55,9 @@ def held_out_groups(
         if missing:
             tasks.append((q, data.structure(q), [index.substituted(test, c) for c in missing], missing))
     found = Executor.create("process", workers, progress=False).map(
-        labels_mod._label_query, [(query, preds) for _, query, preds, _ in tasks], desc="held-out labels"
+        labels_mod._label_query,
+        [(query, preds, labels_mod.DEFAULT_MATCHER) for _, query, preds, _ in tasks],
+        desc="held-out labels",
     )
     for (q, _, _, missing), ys in zip(tasks, found):
         known[q].update({c.template_id: int(y) for c, y in zip(missing, ys)})
