@@ -141,7 +141,7 @@ def test_held_out_labels_not_known_leave_one_out_are_matched(data):
         1,
     )
     assert set(groups) == held
-    for q, (x, y) in groups.items():
+    for x, y in groups.values():
         assert len(x) == len(y) == 4 and set(y) <= {0, 1}
     assert any(y.any() for _, y in groups.values())  # a real match among them
 
