@@ -146,6 +146,33 @@ def test_held_out_labels_not_known_leave_one_out_are_matched(data):
     assert any(y.any() for _, y in groups.values())  # a real match among them
 
 
+def test_polymorph_features_see_the_training_crystals_of_the_query_composition_only(data):
+    """A training crystal with a sibling of its composition: leave-one-out, its own-composition candidate
+    (the sibling) rebuilds a polymorph; a crystal whose composition is unique in training has none."""
+    from atomgenbench.runners.template.features import feature_names, pair_features
+    from atomgenbench.runners.template.polymorphs import PolymorphTable
+    from atomgenbench.runners.template.runner import TemplateCounts
+
+    index = CandidateIndex(data)
+    symmetry = {i: [1, "triclinic"] for i in data.train_ids}
+    counts = TemplateCounts(data, index, symmetry, {}, PolymorphTable(data, cache=False))
+    names = feature_names()
+    col = {n: names.index(n) for n in ("polymorph_prototype", "rebuilds_polymorph", "identical")}
+    pair = next(m for m in index.members.values() if len(m) == 2)
+    unique = next(m[0] for m in index.members.values() if len(m) == 1)
+    q = pair[0]
+    test = cell_counts(data.structure(q))
+    cands = index.ranked(test, 6, exclude=q)
+    x = pair_features(test, cands, counts.view(q), lambda c: float(sum(c.values())))
+    own = [i for i, c in enumerate(cands) if c.template_id == pair[1]]
+    assert own and x[own[0], col["identical"]] == 1
+    assert x[own[0], col["rebuilds_polymorph"]] == 1 and x[own[0], col["polymorph_prototype"]] == 1
+    test = cell_counts(data.structure(unique))
+    cands = index.ranked(test, 6, exclude=unique)
+    x = pair_features(test, cands, counts.view(unique), lambda c: float(sum(c.values())))
+    assert not x[:, col["rebuilds_polymorph"]].any() and not x[:, col["polymorph_prototype"]].any()
+
+
 class _Fixed:
     """A stand-in model whose probability is the feature column ``col``."""
 

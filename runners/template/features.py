@@ -10,6 +10,11 @@ described by:
 * the template's crystal: space group, crystal system, how many training crystals share its
   prototype key (atom count, stoichiometry pattern, space group), its volume per atom against the
   element-volume estimate, and how many training crystals share its composition;
+* whether the template's prototype key is that of a training crystal of the query's own formula: the
+  benchmarks hold each crystal once, so a crystal whose formula is already in training is another
+  polymorph, and a template of that polymorph's prototype mostly rebuilds the polymorph instead;
+* whether the substituted template *matches* such a training crystal (:mod:`.polymorphs`), the exact
+  form of the same test;
 * the template's own leave-one-out labels (how many of *its* candidates matched it, the query left out):
   a template whose structure many similar compositions adopt is a safer choice;
 * ``nearest``'s view: assignment cost, rank, cost above the best candidate, same pattern or not.
@@ -88,7 +93,7 @@ def feature_names() -> list[str]:
         names += [f"slot{i}_count", f"slot{i}_dcount"]
         names += [f"slot{i}_q_{p}" for p in PROPERTIES] + [f"slot{i}_d_{p}" for p in PROPERTIES]
     names += ["n_atoms", "n_elements", "spacegroup", "crystal_system", "prototype_count", "composition_count"]
-    names += ["template_positives", "template_positive_rate"]
+    names += ["template_positives", "template_positive_rate", "polymorph_prototype", "rebuilds_polymorph"]
     names += ["volume_ratio", "scale_ratio", "cost", "rank", "cost_above_best", "same_pattern", "identical"]
     return names
 
@@ -109,9 +114,14 @@ def slot_features(test: dict[str, int], cand: Candidate) -> np.ndarray:
     return out
 
 
-def pair_features(test: dict[str, int], cands: list[Candidate], templates: dict[str, dict], volumes) -> np.ndarray:
-    """One row per candidate of one query (``templates``: per training id, its crystal's descriptors)."""
+def pair_features(test: dict[str, int], cands: list[Candidate], templates, volumes) -> np.ndarray:
+    """One row per candidate of one query.
+
+    ``templates``: per training id, its crystal's descriptors (with ``prototype_key``), and
+    ``templates.polymorph_keys(test)``, the prototype keys of the training crystals of ``test``'s formula.
+    """
     q_stats = composition_stats(test)
+    polymorphs = templates.polymorph_keys(test)
     n = sum(test.values())
     best = min((c.cost for c in cands), default=0.0)
     rows = []
@@ -129,6 +139,8 @@ def pair_features(test: dict[str, int], cands: list[Candidate], templates: dict[
             info["composition_count"],
             info["template_positives"],
             info["template_positive_rate"],
+            float(info["prototype_key"] in polymorphs),
+            float(templates.rebuilds_polymorph(test, c)),
             info["volume"] / est,
             volumes(test) / est,
             c.cost,

@@ -10,6 +10,10 @@ not) where the learned order did not do better. Sample ``s`` of ``--samples K`` 
 the ``(s+1)``-th best-scored template. With no labelled training query (``label_queries: 0``) the
 order is nearest's, and the predictions are nearest's.
 
+Among the features: whether a candidate would rebuild a training crystal of the query's own
+composition (:mod:`.polymorphs`), since a test crystal whose composition is in training is another
+polymorph of it.
+
 Checkpoint: ``work/template.json`` (settings, element volumes, the training crystals' space groups,
 the validation report) and ``work/template_model.skops`` (the classifier; skops, no pickled code).
 See docs/runners.md.
@@ -35,6 +39,7 @@ from atomgenbench.runners.template import holdout, scorer
 from atomgenbench.runners.template import labels as labels_mod
 from atomgenbench.runners.template.candidates import CandidateIndex
 from atomgenbench.runners.template.features import feature_names, pair_features
+from atomgenbench.runners.template.polymorphs import PolymorphTable
 
 MODEL_FILE = "template_model.skops"
 LABELS_FILE = "template_labels.json"
@@ -76,7 +81,8 @@ class TemplateRunner(Runner):
         queries = labeled_queries(data, p["label_queries"])
         store = labels_mod.compute_labels(data, p["candidates"], workers=p["workers"], ids=queries)
         index = CandidateIndex(data)
-        groups = training_groups(data, index, {q: store["labels"][q] for q in queries}, symmetry, volumes)
+        table = PolymorphTable(data)
+        groups = training_groups(data, index, {q: store["labels"][q] for q in queries}, symmetry, volumes, table)
         model, settings, report, val_model = scorer.fit_scorer(groups, p["grid"], p["val_fraction"], config.seed)
         gate, gate_report = dict(scorer.NO_GATE), None
         if model is not None and p["gate"]:
@@ -87,11 +93,12 @@ class TemplateRunner(Runner):
                 {q: store["labels"][q] for q in queries},
                 held,
                 p["candidates"],
-                lambda index, lbls: TemplateCounts(data, index, symmetry, lbls).view(None),
+                lambda index, lbls: TemplateCounts(data, index, symmetry, lbls, table).view(None),
                 _volume_fn(volumes),
                 p["workers"],
             )
             gate, gate_report = holdout.choose_gate(val_model, held_groups)
+        table.save()
         model_path = config.work_dir / MODEL_FILE
         if model is not None:
             scorer.save(model, model_path)
@@ -189,9 +196,15 @@ class TemplateCounts:
     """
 
     def __init__(
-        self, data: BenchmarkData, index: CandidateIndex, spacegroups: dict[str, list], labels: dict | None = None
+        self,
+        data: BenchmarkData,
+        index: CandidateIndex,
+        spacegroups: dict[str, list],
+        labels: dict | None = None,
+        polymorphs: PolymorphTable | None = None,
     ):
         self.data, self.sg, self.labels = data, spacegroups, labels or {}
+        self.polymorphs = polymorphs if polymorphs is not None else PolymorphTable(data)
         self.key = {i: _proto_key(data.structure(i), spacegroups[i][0]) for m in index.members.values() for i in m}
         self.proto = Counter(self.key.values())
         self.index = index
@@ -223,9 +236,23 @@ class _TemplateView(dict):
             "volume": s.volume,
             "prototype_count": c.proto[c.key[tid]] - int(same_key),
             "composition_count": len(c.index.members[comp]) - int(same_comp),
+            "prototype_key": c.key[tid],
         }
         self[tid] = info
         return info
+
+    def polymorph_keys(self, test: dict[str, int]) -> set[tuple]:
+        """Prototype keys of the pool's crystals with the composition ``test`` (the excluded one left out)."""
+        c = self.counts
+        members = c.index.members.get(tuple(sorted(test.items())), [])
+        return {c.key[i] for i in members if i != self.exclude}
+
+    def rebuilds_polymorph(self, test: dict[str, int], cand) -> bool:
+        """Whether the substituted ``cand`` matches a pool crystal of ``test``'s composition (the excluded
+        one left out): :mod:`.polymorphs`."""
+        c = self.counts
+        pool = set(c.index.members.get(tuple(sorted(test.items())), [])) - {self.exclude}
+        return bool(pool) and any(p in pool for p in c.polymorphs.rebuilt(test, cand, c.index))
 
 
 def _proto_key(structure: Structure, spacegroup: int | None) -> tuple:
@@ -233,10 +260,15 @@ def _proto_key(structure: Structure, spacegroup: int | None) -> tuple:
 
 
 def training_groups(
-    data: BenchmarkData, index: CandidateIndex, labels: dict[str, list], spacegroups: dict, volumes: dict
+    data: BenchmarkData,
+    index: CandidateIndex,
+    labels: dict[str, list],
+    spacegroups: dict,
+    volumes: dict,
+    polymorphs: PolymorphTable | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per labelled query: (pair features of its leave-one-out candidates, their 0/1 labels, template ids)."""
-    counts = TemplateCounts(data, index, spacegroups, labels)
+    counts = TemplateCounts(data, index, spacegroups, labels, polymorphs)
     k = max((len(v) for v in labels.values()), default=0)
     vol = _volume_fn(volumes)
     groups = {}
