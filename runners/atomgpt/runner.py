@@ -55,6 +55,7 @@ _COMMON: dict[str, Any] = {
     "max_steps": -1,
     "max_minutes": None,
     "patience": 0,
+    "final_weights": "best",  # or "last": the weights at the end of the schedule
     "grad_clip": 1.0,
     "log_every_n_steps": 10,
     "constrained": True,
