@@ -4,8 +4,8 @@ The benchmarks list each crystal once, so a crystal whose composition already oc
 split is a *different* polymorph of it (or, on dft_3d, sometimes a twin: the labels teach the scorer
 which). A candidate template that, with the query's species substituted, matches one of those
 training crystals under the leaderboard's matcher mostly rebuilds that polymorph rather than the
-query. On the alex held-out crystals of the first gated runner, 80 of the 135 missed queries of a
-known composition had picked exactly such a template (docs/results.md, "Template runner").
+query: the runner without this feature missed 156 of the 218 alex test crystals of a known composition,
+and for 107 of them its template rebuilt such a crystal (docs/results.md, "Template runner").
 
 The feature needs only the query's composition and the training crystals: whether the substituted
 template ``t`` (for composition ``C``) matches training crystal ``p`` of composition ``C`` depends on
