@@ -207,3 +207,26 @@ def test_unconstrained_generation_failures_are_reported_not_raised(corpus, token
     assert len(texts) == 2
     poscar, reason = AtomGPTRunner.to_poscar(texts[0])
     assert poscar == "" and reason.startswith("unparseable output")
+
+
+def test_axis_augmentation_writes_the_same_crystals_with_relabelled_axes(data):
+    """``augment_axes``: two extra texts per training crystal, each parsing back to a structure that the
+    leaderboard matcher matches to the crystal, with the lattice lengths in a rotated order."""
+    from pymatgen.analysis.structure_matcher import StructureMatcher
+
+    runner = AtomGPTRunner()
+    params = runner.resolve_params("smoke")
+    assert params["augment_axes"] is False  # off in every preset: nothing committed moves
+    ids = data.train_ids[:6]
+    texts = runner.augmented_texts(data, params, ids)
+    assert sorted(texts) == sorted(f"{i}#{tag}" for i in ids for tag in "bc")
+    matcher = StructureMatcher(ltol=0.3, stol=0.5, angle_tol=10)
+    prompts = {k: p for k, (p, _) in runner.training_texts(data, params).items()}
+    for key in ids:
+        original = schema.parse_output(schema.encode_structure(data.structure(key)))
+        for tag, shift in (("b", 1), ("c", 2)):
+            prompt, output = texts[f"{key}#{tag}"]
+            parsed = schema.parse_output(output)
+            assert prompt == prompts[key]
+            assert parsed.lengths == original.lengths[shift:] + original.lengths[:shift]
+            assert matcher.fit(parsed.structure(), data.structure(key))

@@ -56,6 +56,7 @@ _COMMON: dict[str, Any] = {
     "max_minutes": None,
     "patience": 0,
     "final_weights": "best",  # or "last": the weights at the end of the schedule
+    "augment_axes": False,  # also train on each training crystal with its axes cyclically relabelled
     "grad_clip": 1.0,
     "log_every_n_steps": 10,
     "constrained": True,
@@ -144,6 +145,25 @@ class AtomGPTRunner(Runner):
             out[key] = (self.prompt(params, counts, data.tc.get(key)), schema.encode_structure(s))
         return out
 
+    def augmented_texts(
+        self, data: BenchmarkData, params: dict[str, Any], ids: list[str]
+    ) -> dict[str, tuple[str, str]]:
+        """``{id#b, id#c: (prompt, output)}``: each crystal of ``ids`` written with its axes relabelled
+        (b, c, a) and (c, a, b), the same crystal to the matcher (a cyclic relabelling keeps the handedness)."""
+        from pymatgen.core import Lattice, Structure
+
+        out = {}
+        for key in ids:
+            s = data.structure(key)
+            counts = schema.cell_counts([site.specie.symbol for site in s])
+            prompt = self.prompt(params, counts, data.tc.get(key))
+            for shift, tag in ((1, "b"), (2, "c")):
+                order = [(i + shift) % 3 for i in range(3)]
+                lattice = Lattice(s.lattice.matrix[order])
+                moved = Structure(lattice, s.species, s.frac_coords[:, order])
+                out[f"{key}#{tag}"] = (prompt, schema.encode_structure(moved))
+        return out
+
     # ------------------------------------------------------------------ fit
     def fit(self, data: BenchmarkData, config: RunConfig) -> Path:
         import torch
@@ -173,6 +193,10 @@ class AtomGPTRunner(Runner):
                 tokenizer.save_pretrained(str(tok_dir))
         msl = int(params["max_seq_length"])
         lop = bool(params["loss_on_prompt"])
+        if params["augment_axes"]:
+            more = self.augmented_texts(data, params, train_ids)
+            texts.update(more)
+            train_ids = train_ids + list(more)
         examples = {k: tokenize_example(tokenizer, *texts[k], msl, lop) for k in train_ids + val_ids}
         longest = max(len(e.input_ids) for e in examples.values())
         torch.manual_seed(config.seed)
