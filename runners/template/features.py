@@ -118,14 +118,16 @@ def pair_features(test: dict[str, int], cands: list[Candidate], templates, volum
     """One row per candidate of one query.
 
     ``templates``: per training id, its crystal's descriptors (with ``prototype_key``), and
-    ``templates.polymorph_keys(test)``, the prototype keys of the training crystals of ``test``'s formula.
+    ``templates.polymorph_keys(test)``, the prototype keys of the training crystals of ``test``'s formula,
+    and ``templates.rebuilds_polymorph(test, cands)``, whether each candidate rebuilds one of them.
     """
     q_stats = composition_stats(test)
     polymorphs = templates.polymorph_keys(test)
+    rebuilds = templates.rebuilds_polymorph(test, cands)
     n = sum(test.values())
     best = min((c.cost for c in cands), default=0.0)
     rows = []
-    for c in cands:
+    for c, rebuilt in zip(cands, rebuilds):
         t_stats = composition_stats(dict(c.comp))
         info = templates[c.template_id]
         system = CRYSTAL_SYSTEMS.index(info["system"]) if info["system"] in CRYSTAL_SYSTEMS else np.nan
@@ -140,7 +142,7 @@ def pair_features(test: dict[str, int], cands: list[Candidate], templates, volum
             info["template_positives"],
             info["template_positive_rate"],
             float(info["prototype_key"] in polymorphs),
-            float(templates.rebuilds_polymorph(test, c)),
+            float(rebuilt),
             info["volume"] / est,
             volumes(test) / est,
             c.cost,

@@ -75,7 +75,7 @@ def _label_query(task: tuple) -> list[bool]:
     return out
 
 
-def _matches(matcher: StructureMatcher, pred, query, reduced: rms.Cell, implementation: str = "pymatgen") -> bool:
+def _matches(matcher: StructureMatcher, pred, query, reduced: rms.Cell, implementation: str = DEFAULT_MATCHER) -> bool:
     """Whether ``get_rms_dist(pred, query)`` finds a match.
 
     ``fast``: the project's vectorised ``get_rms_dist`` (:mod:`atomgenbench.evaluator.scoring.fastmatch`,

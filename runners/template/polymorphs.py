@@ -55,22 +55,31 @@ class PolymorphTable:
     def _key(comp: Comp, template_id: str) -> str:
         return json.dumps([[list(x) for x in comp], template_id])
 
-    def rebuilt(self, test: dict[str, int], cand: Candidate, index: CandidateIndex) -> list[str]:
-        """Training crystals of ``test``'s composition (all of them) that the substituted ``cand`` matches."""
+    def rebuilt(self, test: dict[str, int], cands: list[Candidate], index: CandidateIndex) -> list[list[str]]:
+        """Per candidate: the training crystals of ``test``'s composition (all of them) that the substituted
+        candidate matches. Pairs not known yet are matched here, each training crystal against all of a
+        query's new candidates in one call (its reduced cell made once); a candidate whose substituted
+        composition is not ``test``'s cannot match and is not matched."""
         comp = tuple(sorted(test.items()))
         members = self.members.get(comp, [])
         if not members:
-            return []
-        key = self._key(comp, cand.template_id)
-        if key not in self.known:
-            pred = index.substituted(test, cand)
-            self.known[key] = [
-                p
-                for p in members
-                if labels_mod._label_query((self.data.structure(p), [pred], labels_mod.DEFAULT_MATCHER))[0]
-            ]
+            return [[] for _ in cands]
+        keys = [self._key(comp, c.template_id) for c in cands]
+        new = [(k, c) for k, c in zip(keys, cands) if k not in self.known]
+        if new:
+            preds = [(k, index.substituted(test, c)) for k, c in new]
+            same = [(k, p) for k, p in preds if tuple(sorted(cell_counts(p).items())) == comp]
+            for k, _ in preds:
+                self.known[k] = []
+            for member in members:
+                hits = labels_mod._label_query(
+                    (self.data.structure(member), [p for _, p in same], labels_mod.DEFAULT_MATCHER)
+                )
+                for (k, _), hit in zip(same, hits):
+                    if hit:
+                        self.known[k].append(member)
             self._dirty = True
-        return self.known[key]
+        return [self.known[k] for k in keys]
 
     def save(self) -> None:
         """Write the cache (what was computed since it was read)."""

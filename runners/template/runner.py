@@ -247,12 +247,14 @@ class _TemplateView(dict):
         members = c.index.members.get(tuple(sorted(test.items())), [])
         return {c.key[i] for i in members if i != self.exclude}
 
-    def rebuilds_polymorph(self, test: dict[str, int], cand) -> bool:
-        """Whether the substituted ``cand`` matches a pool crystal of ``test``'s composition (the excluded
-        one left out): :mod:`.polymorphs`."""
+    def rebuilds_polymorph(self, test: dict[str, int], cands: list) -> list[bool]:
+        """Per candidate: whether the substituted candidate matches a pool crystal of ``test``'s composition
+        (the excluded one left out): :mod:`.polymorphs`."""
         c = self.counts
         pool = set(c.index.members.get(tuple(sorted(test.items())), [])) - {self.exclude}
-        return bool(pool) and any(p in pool for p in c.polymorphs.rebuilt(test, cand, c.index))
+        if not pool:
+            return [False] * len(cands)
+        return [any(p in pool for p in hits) for hits in c.polymorphs.rebuilt(test, cands, c.index)]
 
 
 def _proto_key(structure: Structure, spacegroup: int | None) -> tuple:
